@@ -13,7 +13,7 @@ import traceback
 
 from .. import __version__
 from ..errors import KotobaError
-from . import demo, lm, w2v
+from . import demo, lm, vectors, w2v
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     w2v.register(sub)
+    vectors.register(sub)
     lm.register(sub)
     demo.register(sub)
     return parser
