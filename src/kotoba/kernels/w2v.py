@@ -1,0 +1,326 @@
+"""Numba word2vec kernels: skip-gram / CBOW with negative sampling and/or hierarchical softmax.
+
+Everything here works on plain arrays (no kotoba objects inside jitted code) and follows
+word2vec.c's update rules:
+
+* **Skip-gram**: for a centre word ``w`` and each context word ``c`` in its (randomly reduced)
+  window, the input row ``syn0[c]`` predicts ``w``: positive target ``w``, ``negative`` sampled
+  negatives (a sample equal to ``w`` is skipped), and/or the Huffman path of ``w``.
+* **CBOW**: the hidden vector is the sum (``cbow_mean=False``) or mean (``cbow_mean=True``) of
+  the context rows; the error ``neu1e`` accumulated over the targets is added *undivided* to
+  every context row — word2vec.c's rule even in mean mode (the exact gradient of the mean would
+  be ``neu1e / n_ctx``; word2vec.c's larger step is what its default ``alpha`` is tuned for).
+* Output rows are updated with the pre-update hidden vector, the input row(s) once after all
+  targets, so one step equals a plain SGD step on the summed loss when the targets are distinct.
+
+Sigmoid: computed exactly as ``1/(1+exp(-f))`` in float32, with word2vec.c's MAX_EXP = 6
+clipping: for negative sampling ``f > 6`` counts as sigmoid 1 and ``f < -6`` as 0; for
+hierarchical softmax a node with ``|f| >= 6`` is skipped (as word2vec.c does). The loss
+``-log sigmoid(±f)`` is always accumulated exactly (softplus), clipped or not.
+
+Randomness: a per-job xorshift64* generator seeded (through splitmix64) from a 64-bit seed the
+trainer derives from its ``numpy.random.Generator`` — draws the reduced window, the subsampling
+coin, and the negatives (alias method, see :mod:`kotoba.kernels.sampling`).
+
+The learning rate decays linearly from ``alpha`` to ``min_alpha`` over ``total_words`` (vocabulary
+tokens × epochs, counted before subsampling, as word2vec.c does); ``word_pos`` is where this job
+starts in that count, so the schedule does not depend on thread timing. It is recomputed at the
+start of every sentence and every 1024 centre words inside long sentences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+MAX_EXP = np.float32(6.0)
+
+# Reassociation lets LLVM vectorise the float32 dot products; no 'nnan'/'ninf' so NaN checks
+# and the softplus of large arguments stay correct.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+_JIT = dict(cache=True, nogil=True, fastmath=FASTMATH)
+
+_ZERO = np.float32(0.0)
+_ONE = np.float32(1.0)
+
+
+# --------------------------------------------------------------------------- random numbers
+
+
+@njit(cache=True, nogil=True, inline="always")
+def seed_state(seed: np.uint64) -> np.uint64:
+    """splitmix64 finaliser of ``seed`` -> a non-zero xorshift64* state."""
+    z = seed + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    if z == np.uint64(0):
+        z = np.uint64(0x2545F4914F6CDD1D)
+    return z
+
+
+@njit(cache=True, nogil=True, inline="always")
+def next_state(s: np.uint64) -> np.uint64:
+    s ^= s >> np.uint64(12)
+    s ^= s << np.uint64(25)
+    s ^= s >> np.uint64(27)
+    return s
+
+
+@njit(cache=True, nogil=True, inline="always")
+def output(s: np.uint64) -> np.uint64:
+    """xorshift64*: the multiply scrambles the weak low bits of the plain xorshift state."""
+    return s * np.uint64(0x2545F4914F6CDD1D)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def bounded(r: np.uint64, n: int) -> int:
+    """Map the high 32 bits of ``r`` to [0, n) by multiply-shift (no division)."""
+    return int(((r >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def unit_float(r: np.uint64) -> np.float32:
+    """24 middle bits of ``r`` as a float32 in [0, 1)."""
+    return np.float32((r >> np.uint64(8)) & np.uint64(0xFFFFFF)) * np.float32(1.0 / 16777216.0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def draw_negative(r: np.uint64, prob: np.ndarray, alias: np.ndarray) -> int:
+    """One alias-method draw from a single 64-bit random number (index from the high bits, coin from the low)."""
+    i = bounded(r, prob.size)
+    if unit_float(r) >= prob[i]:
+        i = alias[i]
+    return i
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+@njit(**_JIT, inline="always")
+def _softplus(x: np.float32) -> np.float32:
+    """log(1 + exp(x)) without overflow."""
+    if x > _ZERO:
+        return x + np.float32(np.log1p(np.exp(-x)))
+    return np.float32(np.log1p(np.exp(x)))
+
+
+@njit(**_JIT)
+def ns_update(h, syn1neg, target, negs, nneg, lr, neu1e) -> float:
+    """Negative-sampling targets for hidden vector ``h`` (D,): updates ``syn1neg`` rows, adds to ``neu1e`` (D,).
+
+    Target ``target`` has label 1, ``negs[:nneg]`` label 0 (entries equal to ``target`` skipped).
+    Returns the summed loss ``-log σ(h·u_t) - Σ log σ(-h·u_n)``.
+    """
+    d = h.size
+    loss = 0.0
+    for k in range(nneg + 1):
+        if k == 0:
+            t = target
+            label = _ONE
+        else:
+            t = negs[k - 1]
+            if t == target:
+                continue
+            label = _ZERO
+        u = syn1neg[t]
+        f = _ZERO
+        for i in range(d):
+            f += h[i] * u[i]
+        if label > _ZERO:
+            loss += _softplus(-f)
+        else:
+            loss += _softplus(f)
+        if f > MAX_EXP:
+            g = (label - _ONE) * lr
+        elif f < -MAX_EXP:
+            g = label * lr
+        else:
+            g = (label - _ONE / (_ONE + np.float32(np.exp(-f)))) * lr
+        if g != _ZERO:
+            for i in range(d):
+                neu1e[i] += g * u[i]
+            for i in range(d):
+                u[i] += g * h[i]
+    return loss
+
+
+@njit(**_JIT)
+def hs_update(h, syn1, code, point, clen, lr, neu1e) -> float:
+    """Hierarchical-softmax path ``point[:clen]`` / ``code[:clen]`` for hidden ``h`` (D,); adds to ``neu1e``.
+
+    At each inner node the probability of the branch taken is ``σ(h·v)`` for code 0 and
+    ``σ(-h·v)`` for code 1 (word2vec.c). Returns the summed ``-log`` probability.
+    """
+    d = h.size
+    loss = 0.0
+    for k in range(clen):
+        v = syn1[point[k]]
+        f = _ZERO
+        for i in range(d):
+            f += h[i] * v[i]
+        label = _ONE - np.float32(code[k])
+        if label > _ZERO:
+            loss += _softplus(-f)
+        else:
+            loss += _softplus(f)
+        if f <= -MAX_EXP or f >= MAX_EXP:
+            continue
+        g = (label - _ONE / (_ONE + np.float32(np.exp(-f)))) * lr
+        for i in range(d):
+            neu1e[i] += g * v[i]
+        for i in range(d):
+            v[i] += g * h[i]
+    return loss
+
+
+# --------------------------------------------------------------------------- one training step
+
+
+@njit(**_JIT)
+def sg_step(syn0, syn1neg, syn1, inp, target, negs, nneg, code, point, clen, lr, neu1e) -> float:
+    """One skip-gram step: input word ``inp`` predicts ``target``.
+
+    syn0: (V, D) input vectors, syn1neg: (V, D) NS output vectors, syn1: (V, D) HS inner-node
+    vectors; negs: (>= nneg,) int negatives; code/point: (L,) Huffman path of ``target`` used for
+    its first ``clen`` entries (``clen = 0`` disables HS; ``nneg = -1`` disables NS, while
+    ``nneg = 0`` still trains the positive target alone). neu1e: (D,) scratch.
+    Returns the summed loss of the step.
+    """
+    h = syn0[inp]
+    for i in range(h.size):
+        neu1e[i] = _ZERO
+    loss = 0.0
+    if clen > 0:
+        loss += hs_update(h, syn1, code, point, clen, lr, neu1e)
+    if nneg >= 0:
+        loss += ns_update(h, syn1neg, target, negs, nneg, lr, neu1e)
+    for i in range(h.size):
+        h[i] += neu1e[i]
+    return loss
+
+
+@njit(**_JIT)
+def cbow_step(syn0, syn1neg, syn1, ctx, nctx, cbow_mean, target, negs, nneg, code, point, clen, lr, neu1, neu1e) -> float:
+    """One CBOW step: context words ``ctx[:nctx]`` (nctx >= 1) predict ``target``.
+
+    Same arrays and switches as :func:`sg_step`; neu1 is (D,) scratch for the hidden vector. Every
+    context row receives the full ``neu1e`` (word2vec.c's rule, also in mean mode).
+    """
+    d = neu1.size
+    for i in range(d):
+        neu1[i] = _ZERO
+        neu1e[i] = _ZERO
+    for j in range(nctx):
+        x = syn0[ctx[j]]
+        for i in range(d):
+            neu1[i] += x[i]
+    if cbow_mean and nctx > 1:
+        inv = _ONE / np.float32(nctx)
+        for i in range(d):
+            neu1[i] *= inv
+    loss = 0.0
+    if clen > 0:
+        loss += hs_update(neu1, syn1, code, point, clen, lr, neu1e)
+    if nneg >= 0:
+        loss += ns_update(neu1, syn1neg, target, negs, nneg, lr, neu1e)
+    for j in range(nctx):
+        x = syn0[ctx[j]]
+        for i in range(d):
+            x[i] += neu1e[i]
+    return loss
+
+
+# --------------------------------------------------------------------------- whole jobs
+
+
+@njit(**_JIT, inline="always")
+def _lr(alpha, min_alpha, pos, total_words) -> np.float32:
+    frac = pos / total_words if total_words > 0 else 1.0
+    lr = alpha - (alpha - min_alpha) * frac
+    if lr < min_alpha:
+        lr = min_alpha
+    return np.float32(lr)
+
+
+@njit(**_JIT)
+def _subsample(ids, lo, hi, keep, sen, state):
+    """Copy ids[lo:hi] into ``sen`` dropping frequent words with probability 1 - keep[w]. -> (n, state)."""
+    n = 0
+    for p in range(lo, hi):
+        w = ids[p]
+        kp = keep[w]
+        if kp < _ONE:
+            state = next_state(state)
+            if kp < unit_float(output(state)):
+                continue
+        sen[n] = w
+        n += 1
+    return n, state
+
+
+@njit(**_JIT)
+def train_job(
+    sg, ids, offsets, s_begin, s_end,
+    syn0, syn1neg, syn1, keep, neg_prob, neg_alias, codes, points, codelens,
+    negative, hs, window, cbow_mean, alpha, min_alpha, word_pos, total_words, seed,
+    sen, ctx, negs, neu1, neu1e,
+):
+    """Train on sentences ``s_begin:s_end`` of an encoded corpus (one worker's job).
+
+    ids: (N,) int32 word ids; offsets: (S+1,) int64 sentence starts; syn0/syn1neg/syn1: (V, D)
+    float32, updated in place (Hogwild across threads); keep: (V,) float32 subsampling keep
+    probabilities; neg_prob/neg_alias: (V,) alias table; codes/points: (V, L), codelens: (V,)
+    Huffman tree (ignored unless ``hs``); scratch per thread: sen (max sentence len,) int32,
+    ctx (2*window,) int32, negs (negative,) int32, neu1/neu1e (D,) float32.
+    Returns (loss_sum, pairs, words_seen): summed loss, number of (input, target) steps, and the
+    vocabulary tokens read (before subsampling).
+    """
+    state = seed_state(np.uint64(seed))
+    nneg = negative if negative > 0 else -1
+    loss = 0.0
+    pairs = 0
+    seen = 0
+    for s in range(s_begin, s_end):
+        lo = offsets[s]
+        hi = offsets[s + 1]
+        n, state = _subsample(ids, lo, hi, keep, sen, state)
+        lr = _lr(alpha, min_alpha, word_pos + seen, total_words)
+        for i in range(n):
+            if i > 0 and (i & 1023) == 0:
+                lr = _lr(alpha, min_alpha, word_pos + seen + i * (hi - lo) // n, total_words)
+            state = next_state(state)
+            b = bounded(output(state), window)  # word2vec.c's reduced window: 1..window
+            left = max(0, i - window + b)
+            right = min(n, i + window - b + 1)
+            w = sen[i]
+            clen = codelens[w] if hs else 0
+            code = codes[w]
+            point = points[w]
+            if sg:
+                for j in range(left, right):
+                    if j == i:
+                        continue
+                    for k in range(negative):
+                        state = next_state(state)
+                        negs[k] = draw_negative(output(state), neg_prob, neg_alias)
+                    loss += sg_step(syn0, syn1neg, syn1, sen[j], w, negs, nneg, code, point, clen, lr, neu1e)
+                    pairs += 1
+            else:
+                nctx = 0
+                for j in range(left, right):
+                    if j != i:
+                        ctx[nctx] = sen[j]
+                        nctx += 1
+                if nctx == 0:
+                    continue
+                for k in range(negative):
+                    state = next_state(state)
+                    negs[k] = draw_negative(output(state), neg_prob, neg_alias)
+                loss += cbow_step(
+                    syn0, syn1neg, syn1, ctx, nctx, cbow_mean, w, negs, nneg, code, point, clen, lr, neu1, neu1e
+                )
+                pairs += 1
+        seen += hi - lo
+    return loss, pairs, seen
