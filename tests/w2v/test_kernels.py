@@ -1,0 +1,300 @@
+"""Numba word2vec kernels: sampling tables, one step against NumPy maths, whole-job behaviour."""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import pytest
+
+from kotoba.kernels import w2v
+from kotoba.kernels.sampling import alias_probabilities, build_alias_table, build_huffman_tree
+
+# --------------------------------------------------------------------------- sampling tables
+
+
+def test_alias_table_is_exactly_count_pow_075():
+    counts = np.array([1000, 400, 250, 7, 3, 1, 1, 60], np.int64)
+    table = build_alias_table(counts, 0.75)
+    want = counts**0.75 / (counts**0.75).sum()
+    np.testing.assert_allclose(alias_probabilities(table), want, rtol=1e-6, atol=1e-9)
+    assert table.prob.dtype == np.float32 and table.alias.dtype == np.int32
+
+
+def test_alias_draws_follow_the_distribution():
+    counts = np.array([500, 200, 50, 20, 5, 1], np.int64)
+    table = build_alias_table(counts, 0.75)
+    state = w2v.seed_state(np.uint64(123))
+    n = 200_000
+    draws = np.empty(n, np.int64)
+    for k in range(n):
+        # keep the state a uint64: a plain Python int would be typed as a signed int64
+        state = np.uint64(w2v.next_state(np.uint64(state)))
+        draws[k] = w2v.draw_negative(np.uint64(w2v.output(state)), table.prob, table.alias)
+    freq = np.bincount(draws, minlength=counts.size) / n
+    want = counts**0.75 / (counts**0.75).sum()
+    # binomial standard error is < 0.0012 here; allow 4 sigma
+    np.testing.assert_allclose(freq, want, atol=0.005)
+
+
+def test_alias_rejects_bad_counts():
+    with pytest.raises(ValueError):
+        build_alias_table(np.zeros(3))
+    with pytest.raises(ValueError):
+        build_alias_table(np.array([1, -1]))
+
+
+def _huffman_cost(counts):
+    heap = list(map(int, counts))
+    heapq.heapify(heap)
+    cost = 0
+    while len(heap) > 1:
+        a, b = heapq.heappop(heap), heapq.heappop(heap)
+        cost += a + b
+        heapq.heappush(heap, a + b)
+    return cost
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_huffman_codes_are_optimal_prefix_free_paths(seed):
+    rng = np.random.default_rng(seed)
+    counts = np.sort(rng.integers(1, 1000, size=57))[::-1].copy()
+    rng.shuffle(counts)  # the builder must not rely on sorted input
+    v = counts.size
+    tree = build_huffman_tree(counts)
+    words = ["".join(map(str, tree.codes[w, : tree.codelens[w]])) for w in range(v)]
+    assert len(set(words)) == v
+    for a in words:  # prefix-free
+        assert not any(b != a and b.startswith(a) for b in words)
+    assert sum(2.0 ** -len(c) for c in words) == pytest.approx(1.0)  # a full binary tree
+    assert int((counts * tree.codelens).sum()) == _huffman_cost(counts)  # optimal weighted length
+    order = np.argsort(-counts, kind="stable")
+    assert np.all(np.diff(tree.codelens[order]) >= 0)  # more frequent => not longer
+    # every path starts at the root (inner node V-2) and stays inside the V-1 inner nodes
+    assert np.all(tree.points[:, 0] == v - 2)
+    for w in range(v):
+        p = tree.points[w, : tree.codelens[w]]
+        assert np.all((p >= 0) & (p <= v - 2))
+    # two words sharing a code prefix share the same inner nodes along it
+    for a in range(v):
+        for b in range(a + 1, v):
+            k = 0
+            while k < min(tree.codelens[a], tree.codelens[b]) and tree.codes[a, k] == tree.codes[b, k]:
+                assert tree.points[a, k] == tree.points[b, k]
+                k += 1
+            if k < min(tree.codelens[a], tree.codelens[b]):
+                assert tree.points[a, k] == tree.points[b, k]  # they split at the same node
+
+
+def test_huffman_two_words():
+    tree = build_huffman_tree(np.array([5, 3]))
+    assert tree.codelens.tolist() == [1, 1]
+    assert sorted(tree.codes[:, 0].tolist()) == [0, 1]
+    assert tree.points[:, 0].tolist() == [0, 0]
+    with pytest.raises(ValueError):
+        build_huffman_tree(np.array([5]))
+
+
+# --------------------------------------------------------------------------- one step vs NumPy
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _ns_reference(h, w_out, target, negs):
+    """Loss and gradients (w.r.t. h and the output rows) of the NS objective, float64."""
+    rows = np.concatenate([[target], negs])
+    labels = np.array([1.0] + [0.0] * len(negs))
+    f = w_out[rows] @ h
+    s = _sigmoid(f)
+    loss = -np.sum(labels * np.log(s) + (1 - labels) * np.log(1 - s))
+    dscore = s - labels  # dL/df
+    dh = dscore @ w_out[rows]
+    dw_out = np.zeros_like(w_out)
+    np.add.at(dw_out, rows, dscore[:, None] * h[None, :])
+    return loss, dh, dw_out
+
+
+def _hs_reference(h, syn1, code, point):
+    labels = 1.0 - code.astype(np.float64)
+    f = syn1[point] @ h
+    s = _sigmoid(f)
+    loss = -np.sum(labels * np.log(s) + (1 - labels) * np.log(1 - s))
+    dscore = s - labels
+    dh = dscore @ syn1[point]
+    dsyn1 = np.zeros_like(syn1)
+    np.add.at(dsyn1, point, dscore[:, None] * h[None, :])
+    return loss, dh, dsyn1
+
+
+def _tables(rng, v=12, d=8):
+    syn0 = ((rng.random((v, d)) - 0.5)).astype(np.float32)
+    syn1neg = (0.5 * rng.standard_normal((v, d))).astype(np.float32)
+    syn1 = (0.5 * rng.standard_normal((v, d))).astype(np.float32)
+    return syn0, syn1neg, syn1
+
+
+NO_PATH = (np.zeros(1, np.uint8), np.zeros(1, np.int32))
+
+
+def test_sg_ns_step_matches_plain_sgd(rng):
+    syn0, syn1neg, syn1 = _tables(rng)
+    inp, target, negs, lr = 3, 7, np.array([1, 4, 9, 0, 11], np.int32), 0.05
+    ref_loss, dh, dw = _ns_reference(syn0[inp].astype(np.float64), syn1neg.astype(np.float64), target, negs)
+    want0 = syn0.astype(np.float64)
+    want0[inp] -= lr * dh
+    want1 = syn1neg.astype(np.float64) - lr * dw
+    loss = w2v.sg_step(syn0, syn1neg, syn1, inp, target, negs, negs.size, *NO_PATH, 0, np.float32(lr), np.empty(8, np.float32))
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mean", [True, False])
+def test_cbow_ns_step_matches_plain_sgd(rng, mean):
+    syn0, syn1neg, syn1 = _tables(rng)
+    ctx, target, negs, lr = np.array([2, 5, 6, 10], np.int32), 7, np.array([1, 4, 9], np.int32), 0.05
+    h = syn0[ctx].astype(np.float64).sum(0)
+    if mean:
+        h /= ctx.size
+    ref_loss, dh, dw = _ns_reference(h, syn1neg.astype(np.float64), target, negs)
+    want0 = syn0.astype(np.float64)
+    # word2vec.c: every context row gets the full dL/dh step (also in mean mode)
+    want0[ctx] -= lr * dh
+    want1 = syn1neg.astype(np.float64) - lr * dw
+    d = syn0.shape[1]
+    loss = w2v.cbow_step(
+        syn0, syn1neg, syn1, ctx, ctx.size, mean, target, negs, negs.size, *NO_PATH, 0,
+        np.float32(lr), np.empty(d, np.float32), np.empty(d, np.float32),
+    )
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
+
+
+def test_sg_and_cbow_hs_steps_match_numpy(rng):
+    v, d, lr = 12, 8, 0.05
+    counts = rng.integers(1, 100, size=v)
+    tree = build_huffman_tree(counts)
+    target = int(np.argmin(counts))  # the longest path
+    code, point, clen = tree.codes[target], tree.points[target], int(tree.codelens[target])
+    negs = np.zeros(1, np.int32)
+    # skip-gram
+    syn0, syn1neg, syn1 = _tables(rng, v, d)
+    inp = 2
+    ref_loss, dh, ds1 = _hs_reference(syn0[inp].astype(np.float64), syn1.astype(np.float64), code[:clen], point[:clen])
+    want0 = syn0.astype(np.float64)
+    want0[inp] -= lr * dh
+    want1 = syn1.astype(np.float64) - lr * ds1
+    loss = w2v.sg_step(syn0, syn1neg, syn1, inp, target, negs, -1, code, point, clen, np.float32(lr), np.empty(d, np.float32))
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(syn1, want1, rtol=1e-5, atol=1e-6)
+    # CBOW (mean)
+    syn0, syn1neg, syn1 = _tables(rng, v, d)
+    before_neg = syn1neg.copy()
+    ctx = np.array([0, 3, 4], np.int32)
+    h = syn0[ctx].astype(np.float64).mean(0)
+    ref_loss, dh, ds1 = _hs_reference(h, syn1.astype(np.float64), code[:clen], point[:clen])
+    want0 = syn0.astype(np.float64)
+    want0[ctx] -= lr * dh
+    want1 = syn1.astype(np.float64) - lr * ds1
+    loss = w2v.cbow_step(
+        syn0, syn1neg, syn1, ctx, ctx.size, True, target, negs, -1, code, point, clen,
+        np.float32(lr), np.empty(d, np.float32), np.empty(d, np.float32),
+    )
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(syn1, want1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(syn1neg, before_neg)  # NS switched off
+
+
+def test_ns_clipping_follows_word2vec_c(rng):
+    d = 4
+    syn0 = np.full((3, d), 2.0, np.float32)  # h·u = 16 > MAX_EXP for the positive target
+    syn1neg = np.full((3, d), 2.0, np.float32)
+    before = syn1neg.copy()
+    loss = w2v.sg_step(syn0, syn1neg, syn0, 0, 1, np.zeros(1, np.int32), 0, *NO_PATH, 0, np.float32(0.1), np.empty(d, np.float32))
+    np.testing.assert_array_equal(syn1neg, before)  # sigmoid counts as 1: no update
+    assert loss == pytest.approx(np.log1p(np.exp(-16.0)), rel=1e-4)
+
+
+# --------------------------------------------------------------------------- whole jobs
+
+
+def _toy_corpus(rng, v=30, n_sent=60, length=20):
+    lens = rng.integers(1, length, size=n_sent)
+    offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    # Zipf-ish ids so subsampling and the alias table have something to do
+    ids = np.minimum(rng.zipf(1.3, size=offsets[-1]) - 1, v - 1).astype(np.int32)
+    counts = np.bincount(ids, minlength=v).astype(np.int64) + 1
+    return ids, offsets, counts
+
+
+def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=10, window=3):
+    v = counts.size
+    rng = np.random.default_rng(0)
+    syn0 = ((rng.random((v, d), dtype=np.float32) - 0.5) / d).astype(np.float32)
+    syn1neg = np.zeros((v, d), np.float32)
+    syn1 = np.zeros((v, d), np.float32)
+    table = build_alias_table(counts)
+    tree = build_huffman_tree(counts)
+    if keep is None:
+        keep = np.ones(v, np.float32)
+    out = w2v.train_job(
+        sg, ids, offsets, 0, offsets.size - 1, syn0, syn1neg, syn1, keep, table.prob, table.alias,
+        tree.codes, tree.points, tree.codelens, negative, hs, window, True, 0.05, 0.0001, 0,
+        int(ids.size), seed, np.empty(ids.size, np.int32), np.empty(2 * window, np.int32),
+        np.empty(max(negative, 1), np.int32), np.empty(d, np.float32), np.empty(d, np.float32),
+    )
+    return out, syn0, syn1neg, syn1
+
+
+@pytest.mark.parametrize("sg,hs,negative", [(True, False, 3), (False, False, 3), (True, True, 0), (False, True, 2)])
+def test_train_job_is_deterministic_and_seed_dependent(rng, sg, hs, negative):
+    ids, offsets, counts = _toy_corpus(rng)
+    a = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=5)
+    b = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=5)
+    c = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=6)
+    (loss, pairs, seen), syn0 = a[0], a[1]
+    assert seen == ids.size and pairs > 0 and np.isfinite(loss) and loss > 0
+    for x, y in zip(a[1:], b[1:]):
+        np.testing.assert_array_equal(x, y)
+    assert a[0] == b[0]
+    assert not np.array_equal(a[1], c[1])
+    # the output layer that is switched on was trained, the other left at zero
+    assert np.any(a[2] != 0) == (negative > 0)
+    assert np.any(a[3] != 0) == hs
+
+
+def test_train_job_subsampling_drops_words(rng):
+    ids, offsets, counts = _toy_corpus(rng)
+    keep = np.ones(counts.size, np.float32)
+    keep[0] = 0.0  # the most frequent word is always dropped
+    (_, pairs_all, _), *_ = _run_job(ids, offsets, counts, sg=True, hs=False)
+    (_, pairs_sub, seen), syn0, syn1neg, _ = _run_job(ids, offsets, counts, sg=True, hs=False, keep=keep)
+    assert seen == ids.size  # progress still counts every token
+    assert pairs_sub < pairs_all
+    # word 0 was never a positive target (its output row only moves when drawn as a negative,
+    # which pushes it away) and never an input
+    init = _run_job(ids[:0], offsets[:1], counts, sg=True, hs=False)[1]
+    np.testing.assert_array_equal(syn0[0], init[0])
+
+
+def test_train_job_learns_a_planted_structure():
+    """Two disjoint 'topics' of words never share a sentence: vectors should separate them."""
+    rng = np.random.default_rng(1)
+    v, n_sent, length = 20, 600, 12
+    topic = rng.integers(0, 2, size=n_sent)
+    ids = np.concatenate([rng.integers(0, 10, size=length) + 10 * t for t in topic]).astype(np.int32)
+    offsets = (np.arange(n_sent + 1) * length).astype(np.int64)
+    counts = np.bincount(ids, minlength=v).astype(np.int64)
+    for sg in (True, False):
+        _, syn0, _, _ = _run_job(ids, offsets, counts, sg=sg, hs=False, negative=5, d=16, window=4)
+        u = syn0 / np.linalg.norm(syn0, axis=1, keepdims=True)
+        sim = u @ u.T
+        same = np.mean([sim[i, j] for i in range(v) for j in range(v) if i != j and i // 10 == j // 10])
+        diff = np.mean([sim[i, j] for i in range(v) for j in range(v) if i // 10 != j // 10])
+        assert same > diff + 0.3, (sg, same, diff)
+
