@@ -1,0 +1,437 @@
+"""Time layers for recurrent language models (the book's chapters 5 and 6).
+
+Every layer follows the book's convention: ``params`` and ``grads`` are lists of arrays,
+``forward`` caches what ``backward`` needs, and ``backward`` writes the parameter gradients
+into ``grads`` *in place* (so a model or optimizer can hold references to them). The dtype of
+the parameters decides the dtype of the computation: float32 for training, float64 for
+gradient checks.
+
+Shapes: ``N`` batch, ``T`` time steps, ``D`` input size, ``H`` hidden size, ``V`` vocabulary.
+
+Speed notes (the book's code does the same maths, more slowly):
+
+* ``TimeRNN``/``TimeLSTM`` compute ``x @ Wx + b`` for all ``T`` steps in one GEMM before the
+  loop, and ``dWx``, ``dWh``, ``db`` and ``dxs`` with one GEMM/reduction each after the loop;
+  only ``h @ Wh`` (and its transpose in backward) runs per step. The four LSTM gates come out
+  of a single ``(N, 4H)`` product per step.
+* ``TimeAffine`` is one GEMM over the ``N*T`` rows; ``TimeSoftmaxWithLoss`` computes the
+  softmax, the loss *and* the gradient in its forward pass, in place in one reused buffer,
+  so ``backward`` costs nothing and no extra ``(N*T, V)`` temporaries are made.
+
+**LSTM gate layout.** The ``4H`` columns of ``Wx``, ``Wh`` and ``b`` are ordered
+:data:`GATE_ORDER` = ``(i, f, g, o)`` — input gate, forget gate, cell candidate, output gate,
+PyTorch's order. The book orders them ``(f, g, i, o)``; convert book weights by permuting the
+column blocks (see :mod:`kotoba.lm.book_import`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Order of the four ``H``-wide column blocks of the LSTM weights (PyTorch's; the book's is f, g, i, o).
+GATE_ORDER = ("i", "f", "g", "o")
+
+
+def _sigmoid_(x: np.ndarray) -> np.ndarray:
+    """Sigmoid in place, as ``0.5 * tanh(0.5 x) + 0.5``: one transcendental, no overflow."""
+    x *= 0.5
+    np.tanh(x, out=x)
+    x *= 0.5
+    x += 0.5
+    return x
+
+
+def _lstm_activate_(a: np.ndarray, H: int) -> None:
+    """Gate pre-activations ``a: (N, 4H)`` -> activations in place (sigmoid i, f, o; tanh g)."""
+    _sigmoid_(a[:, : 2 * H])
+    np.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])
+    _sigmoid_(a[:, 3 * H :])
+
+
+def _lstm_step_backward(
+    dh: np.ndarray, dc_next: np.ndarray, act: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray, da: np.ndarray
+) -> np.ndarray:
+    """One LSTM step backwards. Writes the pre-activation gradient into ``da: (N, 4H)`` and
+    returns ``dc_prev``. ``act`` holds the activated gates (i, f, g, o)."""
+    H = dh.shape[1]
+    i, f, g, o = act[:, :H], act[:, H : 2 * H], act[:, 2 * H : 3 * H], act[:, 3 * H :]
+    # dc = dc_next + dh * o * (1 - tanh(c)^2)
+    dc = 1.0 - tanh_c * tanh_c
+    dc *= o
+    dc *= dh
+    dc += dc_next
+    di, df, dg, do = da[:, :H], da[:, H : 2 * H], da[:, 2 * H : 3 * H], da[:, 3 * H :]
+    # sigmoid' = s (1 - s), tanh' = 1 - t^2, each times the upstream gradient.
+    np.multiply(dc, g, out=di)
+    di *= i
+    di *= 1.0 - i
+    np.multiply(dc, c_prev, out=df)
+    df *= f
+    df *= 1.0 - f
+    np.multiply(g, g, out=dg)
+    np.subtract(1.0, dg, out=dg)
+    dg *= i
+    dg *= dc
+    np.multiply(dh, tanh_c, out=do)
+    do *= o
+    do *= 1.0 - o
+    dc *= f
+    return dc
+
+
+def _initial_state(kept: np.ndarray | None, N: int, H: int, dtype: np.dtype) -> np.ndarray:
+    """The kept state if there is one (it must match the batch), else zeros ``(N, H)``."""
+    if kept is None:
+        return np.zeros((N, H), dtype=dtype)
+    if kept.shape != (N, H):
+        raise ValueError(f"kept hidden state has shape {kept.shape}, this batch needs {(N, H)}; call reset_state()")
+    return kept
+
+
+class RNN:
+    """One vanilla RNN step: ``h_next = tanh(x @ Wx + h_prev @ Wh + b)``.
+
+    ``Wx: (D, H)``, ``Wh: (H, H)``, ``b: (H,)``; ``x: (N, D)``, ``h_prev: (N, H) -> (N, H)``.
+    """
+
+    def __init__(self, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray):
+        self.params = [Wx, Wh, b]
+        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self.cache: tuple | None = None
+
+    def forward(self, x: np.ndarray, h_prev: np.ndarray) -> np.ndarray:
+        Wx, Wh, b = self.params
+        h_next = np.tanh(x @ Wx + h_prev @ Wh + b)
+        self.cache = (x, h_prev, h_next)
+        return h_next
+
+    def backward(self, dh_next: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``dh_next: (N, H) -> (dx: (N, D), dh_prev: (N, H))``."""
+        Wx, Wh, _ = self.params
+        x, h_prev, h_next = self.cache
+        dt = dh_next * (1.0 - h_next * h_next)
+        self.grads[0][...] = x.T @ dt
+        self.grads[1][...] = h_prev.T @ dt
+        self.grads[2][...] = dt.sum(axis=0)  # b is broadcast over the batch
+        return dt @ Wx.T, dt @ Wh.T
+
+
+class TimeRNN:
+    """``T`` RNN steps at once: ``xs: (N, T, D) -> hs: (N, T, H)``.
+
+    With ``stateful=True`` the last hidden state is kept and used as the next call's initial
+    state (truncated BPTT; ``set_state`` replaces it, ``reset_state`` drops it); otherwise
+    every call starts from zeros, as in the book.
+    After ``backward``, ``dh`` is the gradient with respect to the initial state.
+    """
+
+    def __init__(self, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray, stateful: bool = False):
+        self.params = [Wx, Wh, b]
+        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self.stateful = stateful
+        self.h: np.ndarray | None = None
+        self.dh: np.ndarray | None = None
+        self._cache: tuple | None = None
+
+    def set_state(self, h: np.ndarray, c: np.ndarray | None = None) -> None:
+        """Use ``h: (N, H)`` as the next initial state (a stateful layer's; ``c`` is ignored)."""
+        self.h = np.array(h, dtype=self.params[0].dtype)
+
+    def reset_state(self) -> None:
+        self.h = None
+
+    def forward(self, xs: np.ndarray) -> np.ndarray:
+        Wx, Wh, b = self.params
+        N, T, D = xs.shape
+        H = Wh.shape[0]
+        h = _initial_state(self.h if self.stateful else None, N, H, Wx.dtype)
+        h0 = h
+        # All input projections in one GEMM; each step adds h @ Wh and applies tanh in place.
+        hs = (xs.reshape(N * T, D) @ Wx).reshape(N, T, H)
+        hs += b
+        tmp = np.empty((N, H), dtype=hs.dtype)
+        for t in range(T):
+            ht = hs[:, t]
+            np.matmul(h, Wh, out=tmp)
+            ht += tmp
+            np.tanh(ht, out=ht)
+            h = ht
+        self.h = hs[:, -1].copy()
+        self._cache = (xs, h0, hs)
+        return hs
+
+    def backward(self, dhs: np.ndarray) -> np.ndarray:
+        """``dhs: (N, T, H) -> dxs: (N, T, D)``."""
+        Wx, Wh, _ = self.params
+        xs, h0, hs = self._cache
+        N, T, D = xs.shape
+        H = Wh.shape[0]
+        dts = np.empty_like(hs)  # gradient w.r.t. the pre-activation of every step
+        dh = np.zeros((N, H), dtype=hs.dtype)
+        for t in reversed(range(T)):
+            dt = dts[:, t]
+            np.add(dhs[:, t], dh, out=dt)
+            ht = hs[:, t]
+            dt *= 1.0 - ht * ht  # tanh' = 1 - h^2
+            dh = dt @ Wh.T
+        self.dh = dh
+        d2 = dts.reshape(N * T, H)
+        hprev = np.concatenate([h0[:, None, :], hs[:, :-1]], axis=1).reshape(N * T, H)
+        self.grads[0][...] = xs.reshape(N * T, D).T @ d2
+        self.grads[1][...] = hprev.T @ d2
+        self.grads[2][...] = d2.sum(axis=0)
+        return (d2 @ Wx.T).reshape(N, T, D)
+
+
+class LSTM:
+    """One LSTM step. ``Wx: (D, 4H)``, ``Wh: (H, 4H)``, ``b: (4H,)``, gates in :data:`GATE_ORDER`.
+
+    ``forward(x: (N, D), h_prev: (N, H), c_prev: (N, H)) -> (h_next, c_next)``.
+    """
+
+    def __init__(self, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray):
+        self.params = [Wx, Wh, b]
+        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self.cache: tuple | None = None
+
+    def forward(self, x: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        Wx, Wh, b = self.params
+        H = Wh.shape[0]
+        act = x @ Wx + h_prev @ Wh + b
+        _lstm_activate_(act, H)
+        i, f, g, o = act[:, :H], act[:, H : 2 * H], act[:, 2 * H : 3 * H], act[:, 3 * H :]
+        c_next = f * c_prev + i * g
+        tanh_c = np.tanh(c_next)
+        h_next = o * tanh_c
+        self.cache = (x, h_prev, c_prev, act, tanh_c)
+        return h_next, c_next
+
+    def backward(self, dh_next: np.ndarray, dc_next: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(dh_next, dc_next) -> (dx: (N, D), dh_prev: (N, H), dc_prev: (N, H))``."""
+        Wx, Wh, _ = self.params
+        x, h_prev, c_prev, act, tanh_c = self.cache
+        da = np.empty_like(act)
+        dc_prev = _lstm_step_backward(dh_next, dc_next, act, c_prev, tanh_c, da)
+        self.grads[0][...] = x.T @ da
+        self.grads[1][...] = h_prev.T @ da
+        self.grads[2][...] = da.sum(axis=0)
+        return da @ Wx.T, da @ Wh.T, dc_prev
+
+
+class TimeLSTM:
+    """``T`` LSTM steps at once: ``xs: (N, T, D) -> hs: (N, T, H)``; gates in :data:`GATE_ORDER`.
+
+    ``stateful`` keeps ``h`` and ``c`` between calls (truncated BPTT). After ``backward``,
+    ``dh`` (and ``dc``) are the gradients with respect to the initial state.
+    """
+
+    def __init__(self, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray, stateful: bool = False):
+        self.params = [Wx, Wh, b]
+        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self.stateful = stateful
+        self.h: np.ndarray | None = None
+        self.c: np.ndarray | None = None
+        self.dh: np.ndarray | None = None
+        self.dc: np.ndarray | None = None
+        self._cache: tuple | None = None
+
+    def set_state(self, h: np.ndarray, c: np.ndarray | None = None) -> None:
+        """Use ``h`` (and ``c``, zeros if omitted) as a stateful layer's next initial state."""
+        dtype = self.params[0].dtype
+        self.h = np.array(h, dtype=dtype)
+        self.c = np.zeros_like(self.h) if c is None else np.array(c, dtype=dtype)
+
+    def reset_state(self) -> None:
+        self.h, self.c = None, None
+
+    def forward(self, xs: np.ndarray) -> np.ndarray:
+        Wx, Wh, b = self.params
+        N, T, D = xs.shape
+        H = Wh.shape[0]
+        dtype = Wx.dtype
+        h = _initial_state(self.h if self.stateful else None, N, H, dtype)
+        c = _initial_state(self.c if self.stateful else None, N, H, dtype)
+        h0, c0 = h, c
+        # Input projections of all steps in one GEMM; the loop adds h @ Wh and activates in place.
+        acts = (xs.reshape(N * T, D) @ Wx).reshape(N, T, 4 * H)
+        acts += b
+        cs = np.empty((N, T, H), dtype=dtype)
+        tanh_cs = np.empty((N, T, H), dtype=dtype)
+        hs = np.empty((N, T, H), dtype=dtype)
+        tmp = np.empty((N, 4 * H), dtype=dtype)
+        ig = np.empty((N, H), dtype=dtype)
+        for t in range(T):
+            a = acts[:, t]
+            np.matmul(h, Wh, out=tmp)
+            a += tmp
+            _lstm_activate_(a, H)
+            ct = cs[:, t]
+            np.multiply(a[:, H : 2 * H], c, out=ct)  # f * c_prev
+            np.multiply(a[:, :H], a[:, 2 * H : 3 * H], out=ig)  # i * g
+            ct += ig
+            np.tanh(ct, out=tanh_cs[:, t])
+            np.multiply(a[:, 3 * H :], tanh_cs[:, t], out=hs[:, t])
+            h, c = hs[:, t], ct
+        self.h = hs[:, -1].copy()
+        self.c = cs[:, -1].copy()
+        self._cache = (xs, h0, c0, acts, cs, tanh_cs, hs)
+        return hs
+
+    def backward(self, dhs: np.ndarray) -> np.ndarray:
+        """``dhs: (N, T, H) -> dxs: (N, T, D)``."""
+        Wx, Wh, _ = self.params
+        xs, h0, c0, acts, cs, tanh_cs, hs = self._cache
+        N, T, D = xs.shape
+        H = Wh.shape[0]
+        das = np.empty_like(acts)
+        dh = np.zeros((N, H), dtype=acts.dtype)
+        dc = np.zeros((N, H), dtype=acts.dtype)
+        dh_t = np.empty((N, H), dtype=acts.dtype)
+        for t in reversed(range(T)):
+            np.add(dhs[:, t], dh, out=dh_t)
+            c_prev = cs[:, t - 1] if t > 0 else c0
+            dc = _lstm_step_backward(dh_t, dc, acts[:, t], c_prev, tanh_cs[:, t], das[:, t])
+            dh = das[:, t] @ Wh.T
+        self.dh, self.dc = dh, dc
+        d2 = das.reshape(N * T, 4 * H)
+        hprev = np.concatenate([h0[:, None, :], hs[:, :-1]], axis=1).reshape(N * T, H)
+        self.grads[0][...] = xs.reshape(N * T, D).T @ d2
+        self.grads[1][...] = hprev.T @ d2
+        self.grads[2][...] = d2.sum(axis=0)
+        return (d2 @ Wx.T).reshape(N, T, D)
+
+
+class TimeEmbedding:
+    """Row lookup over a batch of sequences: ``xs: (N, T) int -> (N, T, D)``; ``W: (V, D)``."""
+
+    def __init__(self, W: np.ndarray):
+        self.params = [W]
+        self.grads = [np.zeros_like(W)]
+        self.idx: np.ndarray | None = None
+
+    def forward(self, xs: np.ndarray) -> np.ndarray:
+        self.idx = np.asarray(xs)
+        return self.params[0][self.idx]
+
+    def backward(self, dout: np.ndarray) -> None:
+        dW = self.grads[0]
+        dW[...] = 0
+        D = dW.shape[1]
+        # add.at (not dW[idx] += dout) so that repeated ids accumulate every occurrence.
+        np.add.at(dW, self.idx.reshape(-1), dout.reshape(-1, D))
+        return None
+
+
+class TimeAffine:
+    """``x: (N, T, D) -> x @ W + b: (N, T, M)``, one GEMM over the ``N*T`` rows.
+
+    ``W`` may be a transposed view (weight tying); it is used as given, never copied.
+    """
+
+    def __init__(self, W: np.ndarray, b: np.ndarray):
+        self.params = [W, b]
+        self.grads = [np.zeros(W.shape, dtype=W.dtype), np.zeros_like(b)]
+        self.x2: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        W, b = self.params
+        N, T, D = x.shape
+        self.x2 = x.reshape(N * T, D)
+        out = self.x2 @ W
+        out += b
+        return out.reshape(N, T, -1)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        W, _ = self.params
+        N, T, M = dout.shape
+        d2 = dout.reshape(N * T, M)
+        dW, db = self.grads
+        np.matmul(self.x2.T, d2, out=dW)
+        np.sum(d2, axis=0, out=db)
+        return (d2 @ W.T).reshape(N, T, -1)
+
+
+class TimeSoftmaxWithLoss:
+    """Mean cross-entropy of ``softmax(xs)`` against integer targets.
+
+    ``forward(xs: (N, T, V) scores, ts: (N, T) int) -> float``: the mean of ``-log p[target]``
+    over the positions whose target is not ``ignore_label``. Ignored positions are left out of
+    the loss, of the gradient (zero rows) *and* of the count that the mean divides by; if every
+    target is ignored the loss is 0.
+
+    The gradient ``(softmax - onehot) / n_valid`` is computed during ``forward`` in one reused
+    buffer (in-place subtract-max, exp, normalise), so ``backward(dout)`` only scales it. The
+    returned array is that buffer: it is valid until the next ``forward``.
+    """
+
+    def __init__(self, ignore_label: int = -1):
+        self.params: list[np.ndarray] = []
+        self.grads: list[np.ndarray] = []
+        self.ignore_label = ignore_label
+        self._buf: np.ndarray | None = None
+        self._dx: np.ndarray | None = None
+
+    def _buffer(self, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+        if self._buf is None or self._buf.shape != shape or self._buf.dtype != dtype:
+            self._buf = np.empty(shape, dtype=dtype)
+        return self._buf
+
+    def forward(self, xs: np.ndarray, ts: np.ndarray) -> float:
+        N, T, V = xs.shape
+        x2 = xs.reshape(N * T, V)
+        t = np.asarray(ts).reshape(N * T)
+        valid = t != self.ignore_label
+        n = int(valid.sum())
+        rows = np.flatnonzero(valid)
+        tv = t[rows]
+        p = self._buffer((N * T, V), xs.dtype)
+        np.subtract(x2, x2.max(axis=1, keepdims=True), out=p)
+        shifted_target = p[rows, tv].astype(np.float64)  # x_t - max
+        np.exp(p, out=p)
+        s = p.sum(axis=1)
+        # -log softmax[t] = log(sum exp(x - max)) - (x_t - max)
+        loss = float((np.log(s[rows].astype(np.float64)) - shifted_target).sum()) / max(n, 1)
+        # Gradient for dout = 1: (p / s - onehot) / n on valid rows, zero on ignored rows.
+        scale = np.zeros(N * T, dtype=xs.dtype)
+        scale[rows] = 1.0 / (s[rows] * max(n, 1))
+        p *= scale[:, None]
+        p[rows, tv] -= 1.0 / max(n, 1)
+        self._dx = p.reshape(N, T, V)
+        return loss
+
+    def backward(self, dout: float = 1) -> np.ndarray:
+        if dout == 1:
+            return self._dx
+        return self._dx * dout
+
+
+class TimeDropout:
+    """Inverted dropout: in training keep each unit with probability ``1 - dropout_ratio`` and
+    scale it by ``1 / (1 - dropout_ratio)``; identity when ``train_flg`` is False.
+
+    The masks come from ``rng`` (a ``numpy.random.Generator``; a fresh unseeded one if None).
+    """
+
+    def __init__(self, dropout_ratio: float = 0.5, rng: np.random.Generator | None = None):
+        if not 0.0 <= dropout_ratio < 1.0:
+            raise ValueError(f"dropout_ratio must be in [0, 1), got {dropout_ratio}")
+        self.params: list[np.ndarray] = []
+        self.grads: list[np.ndarray] = []
+        self.dropout_ratio = dropout_ratio
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.train_flg = True
+        self.mask: np.ndarray | None = None
+
+    def forward(self, xs: np.ndarray) -> np.ndarray:
+        if not self.train_flg or self.dropout_ratio == 0.0:
+            self.mask = None
+            return xs
+        keep = self.rng.random(xs.shape, dtype=np.float32) >= self.dropout_ratio
+        self.mask = keep.astype(xs.dtype)
+        self.mask *= 1.0 / (1.0 - self.dropout_ratio)
+        return xs * self.mask
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        if self.mask is None:
+            return dout
+        return dout * self.mask
