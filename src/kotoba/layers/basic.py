@@ -18,13 +18,15 @@ import numpy as np
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function, elementwise, without overflow for large ``|x|``.
+    """Logistic function, elementwise, accurate and without overflow for any ``x``.
 
-    ``σ(x) = (1 + tanh(x/2)) / 2`` is exact and never evaluates ``exp`` of a large number,
-    unlike ``1 / (1 + exp(-x))`` which warns (and is slower to special-case) for ``x ≪ 0``.
+    With ``z = exp(−|x|) ≤ 1``: ``σ(x) = 1/(1+z)`` for ``x ≥ 0`` and ``z/(1+z)`` for ``x < 0``.
+    ``1 / (1 + exp(−x))`` overflows (with a warning) for ``x ≪ 0``, and ``(1 + tanh(x/2))/2``
+    loses all relative precision there.
     """
     x = np.asarray(x)
-    return 0.5 * np.tanh(0.5 * x) + 0.5
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, z) / (1.0 + z)
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
