@@ -1,0 +1,172 @@
+"""The vocabulary: words with their corpus counts, most frequent first.
+
+:func:`build_vocab` counts words in one streaming pass. To keep memory bounded on corpora with
+millions of distinct tokens it prunes the count table the way word2vec.c's ``ReduceVocab``
+does; see its docstring for what that approximation costs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, DataError, EmptyCorpusError, FormatError, UnknownWordError
+from ..io import atomic_write
+
+#: distinct words the counting table may hold before it is pruned (about 120 bytes each in
+#: CPython, so roughly 0.6 GB at the limit)
+DEFAULT_MAX_TABLE_SIZE = 5_000_000
+
+
+class Vocab:
+    """Words and their counts; word id = position in ``words``.
+
+    ``words``: list of str, ``counts``: (V,) int64 in the same order (``build_vocab`` gives
+    them by descending count, ties in order of first appearance). ``index`` maps word -> id.
+    ``total_words`` is the sum of the kept counts (the in-vocabulary tokens of the corpus);
+    ``raw_total_words`` is every token read, including the words that were dropped.
+    """
+
+    def __init__(self, words: Sequence[str], counts: Sequence[int] | np.ndarray,
+                 raw_total_words: int | None = None):
+        self.words = list(words)
+        self.counts = np.asarray(counts, dtype=np.int64).reshape(-1)
+        if len(self.words) != len(self.counts):
+            raise DataError(f"vocabulary has {len(self.words)} words but {len(self.counts)} counts")
+        if len(self.counts) and self.counts.min() < 0:
+            raise DataError("vocabulary counts must be >= 0")
+        self.index = {w: i for i, w in enumerate(self.words)}
+        if len(self.index) != len(self.words):
+            seen: set[str] = set()
+            dup = next(w for w in self.words if w in seen or seen.add(w))
+            raise DataError(f"word {dup!r} occurs twice in the vocabulary")
+        self.total_words = int(self.counts.sum())
+        self.raw_total_words = self.total_words if raw_total_words is None else int(raw_total_words)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.words)
+
+    def __repr__(self) -> str:
+        return f"Vocab({len(self)} words, {self.total_words} tokens)"
+
+    def id(self, word: str) -> int:
+        """The id of ``word``; :class:`UnknownWordError` if it is not in the vocabulary."""
+        try:
+            return self.index[word]
+        except KeyError:
+            raise UnknownWordError(word) from None
+
+    def fingerprint(self) -> str:
+        """SHA-256 hex digest of the words and counts in order (to tell if a cache is stale)."""
+        h = hashlib.sha256()
+        for w in self.words:
+            h.update(w.encode("utf-8", "surrogatepass") + b"\n")
+        h.update(self.counts.astype("<i8").tobytes())
+        return h.hexdigest()
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write ``word count`` lines (UTF-8), the format of word2vec.c's ``-save-vocab``, atomically."""
+        for w in self.words:
+            if not w or w.split() != [w]:
+                raise DataError(f"cannot save word {w!r}: empty or contains whitespace")
+        with atomic_write(path, "w", encoding="utf-8") as f:
+            for w, c in zip(self.words, self.counts.tolist()):
+                f.write(f"{w} {c}\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Vocab":
+        """Read a file of ``word count`` lines, keeping its order.
+
+        The file does not record how many tokens were dropped, so ``raw_total_words`` is set
+        to ``total_words``. Raises :class:`FormatError` naming the file and line on a bad line.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"{path}: no such vocabulary file")
+        words: list[str] = []
+        counts: list[int] = []
+        with open(path, encoding="utf-8-sig", errors="strict", newline="\n") as f:
+            try:
+                for lineno, line in enumerate(f, 1):
+                    fields = line.split()
+                    if not fields:
+                        continue
+                    if len(fields) != 2 or not fields[1].isdigit() or not fields[1].isascii():
+                        raise FormatError(
+                            f"{path}:{lineno}: expected 'word count' (count a non-negative integer), "
+                            f"got {line.rstrip(chr(10))!r}"
+                        )
+                    words.append(fields[0])
+                    counts.append(int(fields[1]))
+            except UnicodeDecodeError as e:
+                raise FormatError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+        if not words:
+            raise FormatError(f"{path}: vocabulary file has no words")
+        try:
+            return cls(words, counts)
+        except DataError as e:
+            raise FormatError(f"{path}: {e}") from e
+
+
+def build_vocab(
+    sentences: Iterable[Sequence[str]],
+    min_count: int = 5,
+    max_vocab_size: int | None = None,
+    max_table_size: int = DEFAULT_MAX_TABLE_SIZE,
+    *,
+    corpus_name: str = "the corpus",
+) -> Vocab:
+    """Count words in one pass; keep those seen ``min_count`` times, most frequent first.
+
+    ``sentences``: an iterable of token lists (e.g. :func:`kotoba.text.iter_sentences`).
+    ``max_vocab_size`` keeps only the that many most frequent words (ties: first appearance).
+    ``corpus_name`` is used in error messages.
+
+    Bounded memory, approximately: whenever the table of counts holds more than
+    ``max_table_size`` distinct words, every word counted ``<= t`` times so far is dropped
+    from it and ``t`` (starting at 1) goes up by one for the next pruning, as in word2vec.c's
+    ``ReduceVocab``. A pruned word starts again from 0 if it comes back, so after pruning the
+    counts of rare words are undercounts, a word near ``min_count`` can be lost, and tie order
+    for a re-added word is its first appearance after it was last pruned. A word that was never
+    pruned (its count was above ``t`` at every pruning) keeps its exact count. Without pruning (fewer distinct words than ``max_table_size``) the result is exact.
+    ``raw_total_words`` always counts every token read.
+    """
+    if min_count < 1:
+        raise ConfigError(f"min_count must be >= 1, got {min_count}")
+    if max_vocab_size is not None and max_vocab_size < 1:
+        raise ConfigError(f"max_vocab_size must be >= 1 or None, got {max_vocab_size}")
+    if max_table_size < 1:
+        raise ConfigError(f"max_table_size must be >= 1, got {max_table_size}")
+    counts: Counter[str] = Counter()  # insertion-ordered, so the stable sort below keeps first appearance
+    raw = 0
+    threshold = 1
+    for sentence in sentences:
+        counts.update(sentence)
+        raw += len(sentence)
+        while len(counts) > max_table_size:
+            for w in [w for w, c in counts.items() if c <= threshold]:
+                del counts[w]
+            threshold += 1
+    if raw == 0:
+        raise EmptyCorpusError(f"{corpus_name} contains no tokens")
+    kept = [(w, c) for w, c in counts.items() if c >= min_count]
+    if not kept:
+        raise EmptyCorpusError(
+            f"no word occurs at least min_count={min_count} times in {corpus_name} "
+            f"({raw:,} tokens, {len(counts):,} distinct words); lower min_count or use a larger corpus"
+        )
+    kept.sort(key=lambda wc: -wc[1])
+    if max_vocab_size is not None:
+        kept = kept[:max_vocab_size]
+    return Vocab([w for w, _ in kept], [c for _, c in kept], raw_total_words=raw)

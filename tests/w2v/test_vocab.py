@@ -1,0 +1,121 @@
+"""Vocabulary: counting, ordering, min_count, pruning, save/load."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kotoba.errors import ConfigError, DataError, EmptyCorpusError, FormatError, UnknownWordError
+from kotoba.text import Vocab, build_vocab, iter_sentences
+
+
+def test_counts_order_and_totals():
+    sents = [["b", "a", "c", "a"], ["c", "d", "b", "e"], ["a", "x"]]
+    v = build_vocab(sents, min_count=2)
+    # a=3; b=2 and c=2 tie -> first appearance (b before c); d, e, x dropped
+    assert v.words == ["a", "b", "c"]
+    assert v.counts.dtype == np.int64 and v.counts.tolist() == [3, 2, 2]
+    assert v.total_words == 7 and v.raw_total_words == 10
+    assert len(v) == 3 and "a" in v and "d" not in v
+    assert v.id("c") == 2 and v.index == {"a": 0, "b": 1, "c": 2}
+    with pytest.raises(UnknownWordError, match="'d'"):
+        v.id("d")
+
+
+def test_max_vocab_size_keeps_most_frequent():
+    sents = [["a"] * 5 + ["b"] * 3 + ["c"] * 3 + ["d"] * 4]
+    v = build_vocab(sents, min_count=1, max_vocab_size=3)
+    assert v.words == ["a", "d", "b"]
+    assert v.raw_total_words == 15 and v.total_words == 12
+
+
+def test_empty_results_name_min_count_and_corpus():
+    with pytest.raises(EmptyCorpusError, match=r"min_count=5 times in corpus\.txt"):
+        build_vocab([["a", "b"], ["a"]], corpus_name="corpus.txt")
+    with pytest.raises(EmptyCorpusError, match="no tokens"):
+        build_vocab([[], []])
+    with pytest.raises(ConfigError):
+        build_vocab([["a"]], min_count=0)
+
+
+def test_pruning_bounds_the_table_and_keeps_frequent_words_exact():
+    rng = np.random.default_rng(0)
+    # 3 frequent words throughout, plus a stream of 3,000 singletons
+    sents = []
+    for i in range(300):
+        s = ["the", "of", "and"] * 3 + [f"rare{i}_{j}" for j in range(10)]
+        sents.append([s[k] for k in rng.permutation(len(s))])
+    exact = Counter(t for s in sents for t in s)
+    v = build_vocab(iter(sents), min_count=1, max_table_size=50)
+    assert sorted(v.words[:3]) == ["and", "of", "the"]
+    assert v.counts[:3].tolist() == [900, 900, 900]
+    assert len(v) <= 50 + 19  # at most one sentence of new words past the limit
+    assert v.raw_total_words == sum(exact.values())
+    # without pruning the same corpus gives exact counts for every word
+    full = build_vocab(sents, min_count=1)
+    assert len(full) == len(exact) and dict(zip(full.words, full.counts.tolist())) == exact
+
+
+def test_build_from_reader(tmp_path):
+    p = tmp_path / "c.txt"
+    p.write_text("The cat\nthe dog the\n")
+    v = build_vocab(iter_sentences(p, lowercase=True), min_count=2)
+    assert v.words == ["the"] and v.counts.tolist() == [3] and v.raw_total_words == 5
+
+
+def test_save_load_round_trip(tmp_path):
+    v = Vocab(["日本", "b", "a"], [9, 4, 4], raw_total_words=30)
+    p = tmp_path / "vocab.txt"
+    v.save(p)
+    assert p.read_text(encoding="utf-8") == "日本 9\nb 4\na 4\n"
+    w = Vocab.load(p)
+    assert w.words == v.words and w.counts.tolist() == [9, 4, 4]
+    assert w.fingerprint() == v.fingerprint()
+    assert w.raw_total_words == w.total_words == 17  # raw count is not stored
+
+
+@pytest.mark.parametrize("content,match", [
+    ("a 3\nb\n", r"vocab.txt:2: expected 'word count'"),
+    ("a 3\nb x\n", r"vocab.txt:2"),
+    ("a 3\nb -1\n", r"vocab.txt:2"),
+    ("a 3 4\n", r"vocab.txt:1"),
+    ("a 3\na 2\n", r"'a' occurs twice"),
+    ("\n\n", r"no words"),
+])
+def test_load_rejects_bad_files(tmp_path, content, match):
+    p = tmp_path / "vocab.txt"
+    p.write_text(content)
+    with pytest.raises(FormatError, match=match):
+        Vocab.load(p)
+
+
+def test_load_missing_file_and_bad_words(tmp_path):
+    with pytest.raises(DataError, match="nope.txt"):
+        Vocab.load(tmp_path / "nope.txt")
+    with pytest.raises(DataError, match="whitespace"):
+        Vocab(["a b"], [1]).save(tmp_path / "v.txt")
+    with pytest.raises(DataError, match="twice"):
+        Vocab(["a", "a"], [1, 1])
+
+
+@settings(max_examples=50, deadline=None)
+@given(sents=st.lists(st.lists(st.sampled_from("abcdefghij"), max_size=10), min_size=1, max_size=10),
+       min_count=st.integers(1, 4))
+def test_matches_a_plain_counter(sents, min_count):
+    exact = Counter(t for s in sents for t in s)
+    first = {}
+    for t in (t for s in sents for t in s):
+        first.setdefault(t, len(first))
+    expected = sorted((w for w, c in exact.items() if c >= min_count), key=lambda w: (-exact[w], first[w]))
+    if not expected:
+        with pytest.raises(EmptyCorpusError):
+            build_vocab(sents, min_count=min_count)
+        return
+    v = build_vocab(sents, min_count=min_count)
+    assert v.words == expected
+    assert v.counts.tolist() == [exact[w] for w in expected]
+    assert v.raw_total_words == sum(exact.values())
