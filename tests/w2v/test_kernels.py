@@ -232,7 +232,7 @@ def _toy_corpus(rng, v=30, n_sent=60, length=20):
     return ids, offsets, counts
 
 
-def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=10, window=3):
+def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=10, window=3, batch=False):
     v = counts.size
     rng = np.random.default_rng(0)
     syn0 = ((rng.random((v, d), dtype=np.float32) - 0.5) / d).astype(np.float32)
@@ -244,9 +244,10 @@ def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=1
         keep = np.ones(v, np.float32)
     out = w2v.train_job(
         sg, ids, offsets, 0, offsets.size - 1, syn0, syn1neg, syn1, keep, table.prob, table.alias,
-        tree.codes, tree.points, tree.codelens, negative, hs, window, True, 0.05, 0.0001, 0,
-        int(ids.size), seed, np.empty(ids.size, np.int32), np.empty(2 * window, np.int32),
+        tree.codes, tree.points, tree.codelens, negative, hs, batch, window, True, 0.05, 0.0001, 0,
+        int(ids.size), np.uint64(seed), np.empty(ids.size, np.int32), np.empty(2 * window, np.int32),
         np.empty(max(negative, 1), np.int32), np.empty(d, np.float32), np.empty(d, np.float32),
+        np.empty((2 * window, negative + 1), np.float32), np.empty((2 * window, d), np.float32),
     )
     return out, syn0, syn1neg, syn1
 
@@ -257,8 +258,9 @@ def test_train_job_is_deterministic_and_seed_dependent(rng, sg, hs, negative):
     a = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=5)
     b = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=5)
     c = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=6)
-    (loss, pairs, seen), syn0 = a[0], a[1]
+    (loss, loss_pairs, pairs, seen), syn0 = a[0], a[1]
     assert seen == ids.size and pairs > 0 and np.isfinite(loss) and loss > 0
+    assert 0 < loss_pairs < pairs
     for x, y in zip(a[1:], b[1:]):
         np.testing.assert_array_equal(x, y)
     assert a[0] == b[0]
@@ -272,8 +274,8 @@ def test_train_job_subsampling_drops_words(rng):
     ids, offsets, counts = _toy_corpus(rng)
     keep = np.ones(counts.size, np.float32)
     keep[0] = 0.0  # the most frequent word is always dropped
-    (_, pairs_all, _), *_ = _run_job(ids, offsets, counts, sg=True, hs=False)
-    (_, pairs_sub, seen), syn0, syn1neg, _ = _run_job(ids, offsets, counts, sg=True, hs=False, keep=keep)
+    (_, _, pairs_all, _), *_ = _run_job(ids, offsets, counts, sg=True, hs=False)
+    (_, _, pairs_sub, seen), syn0, syn1neg, _ = _run_job(ids, offsets, counts, sg=True, hs=False, keep=keep)
     assert seen == ids.size  # progress still counts every token
     assert pairs_sub < pairs_all
     # word 0 was never a positive target (its output row only moves when drawn as a negative,

@@ -107,11 +107,11 @@ def _softplus(x: np.float32) -> np.float32:
 
 
 @njit(**_JIT)
-def ns_update(h, syn1neg, target, negs, nneg, lr, neu1e) -> float:
+def ns_update(h, syn1neg, target, negs, nneg, lr, neu1e, want_loss=True) -> float:
     """Negative-sampling targets for hidden vector ``h`` (D,): updates ``syn1neg`` rows, adds to ``neu1e`` (D,).
 
     Target ``target`` has label 1, ``negs[:nneg]`` label 0 (entries equal to ``target`` skipped).
-    Returns the summed loss ``-log σ(h·u_t) - Σ log σ(-h·u_n)``.
+    Returns the summed loss ``-log σ(h·u_t) - Σ log σ(-h·u_n)`` (0 unless ``want_loss``).
     """
     d = h.size
     loss = 0.0
@@ -128,10 +128,8 @@ def ns_update(h, syn1neg, target, negs, nneg, lr, neu1e) -> float:
         f = _ZERO
         for i in range(d):
             f += h[i] * u[i]
-        if label > _ZERO:
-            loss += _softplus(-f)
-        else:
-            loss += _softplus(f)
+        if want_loss:
+            loss += _softplus(-f) if label > _ZERO else _softplus(f)
         if f > MAX_EXP:
             g = (label - _ONE) * lr
         elif f < -MAX_EXP:
@@ -147,11 +145,11 @@ def ns_update(h, syn1neg, target, negs, nneg, lr, neu1e) -> float:
 
 
 @njit(**_JIT)
-def hs_update(h, syn1, code, point, clen, lr, neu1e) -> float:
+def hs_update(h, syn1, code, point, clen, lr, neu1e, want_loss=True) -> float:
     """Hierarchical-softmax path ``point[:clen]`` / ``code[:clen]`` for hidden ``h`` (D,); adds to ``neu1e``.
 
     At each inner node the probability of the branch taken is ``σ(h·v)`` for code 0 and
-    ``σ(-h·v)`` for code 1 (word2vec.c). Returns the summed ``-log`` probability.
+    ``σ(-h·v)`` for code 1 (word2vec.c). Returns the summed ``-log`` probability (0 unless ``want_loss``).
     """
     d = h.size
     loss = 0.0
@@ -161,10 +159,8 @@ def hs_update(h, syn1, code, point, clen, lr, neu1e) -> float:
         for i in range(d):
             f += h[i] * v[i]
         label = _ONE - np.float32(code[k])
-        if label > _ZERO:
-            loss += _softplus(-f)
-        else:
-            loss += _softplus(f)
+        if want_loss:
+            loss += _softplus(-f) if label > _ZERO else _softplus(f)
         if f <= -MAX_EXP or f >= MAX_EXP:
             continue
         g = (label - _ONE / (_ONE + np.float32(np.exp(-f)))) * lr
@@ -179,30 +175,32 @@ def hs_update(h, syn1, code, point, clen, lr, neu1e) -> float:
 
 
 @njit(**_JIT)
-def sg_step(syn0, syn1neg, syn1, inp, target, negs, nneg, code, point, clen, lr, neu1e) -> float:
+def sg_step(syn0, syn1neg, syn1, inp, target, negs, nneg, code, point, clen, lr, neu1e, want_loss=True) -> float:
     """One skip-gram step: input word ``inp`` predicts ``target``.
 
     syn0: (V, D) input vectors, syn1neg: (V, D) NS output vectors, syn1: (V, D) HS inner-node
     vectors; negs: (>= nneg,) int negatives; code/point: (L,) Huffman path of ``target`` used for
     its first ``clen`` entries (``clen = 0`` disables HS; ``nneg = -1`` disables NS, while
     ``nneg = 0`` still trains the positive target alone). neu1e: (D,) scratch.
-    Returns the summed loss of the step.
+    Returns the summed loss of the step (0 unless ``want_loss``).
     """
     h = syn0[inp]
     for i in range(h.size):
         neu1e[i] = _ZERO
     loss = 0.0
     if clen > 0:
-        loss += hs_update(h, syn1, code, point, clen, lr, neu1e)
+        loss += hs_update(h, syn1, code, point, clen, lr, neu1e, want_loss)
     if nneg >= 0:
-        loss += ns_update(h, syn1neg, target, negs, nneg, lr, neu1e)
+        loss += ns_update(h, syn1neg, target, negs, nneg, lr, neu1e, want_loss)
     for i in range(h.size):
         h[i] += neu1e[i]
     return loss
 
 
 @njit(**_JIT)
-def cbow_step(syn0, syn1neg, syn1, ctx, nctx, cbow_mean, target, negs, nneg, code, point, clen, lr, neu1, neu1e) -> float:
+def cbow_step(
+    syn0, syn1neg, syn1, ctx, nctx, cbow_mean, target, negs, nneg, code, point, clen, lr, neu1, neu1e, want_loss=True
+) -> float:
     """One CBOW step: context words ``ctx[:nctx]`` (nctx >= 1) predict ``target``.
 
     Same arrays and switches as :func:`sg_step`; neu1 is (D,) scratch for the hidden vector. Every
@@ -222,9 +220,9 @@ def cbow_step(syn0, syn1neg, syn1, ctx, nctx, cbow_mean, target, negs, nneg, cod
             neu1[i] *= inv
     loss = 0.0
     if clen > 0:
-        loss += hs_update(neu1, syn1, code, point, clen, lr, neu1e)
+        loss += hs_update(neu1, syn1, code, point, clen, lr, neu1e, want_loss)
     if nneg >= 0:
-        loss += ns_update(neu1, syn1neg, target, negs, nneg, lr, neu1e)
+        loss += ns_update(neu1, syn1neg, target, negs, nneg, lr, neu1e, want_loss)
     for j in range(nctx):
         x = syn0[ctx[j]]
         for i in range(d):
@@ -232,7 +230,77 @@ def cbow_step(syn0, syn1neg, syn1, ctx, nctx, cbow_mean, target, negs, nneg, cod
     return loss
 
 
+@njit(**_JIT)
+def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, want_loss=True) -> float:
+    """HogBatch skip-gram step (arXiv 1611.06172): every context word in ``ctx[:nctx]`` predicts
+    ``target`` against the *same* negatives ``negs[:nneg]``, as one small minibatch.
+
+    All scores are computed from the pre-update rows, then the output rows and the input rows are
+    updated (a plain SGD step on the window's summed loss when the rows are distinct). The
+    (K+1) output rows are loaded once per window instead of once per pair, and only K random
+    draws are needed per window. grad: (>= nctx, >= nneg+1) float32 and err: (>= nctx, D) float32
+    scratch. Returns the summed loss (0 unless ``want_loss``).
+    """
+    d = syn0.shape[1]
+    loss = 0.0
+    for t in range(nneg + 1):
+        if t == 0:
+            row = target
+            label = _ONE
+        else:
+            row = negs[t - 1]
+            if row == target:
+                for j in range(nctx):
+                    grad[j, t] = _ZERO
+                continue
+            label = _ZERO
+        u = syn1neg[row]
+        for j in range(nctx):
+            x = syn0[ctx[j]]
+            f = _ZERO
+            for i in range(d):
+                f += x[i] * u[i]
+            if want_loss:
+                loss += _softplus(-f) if label > _ZERO else _softplus(f)
+            if f > MAX_EXP:
+                grad[j, t] = (label - _ONE) * lr
+            elif f < -MAX_EXP:
+                grad[j, t] = label * lr
+            else:
+                grad[j, t] = (label - _ONE / (_ONE + np.float32(np.exp(-f)))) * lr
+    for j in range(nctx):
+        for i in range(d):
+            err[j, i] = _ZERO
+    for t in range(nneg + 1):
+        row = target if t == 0 else negs[t - 1]
+        if t > 0 and row == target:
+            continue
+        u = syn1neg[row]
+        for j in range(nctx):
+            g = grad[j, t]
+            if g != _ZERO:
+                e = err[j]
+                for i in range(d):
+                    e[i] += g * u[i]
+        for j in range(nctx):
+            g = grad[j, t]
+            if g != _ZERO:
+                x = syn0[ctx[j]]
+                for i in range(d):
+                    u[i] += g * x[i]
+    for j in range(nctx):
+        x = syn0[ctx[j]]
+        e = err[j]
+        for i in range(d):
+            x[i] += e[i]
+    return loss
+
+
 # --------------------------------------------------------------------------- whole jobs
+
+# The loss is only needed for progress reports; computing it (an exp and a log1p per target)
+# costs ~15% of skip-gram time, so it is evaluated on every LOSS_EVERY-th step only.
+LOSS_EVERY = 8
 
 
 @njit(**_JIT, inline="always")
@@ -264,23 +332,28 @@ def _subsample(ids, lo, hi, keep, sen, state):
 def train_job(
     sg, ids, offsets, s_begin, s_end,
     syn0, syn1neg, syn1, keep, neg_prob, neg_alias, codes, points, codelens,
-    negative, hs, window, cbow_mean, alpha, min_alpha, word_pos, total_words, seed,
-    sen, ctx, negs, neu1, neu1e,
+    negative, hs, batch, window, cbow_mean, alpha, min_alpha, word_pos, total_words, seed,
+    sen, ctx, negs, neu1, neu1e, grad, err,
 ):
     """Train on sentences ``s_begin:s_end`` of an encoded corpus (one worker's job).
 
     ids: (N,) int32 word ids; offsets: (S+1,) int64 sentence starts; syn0/syn1neg/syn1: (V, D)
     float32, updated in place (Hogwild across threads); keep: (V,) float32 subsampling keep
     probabilities; neg_prob/neg_alias: (V,) alias table; codes/points: (V, L), codelens: (V,)
-    Huffman tree (ignored unless ``hs``); scratch per thread: sen (max sentence len,) int32,
-    ctx (2*window,) int32, negs (negative,) int32, neu1/neu1e (D,) float32.
-    Returns (loss_sum, pairs, words_seen): summed loss, number of (input, target) steps, and the
-    vocabulary tokens read (before subsampling).
+    Huffman tree (ignored unless ``hs``); ``batch``: skip-gram negatives shared per window
+    (:func:`sg_window_step`). Scratch per thread: sen (max sentence len,) int32, ctx (2*window,)
+    int32, negs (max(negative, 1),) int32, neu1/neu1e (D,) float32, grad (2*window, negative+1)
+    and err (2*window, D) float32.
+    Returns (loss_sum, loss_pairs, pairs, words_seen): the loss summed over the ``loss_pairs``
+    (input, target) pairs it was evaluated on (every LOSS_EVERY-th step), the number of pairs
+    trained, and the vocabulary tokens read (before subsampling).
     """
     state = seed_state(np.uint64(seed))
     nneg = negative if negative > 0 else -1
     loss = 0.0
+    loss_pairs = 0
     pairs = 0
+    steps = 0
     seen = 0
     for s in range(s_begin, s_end):
         lo = offsets[s]
@@ -298,15 +371,39 @@ def train_job(
             clen = codelens[w] if hs else 0
             code = codes[w]
             point = points[w]
-            if sg:
+            if sg and batch and nneg > 0:
+                nctx = 0
+                for j in range(left, right):
+                    if j != i:
+                        ctx[nctx] = sen[j]
+                        nctx += 1
+                if nctx == 0:
+                    continue
+                for k in range(negative):
+                    state = next_state(state)
+                    negs[k] = draw_negative(output(state), neg_prob, neg_alias)
+                want = steps % LOSS_EVERY == 0
+                loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, negs, nneg, lr, grad, err, want)
+                if clen > 0:
+                    for j in range(nctx):
+                        loss += sg_step(syn0, syn1neg, syn1, ctx[j], w, negs, -1, code, point, clen, lr, neu1e, want)
+                if want:
+                    loss_pairs += nctx
+                pairs += nctx
+                steps += 1
+            elif sg:
                 for j in range(left, right):
                     if j == i:
                         continue
                     for k in range(negative):
                         state = next_state(state)
                         negs[k] = draw_negative(output(state), neg_prob, neg_alias)
-                    loss += sg_step(syn0, syn1neg, syn1, sen[j], w, negs, nneg, code, point, clen, lr, neu1e)
+                    want = steps % LOSS_EVERY == 0
+                    loss += sg_step(syn0, syn1neg, syn1, sen[j], w, negs, nneg, code, point, clen, lr, neu1e, want)
+                    if want:
+                        loss_pairs += 1
                     pairs += 1
+                    steps += 1
             else:
                 nctx = 0
                 for j in range(left, right):
@@ -318,9 +415,13 @@ def train_job(
                 for k in range(negative):
                     state = next_state(state)
                     negs[k] = draw_negative(output(state), neg_prob, neg_alias)
+                want = steps % LOSS_EVERY == 0
                 loss += cbow_step(
-                    syn0, syn1neg, syn1, ctx, nctx, cbow_mean, w, negs, nneg, code, point, clen, lr, neu1, neu1e
+                    syn0, syn1neg, syn1, ctx, nctx, cbow_mean, w, negs, nneg, code, point, clen, lr, neu1, neu1e, want
                 )
+                if want:
+                    loss_pairs += 1
                 pairs += 1
+                steps += 1
         seen += hi - lo
-    return loss, pairs, seen
+    return loss, loss_pairs, pairs, seen
