@@ -1,0 +1,465 @@
+"""Fast word2vec training: CBOW / skip-gram, negative sampling and/or hierarchical softmax.
+
+The corpus is read twice in a streaming way (once to count words, once to encode it into a
+memory-mapped array of word ids, see :mod:`kotoba.text`), then ``threads`` Python threads each
+run the ``nogil`` Numba kernel of :mod:`kotoba.kernels.w2v` over jobs of about ``job_words``
+tokens, updating the shared weight matrices without locks (Hogwild, as word2vec.c and gensim do).
+
+Each job's random stream is seeded from ``(base seed, epoch, job number)`` and its learning rate
+from its position in the corpus, so with ``threads=1`` a run is bit-for-bit repeatable and an
+interrupted run resumed from an epoch checkpoint equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import queue
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .errors import ConfigError, DivergenceError, EmptyCorpusError, FormatError
+from .io import load_json, load_npz, save_json, save_npz
+from .kernels.sampling import build_alias_table, build_huffman_tree
+from .kernels.w2v import train_job
+from .text.corpus import encode_corpus, subsample_keep_probs
+from .text.readers import iter_sentences
+from .text.vocab import Vocab, build_vocab
+
+FORMAT = "kotoba-word2vec"
+FORMAT_VERSION = 1
+_NPZ = "word2vec.npz"
+_JSON = "word2vec.json"
+
+
+@dataclass(frozen=True)
+class Word2VecConfig:
+    """Hyper-parameters of a word2vec run (word2vec.c's names and defaults where it has them).
+
+    ``alpha`` defaults to 0.025 for skip-gram and 0.05 for CBOW (word2vec.c), ``min_alpha`` to
+    ``1e-4 * alpha``; ``threads`` None means ``os.cpu_count()``. ``batch_negatives`` switches
+    skip-gram to HogBatch-style updates (one set of negatives shared by a whole window).
+    """
+
+    sg: bool = False
+    hs: bool = False
+    negative: int = 5
+    dim: int = 100
+    window: int = 5
+    min_count: int = 5
+    sample: float = 1e-3
+    epochs: int = 5
+    alpha: float | None = None
+    min_alpha: float | None = None
+    threads: int | None = None
+    seed: int = 0
+    cbow_mean: bool = True
+    max_vocab_size: int | None = None
+    lowercase: bool = False
+    max_sentence_len: int = 10000
+    ns_exponent: float = 0.75
+    batch_negatives: bool = False
+    job_words: int = 10000
+
+    def __post_init__(self) -> None:
+        def bad(name: str, why: str) -> ConfigError:
+            return ConfigError(f"{name}={getattr(self, name)!r}: {why}")
+
+        for name in ("dim", "window", "min_count", "epochs", "max_sentence_len", "job_words"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise bad(name, "must be an integer >= 1")
+        if isinstance(self.negative, bool) or not isinstance(self.negative, (int, np.integer)) or self.negative < 0:
+            raise bad("negative", "must be an integer >= 0")
+        if not self.hs and self.negative == 0:
+            raise ConfigError("negative=0 and hs=False: nothing to train (use negative sampling, hs, or both)")
+        if not (isinstance(self.sample, (int, float)) and 0 <= self.sample < 1):
+            raise bad("sample", "must be in [0, 1)")
+        if not (isinstance(self.ns_exponent, (int, float)) and math.isfinite(self.ns_exponent)):
+            raise bad("ns_exponent", "must be a finite number")
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, (int, np.integer)) or self.threads < 1):
+            raise bad("threads", "must be None or an integer >= 1")
+        if self.max_vocab_size is not None and (not isinstance(self.max_vocab_size, (int, np.integer)) or self.max_vocab_size < 1):
+            raise bad("max_vocab_size", "must be None or an integer >= 1")
+        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) or self.seed < 0:
+            raise bad("seed", "must be an integer >= 0")
+        alpha = (0.025 if self.sg else 0.05) if self.alpha is None else self.alpha
+        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
+            raise bad("alpha", "must be a finite number > 0")
+        min_alpha = 1e-4 * alpha if self.min_alpha is None else self.min_alpha
+        if not (isinstance(min_alpha, (int, float)) and 0 <= min_alpha <= alpha):
+            raise bad("min_alpha", f"must be in [0, alpha={alpha}]")
+        object.__setattr__(self, "alpha", float(alpha))
+        object.__setattr__(self, "min_alpha", float(min_alpha))
+
+    def resolved_threads(self) -> int:
+        return int(self.threads) if self.threads is not None else (os.cpu_count() or 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Word2VecConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise FormatError(f"unknown word2vec config keys {sorted(unknown)}")
+        return cls(**d)
+
+
+def _same_training(a: Word2VecConfig, b: Word2VecConfig) -> bool:
+    """Configs that produce the same model (the thread count only changes speed)."""
+    return dataclasses.replace(a, threads=None) == dataclasses.replace(b, threads=None)
+
+
+@dataclass
+class Word2VecModel:
+    """A trained (or partly trained) word2vec model.
+
+    words / counts: the vocabulary (most frequent first); wv: the input vectors as
+    :class:`kotoba.vectors.WordVectors`; syn1neg: (V, D) float32 negative-sampling output
+    vectors (None without NS); syn1: (V, D) float32 hierarchical-softmax inner-node vectors (row
+    i for node i < V-1; None without HS). losses: one dict per progress interval with ``epoch``,
+    ``words`` (tokens processed so far) and ``loss`` (mean loss per training pair over the
+    interval). stats: ``raw_words`` (corpus tokens per epoch, out-of-vocabulary included),
+    ``train_words`` (in-vocabulary tokens per epoch), ``epochs_done``, ``seconds`` (wall time of
+    the whole ``train`` call), ``train_seconds`` (kernel phase only), ``words_per_sec``
+    (raw_words × epochs / seconds).
+    """
+
+    config: Word2VecConfig
+    words: list[str]
+    counts: np.ndarray
+    wv: Any
+    syn1neg: np.ndarray | None
+    syn1: np.ndarray | None
+    losses: list[dict[str, float]] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    base_seed: int = 0
+
+    def save(self, directory: str | os.PathLike) -> None:
+        """Write ``word2vec.npz`` (arrays, no pickle) and ``word2vec.json`` (vocab, config, progress) atomically."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        arrays = {"vectors": np.asarray(self.wv.vectors), "counts": self.counts,
+                  "epochs_done": np.array(self.stats.get("epochs_done", 0), np.int64)}
+        if self.syn1neg is not None:
+            arrays["syn1neg"] = self.syn1neg
+        if self.syn1 is not None:
+            arrays["syn1"] = self.syn1
+        # arrays first, then the JSON that names their epoch: a crash in between is detected on load
+        save_npz(d / _NPZ, arrays)
+        save_json(d / _JSON, {
+            "format": FORMAT, "version": FORMAT_VERSION, "config": self.config.to_dict(),
+            "words": self.words, "base_seed": str(self.base_seed), "losses": self.losses, "stats": self.stats,
+        })
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> "Word2VecModel":
+        """Read a model written by :meth:`save`; FormatError if files are missing or inconsistent."""
+        from .vectors import WordVectors
+
+        d = Path(directory)
+        meta = load_json(d / _JSON)
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise FormatError(f"{d / _JSON}: not a kotoba word2vec model")
+        if meta.get("version") != FORMAT_VERSION:
+            raise FormatError(f"{d / _JSON}: unsupported version {meta.get('version')!r}")
+        arrays = load_npz(d / _NPZ)
+        try:
+            config = Word2VecConfig.from_dict(meta["config"])
+            words = list(meta["words"])
+            vectors = arrays["vectors"]
+            counts = arrays["counts"]
+        except (KeyError, TypeError, ConfigError) as e:
+            raise FormatError(f"{d}: incomplete or invalid word2vec model ({e})") from e
+        stats = dict(meta.get("stats", {}))
+        if int(arrays.get("epochs_done", -1)) != int(stats.get("epochs_done", -2)):
+            raise FormatError(f"{d}: {_NPZ} and {_JSON} are from different epochs (interrupted save?)")
+        if vectors.shape != (len(words), config.dim) or counts.shape != (len(words),):
+            raise FormatError(f"{d}: arrays do not match the vocabulary of {len(words)} words and dim {config.dim}")
+        syn1neg = arrays.get("syn1neg")
+        syn1 = arrays.get("syn1")
+        if (syn1neg is not None) != (config.negative > 0) or (syn1 is not None) != config.hs:
+            raise FormatError(f"{d}: output layers do not match the config (negative={config.negative}, hs={config.hs})")
+        wv = WordVectors(words, vectors.astype(np.float32), counts.astype(np.int64))
+        return cls(config, words, counts.astype(np.int64), wv, syn1neg, syn1,
+                   list(meta.get("losses", [])), stats, int(meta.get("base_seed", "0")))
+
+
+# --------------------------------------------------------------------------- the trainer
+
+
+@dataclass
+class _Scratch:
+    """One worker thread's buffers, allocated once per run so the kernel never allocates."""
+
+    sen: np.ndarray
+    ctx: np.ndarray
+    negs: np.ndarray
+    neu1: np.ndarray
+    neu1e: np.ndarray
+    grad: np.ndarray
+    err: np.ndarray
+
+
+def _job_seed(base_seed: int, epoch: int, job: int) -> np.uint64:
+    # the kernel runs this through splitmix64, so a simple odd-multiplier mix is enough here
+    return np.uint64((base_seed + (epoch * 1_000_003 + job + 1) * 0x9E3779B97F4A7C15) % (1 << 64))
+
+
+def _make_jobs(offsets: np.ndarray, job_words: int) -> list[tuple[int, int, int]]:
+    """Split sentences into runs of >= job_words tokens: [(first sentence, end sentence, first token)]."""
+    n_sent = offsets.size - 1
+    starts = [0]
+    while starts[-1] < n_sent:
+        target = offsets[starts[-1]] + job_words
+        nxt = int(np.searchsorted(offsets, target, side="left"))
+        starts.append(min(max(nxt, starts[-1] + 1), n_sent))
+    return [(starts[k], starts[k + 1], int(offsets[starts[k]] - offsets[0])) for k in range(len(starts) - 1)]
+
+
+class _Run:
+    """State of one training run over encoded arrays (shared by fresh and resumed runs)."""
+
+    def __init__(self, config: Word2VecConfig, ids: np.ndarray, offsets: np.ndarray, counts: np.ndarray,
+                 syn0: np.ndarray, syn1neg: np.ndarray | None, syn1: np.ndarray | None, base_seed: int):
+        self.config = config
+        self.ids = ids
+        self.offsets = offsets
+        v, d = syn0.shape
+        self.syn0 = syn0
+        self.syn1neg = syn1neg
+        self.syn1 = syn1
+        self.base_seed = base_seed
+        self.train_words = int(offsets[-1] - offsets[0])
+        self.total_words = self.train_words * config.epochs
+        if config.sample > 0:
+            # word2vec.c: keep a word with probability (sqrt(f/t) + 1) * t/f, f = its count, t = sample * total
+            self.keep = subsample_keep_probs(counts, config.sample, int(counts.sum())).astype(np.float32)
+        else:
+            self.keep = np.ones(v, np.float32)
+        if config.negative > 0:
+            table = build_alias_table(counts, config.ns_exponent)
+            self.neg_prob, self.neg_alias = table.prob, table.alias
+        else:
+            self.neg_prob, self.neg_alias = np.ones(1, np.float32), np.zeros(1, np.int32)
+        if config.hs:
+            tree = build_huffman_tree(counts)
+            self.codes, self.points, self.codelens = tree.codes, tree.points, tree.codelens
+        else:
+            self.codes = np.zeros((v, 1), np.uint8)
+            self.points = np.zeros((v, 1), np.int32)
+            self.codelens = np.zeros(v, np.int32)
+        self.jobs = _make_jobs(offsets, config.job_words)
+        max_len = int(np.max(np.diff(offsets))) if offsets.size > 1 else 1
+        self.threads = config.resolved_threads()
+        self.scratch = [
+            _Scratch(np.empty(max(max_len, 1), np.int32), np.empty(2 * config.window, np.int32),
+                     np.empty(max(config.negative, 1), np.int32), np.empty(d, np.float32), np.empty(d, np.float32),
+                     np.empty((2 * config.window, config.negative + 1), np.float32),
+                     np.empty((2 * config.window, d), np.float32))
+            for _ in range(self.threads)
+        ]
+        # dummy (1, 1) output matrices stand in for a disabled layer: the kernel never touches them
+        self._syn1neg = syn1neg if syn1neg is not None else np.zeros((1, 1), np.float32)
+        self._syn1 = syn1 if syn1 is not None else np.zeros((1, 1), np.float32)
+
+    def lr_at(self, pos: int) -> float:
+        c = self.config
+        return max(c.min_alpha, c.alpha - (c.alpha - c.min_alpha) * pos / max(self.total_words, 1))
+
+    def _job(self, epoch: int, j: int, s: _Scratch) -> tuple[float, int, int, int]:
+        c = self.config
+        s0, s1, pos = self.jobs[j]
+        return train_job(
+            c.sg, self.ids, self.offsets, s0, s1, self.syn0, self._syn1neg, self._syn1, self.keep,
+            self.neg_prob, self.neg_alias, self.codes, self.points, self.codelens,
+            c.negative, c.hs, c.batch_negatives, c.window, c.cbow_mean, c.alpha, c.min_alpha,
+            epoch * self.train_words + pos, self.total_words, _job_seed(self.base_seed, epoch, j),
+            s.sen, s.ctx, s.negs, s.neu1, s.neu1e, s.grad, s.err,
+        )
+
+    def epoch(self, epoch: int, on_result: Callable[[float, int, int, int], None]) -> None:
+        """Run every job of one epoch on the worker threads; ``on_result`` sees each job's output in the caller's thread."""
+        todo: queue.SimpleQueue = queue.SimpleQueue()
+        for j in range(len(self.jobs)):
+            todo.put(j)
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        stop = threading.Event()
+
+        def worker(s: _Scratch) -> None:
+            try:
+                while not stop.is_set():
+                    try:
+                        j = todo.get_nowait()
+                    except queue.Empty:
+                        break
+                    done.put(self._job(epoch, j, s))
+            except BaseException as e:  # handed to the main thread, which re-raises it
+                done.put(e)
+            finally:
+                done.put(None)
+
+        n_workers = min(self.threads, len(self.jobs))
+        workers = [threading.Thread(target=worker, args=(self.scratch[k],), daemon=True) for k in range(n_workers)]
+        for t in workers:
+            t.start()
+        running = n_workers
+        try:
+            while running:
+                item = done.get()
+                if item is None:
+                    running -= 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    on_result(*item)
+        finally:
+            stop.set()
+            for t in workers:
+                t.join()
+
+
+def _init_weights(v: int, d: int, config: Word2VecConfig, rng: np.random.Generator):
+    # word2vec.c: input vectors uniform in (-0.5/d, 0.5/d), output vectors zero
+    syn0 = ((rng.random((v, d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)).astype(np.float32)
+    syn1neg = np.zeros((v, d), np.float32) if config.negative > 0 else None
+    syn1 = np.zeros((v, d), np.float32) if config.hs else None
+    return syn0, syn1neg, syn1
+
+
+def train(
+    corpus: str | os.PathLike | Sequence[str | os.PathLike],
+    config: Word2VecConfig | None = None,
+    *,
+    work_dir: str | os.PathLike | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    callback: Callable[[dict[str, float]], None] | None = None,
+    rng: np.random.Generator | None = None,
+) -> Word2VecModel:
+    """Train word2vec on a text corpus: a file (plain, .gz, .bz2, .xz), a folder of them, or a list.
+
+    One sentence per line, tokens separated by whitespace; lines longer than
+    ``config.max_sentence_len`` tokens are cut into chunks (so text8's single line works as is).
+    Raises EmptyCorpusError for an empty corpus or one where no word reaches ``min_count``.
+
+    work_dir: where the encoded corpus is written (a temporary folder if None).
+    checkpoint_dir: the model is saved there after every epoch; with ``resume=True`` a run
+    continues from the checkpoint found there (same config required, ``threads`` may differ).
+    callback: called with ``{"epoch", "words", "loss", "lr", "words_per_sec"}`` at each progress interval.
+    rng: source of all randomness (initial vectors and the kernels' seeds); default
+    ``numpy.random.default_rng(config.seed)``.
+    """
+    config = config or Word2VecConfig()
+    t_start = time.perf_counter()
+    state = None
+    if resume:
+        if checkpoint_dir is None:
+            raise ConfigError("resume=True needs a checkpoint_dir")
+        if (Path(checkpoint_dir) / _JSON).exists():
+            state = Word2VecModel.load(checkpoint_dir)
+            if not _same_training(state.config, config):
+                raise ConfigError(f"{checkpoint_dir}: the checkpoint was made with a different config: {state.config}")
+    source = corpus
+    stats: dict[str, Any] = {}
+    if state is None:
+        # build_vocab raises EmptyCorpusError for an empty corpus or when min_count removes every word
+        vocab = build_vocab(
+            iter_sentences(source, lowercase=config.lowercase, max_sentence_len=config.max_sentence_len),
+            min_count=config.min_count, max_vocab_size=config.max_vocab_size, corpus_name=str(source),
+        )
+        words, counts = vocab.words, vocab.counts
+    else:
+        words, counts = state.words, state.counts
+        vocab = Vocab(words, counts)
+    if config.hs and len(words) < 2:
+        raise EmptyCorpusError("hierarchical softmax needs at least 2 distinct words that survive min_count")
+    with tempfile.TemporaryDirectory(prefix="kotoba-w2v-") as tmp:
+        out_dir = Path(work_dir) if work_dir is not None else Path(tmp)
+        encoded = encode_corpus(source, vocab, out_dir, lowercase=config.lowercase,
+                                max_sentence_len=config.max_sentence_len)
+        ids, offsets, raw_words = encoded.ids, encoded.sent_offsets, encoded.raw_words
+        if state is None:
+            rng = rng if rng is not None else np.random.default_rng(config.seed)
+            syn0, syn1neg, syn1 = _init_weights(len(words), config.dim, config, rng)
+            base_seed = int(rng.integers(0, 2**63))
+            losses: list[dict[str, float]] = []
+            start_epoch = 0
+        else:
+            syn0 = np.array(state.wv.vectors, np.float32)
+            syn1neg = None if state.syn1neg is None else np.array(state.syn1neg, np.float32)
+            syn1 = None if state.syn1 is None else np.array(state.syn1, np.float32)
+            base_seed, losses = state.base_seed, list(state.losses)
+            start_epoch = int(state.stats.get("epochs_done", 0))
+        run = _Run(config, ids, offsets, counts, syn0, syn1neg, syn1, base_seed)
+        stats.update(raw_words=raw_words, train_words=run.train_words, epochs_done=start_epoch)
+        t_train = time.perf_counter()
+        _train_epochs(run, start_epoch, losses, stats, words, counts, progress, callback, checkpoint_dir)
+        train_seconds = time.perf_counter() - t_train
+    seconds = time.perf_counter() - t_start
+    epochs_run = config.epochs - start_epoch
+    stats.update(seconds=seconds, train_seconds=train_seconds,
+                 words_per_sec=raw_words * epochs_run / seconds if seconds > 0 else 0.0)
+    return _model(run, words, counts, losses, stats)
+
+
+def _model(run: _Run, words, counts, losses, stats) -> Word2VecModel:
+    from .vectors import WordVectors
+
+    wv = WordVectors(words, run.syn0, counts)
+    return Word2VecModel(run.config, list(words), counts, wv, run.syn1neg, run.syn1, losses, dict(stats), run.base_seed)
+
+
+def _train_epochs(run: _Run, start_epoch: int, losses: list, stats: dict, words, counts,
+                  progress: bool, callback, checkpoint_dir) -> None:
+    from tqdm.auto import tqdm
+
+    config = run.config
+    interval = max(config.job_words, run.train_words // 10)
+    t0 = time.perf_counter()
+    done_at_start = start_epoch * run.train_words
+    with tqdm(total=run.total_words, initial=done_at_start, unit="w", unit_scale=True, disable=not progress,
+              desc="word2vec", dynamic_ncols=True, smoothing=0.1) as bar:
+        acc = {"loss": 0.0, "pairs": 0, "words": 0, "done": done_at_start}
+
+        def on_result(loss: float, loss_pairs: int, pairs: int, seen: int) -> None:
+            acc["loss"] += loss
+            acc["pairs"] += loss_pairs
+            acc["words"] += seen
+            acc["done"] += seen
+            bar.update(seen)
+            if acc["words"] >= interval:
+                flush()
+
+        def flush() -> None:
+            if acc["pairs"] == 0:
+                return
+            mean = acc["loss"] / acc["pairs"]
+            if not math.isfinite(mean):
+                raise DivergenceError(f"word2vec loss became {mean} in epoch {epoch + 1}; lower alpha (now {config.alpha})")
+            lr = run.lr_at(acc["done"])
+            info = {"epoch": epoch + 1, "words": acc["done"], "loss": mean, "lr": lr,
+                    "words_per_sec": (acc["done"] - done_at_start) / max(time.perf_counter() - t0, 1e-9)}
+            losses.append({"epoch": epoch + 1, "words": acc["done"], "loss": mean})
+            bar.set_postfix(loss=f"{mean:.4f}", lr=f"{lr:.5f}", refresh=False)
+            if callback is not None:
+                callback(info)
+            acc.update(loss=0.0, pairs=0, words=0)
+
+        for epoch in range(start_epoch, config.epochs):
+            run.epoch(epoch, on_result)
+            flush()
+            stats["epochs_done"] = epoch + 1
+            if checkpoint_dir is not None:
+                stats["seconds"] = time.perf_counter() - t0
+                _model(run, words, counts, losses, stats).save(checkpoint_dir)
