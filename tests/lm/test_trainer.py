@@ -1,0 +1,148 @@
+"""RnnlmTrainer (clipping, lr decay, best params, checkpoints, plots, exact resume) and perplexity."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from kotoba.errors import ConfigError, DataError, DivergenceError, FormatError
+from kotoba.lm.checkpoint import load_lm
+from kotoba.lm.trainer import RnnlmTrainer, perplexity
+from kotoba.models.rnnlm import BetterRnnlm, Rnnlm, SimpleRnnlm
+from kotoba.optim import SGD, Adam
+
+V = 9
+
+
+def corpus(rng, n=400):
+    return rng.integers(0, V, size=n)
+
+
+def brute_force_nll(model, row):
+    """Feed ``row`` one token at a time from a fresh state; sum -log softmax of the next token."""
+    model.reset_state()
+    total = 0.0
+    for a, b in zip(row[:-1], row[1:]):
+        s = model.predict(np.array([[a]], dtype=np.int32))[0, 0].astype(np.float64)
+        total += np.log(np.exp(s - s.max()).sum()) + s.max() - s[b]
+    return total
+
+
+@pytest.mark.parametrize("cls", [Rnnlm, SimpleRnnlm])
+def test_perplexity_matches_brute_force(rng, cls):
+    model = cls(V, 5, 6, rng=rng)
+    for p in model.params:
+        p += rng.standard_normal(p.shape).astype(p.dtype) * 0.3
+    ids = rng.integers(0, V, size=24)  # 23 predicted tokens
+    # batch_size=1: the whole text in one pass, time_size chunks carrying the state.
+    expected = math.exp(brute_force_nll(model, ids) / 23)
+    assert perplexity(model, ids, batch_size=1, time_size=4) == pytest.approx(expected, rel=1e-5)
+    # batch_size=3: rows of 8, 8 and 7 predicted tokens (the first 23 % 3 rows are one longer).
+    rows = [ids[0:9], ids[8:17], ids[16:24]]
+    expected = math.exp(sum(brute_force_nll(model, r) for r in rows) / 23)
+    assert perplexity(model, ids, batch_size=3, time_size=4) == pytest.approx(expected, rel=1e-5)
+    # More rows than tokens: one token per row.
+    assert perplexity(model, ids[:3], batch_size=10) == pytest.approx(
+        math.exp((brute_force_nll(model, ids[:2]) + brute_force_nll(model, ids[1:3])) / 2), rel=1e-5
+    )
+    with pytest.raises(DataError):
+        perplexity(model, ids[:1])
+
+
+def test_training_lowers_perplexity_and_keeps_best(tmp_path, rng):
+    ids = np.tile(np.arange(V), 40)
+    model = Rnnlm(V, 8, 16, rng=rng)
+    trainer = RnnlmTrainer(model, SGD(lr=1.0))
+    before = perplexity(model, ids)
+    trainer.fit(ids, 4, 5, max_epoch=3, max_grad=0.25, valid_ids=ids[:100], eval_interval=5, progress=False,
+                checkpoint=tmp_path / "best.npz", vocab=[str(i) for i in range(V)])
+    assert trainer.epoch == 3 and trainer.iteration == 0
+    assert len(trainer.valid_ppl_list) == 3 and len(trainer.ppl_list) == 3 * 17 // 5  # 17 batches/epoch
+    assert trainer.valid_ppl_list[-1] < before / 2
+    assert trainer.best_ppl == min(trainer.valid_ppl_list)
+    best, vocab, meta = load_lm(tmp_path / "best.npz")
+    assert meta["epoch"] == trainer.best_epoch and meta["valid_ppl"] == pytest.approx(trainer.best_ppl)
+    for p, q in zip(best.params, trainer.best_params):
+        np.testing.assert_array_equal(p, q)
+    trainer.use_best()
+    assert perplexity(model, ids[:100], time_size=5) == pytest.approx(trainer.best_ppl, rel=1e-5)
+    png = trainer.plot(tmp_path / "ppl.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_lr_is_divided_when_valid_does_not_improve(rng):
+    train = np.tile([0, 1, 2, 3], 60)
+    valid = np.tile([3, 2, 1, 0], 30)  # training on train makes this worse
+    model = Rnnlm(4, 6, 8, rng=rng)
+    opt = SGD(lr=2.0)
+    trainer = RnnlmTrainer(model, opt)
+    trainer.fit(train, 4, 5, max_epoch=4, valid_ids=valid, progress=False, lr_decay=4.0)
+    v = trainer.valid_ppl_list
+    worse = sum(v[i] >= min(v[:i]) for i in range(1, len(v)))
+    assert worse >= 1
+    assert opt.lr == pytest.approx(2.0 / 4.0**worse)
+
+
+def test_progress_bar_runs(rng, capsys):
+    trainer = RnnlmTrainer(Rnnlm(V, 4, 4, rng=rng), SGD(lr=0.1))
+    trainer.fit(corpus(rng), 2, 5, valid_ids=corpus(rng, 30), eval_interval=3, progress=True)
+    assert "valid perplexity" in capsys.readouterr().out
+    assert trainer.epoch == 1
+
+
+def test_divergence_raises(rng):
+    model = SimpleRnnlm(V, 4, 4, rng=rng)
+    model.params[0][...] = np.nan
+    with pytest.raises(DivergenceError, match="learning rate"):
+        RnnlmTrainer(model, SGD(lr=1.0)).fit(corpus(rng), 2, 5, progress=False)
+
+
+def test_bad_arguments(rng):
+    trainer = RnnlmTrainer(Rnnlm(V, 4, 4, rng=rng), SGD())
+    with pytest.raises(ConfigError, match="vocab"):
+        trainer.fit(corpus(rng), 2, 5, checkpoint="x.npz", progress=False)
+    with pytest.raises(DataError, match="too short"):
+        trainer.fit(corpus(rng, 10), 2, 5, progress=False)
+
+
+def make_run(seed=0):
+    model = BetterRnnlm(V, 6, 6, dropout_ratio=0.3, rng=np.random.default_rng(seed))
+    return RnnlmTrainer(model, Adam(lr=0.01))
+
+
+FIT = dict(batch_size=3, time_size=5, max_epoch=3, max_grad=1.0, eval_interval=4, progress=False, lr_decay=2.0)
+
+
+def test_resume_continues_identically(tmp_path, rng):
+    train, valid = corpus(rng, 200), corpus(rng, 60)
+    ref = make_run()
+    ref.fit(train, valid_ids=valid, **FIT)
+
+    part = make_run()
+    state = tmp_path / "state.npz"
+    part.fit(train, valid_ids=valid, state_path=state, max_iters=17, **FIT)  # stops mid-epoch 2 (13 per epoch)
+    assert (part.epoch, part.iteration) == (1, 4)
+    resumed = make_run(seed=99)  # different init: everything must come from the state file
+    resumed.load_state(state)
+    assert (resumed.epoch, resumed.iteration) == (1, 4)
+    resumed.fit(train, valid_ids=valid, **FIT)
+
+    for p, q in zip(ref.model.params, resumed.model.params):
+        np.testing.assert_array_equal(p, q)
+    assert resumed.ppl_list == ref.ppl_list
+    assert resumed.valid_ppl_list == ref.valid_ppl_list
+    assert resumed.optimizer.lr == ref.optimizer.lr and resumed.optimizer.iter == ref.optimizer.iter
+    for p, q in zip(ref.best_params, resumed.best_params):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_load_state_refuses_other_models(tmp_path, rng):
+    t = RnnlmTrainer(Rnnlm(V, 4, 4, rng=rng), SGD())
+    t.fit(corpus(rng), 2, 5, progress=False, max_iters=2, state_path=tmp_path / "s.npz")
+    other = RnnlmTrainer(Rnnlm(V, 4, 5, rng=rng), SGD())
+    with pytest.raises(FormatError, match="saved for model"):
+        other.load_state(tmp_path / "s.npz")
+    with pytest.raises(FormatError, match="optimizer"):
+        RnnlmTrainer(Rnnlm(V, 4, 4, rng=rng), Adam()).load_state(tmp_path / "s.npz")
