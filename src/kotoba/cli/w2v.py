@@ -1,9 +1,131 @@
-"""CLI commands: w2v (filled in by its issue)."""
+"""CLI command ``kotoba train``: word2vec vectors from a text corpus.
+
+Hyper-parameter options default to ``None`` here so that the defaults live in one place,
+:class:`kotoba.word2vec.Word2VecConfig`; only the options given are passed on. Heavy modules
+(Numba kernels) are imported inside the handler so that ``kotoba --help`` stays quick.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import ConfigError
+
+#: output suffixes that select the text format when --format is not given
+_TEXT_SUFFIXES = (".txt", ".vec", ".txt.gz", ".vec.gz")
+
+# (option, config field, type, help) for options passed to Word2VecConfig only when given
+_HYPER = [
+    ("--dim", "dim", int, "vector size (default 100)"),
+    ("--window", "window", int, "max context words on each side (default 5)"),
+    ("--negative", "negative", int, "negative samples per word; 0 with --hs for pure hierarchical softmax (default 5)"),
+    ("--min-count", "min_count", int, "drop words seen fewer times (default 5)"),
+    ("--sample", "sample", float, "frequent-word subsampling threshold; 0 turns it off (default 1e-3)"),
+    ("--epochs", "epochs", int, "passes over the corpus (default 5)"),
+    ("--alpha", "alpha", float, "initial learning rate (default 0.05 for CBOW, 0.025 for skip-gram)"),
+    ("--min-alpha", "min_alpha", float, "final learning rate (default alpha * 1e-4)"),
+    ("--threads", "threads", int, "worker threads (default: all CPUs)"),
+    ("--seed", "seed", int, "random seed; with --threads 1 a run is repeatable (default 0)"),
+    ("--max-vocab-size", "max_vocab_size", int, "keep only this many most frequent words"),
+]
 
 
 def register(sub: "argparse._SubParsersAction") -> None:
-    """Add this group's subcommands to the top-level parser."""
+    """Add ``kotoba train`` to the top-level parser."""
+    p = sub.add_parser(
+        "train",
+        help="train word2vec vectors (CBOW / skip-gram) on a text corpus",
+        description=(
+            "Train word2vec on CORPUS: text files (.gz/.bz2/.xz too) or folders of them, one sentence "
+            "per line, words separated by whitespace. Writes the vectors in word2vec.c's format."
+        ),
+    )
+    p.add_argument("corpus", nargs="+", metavar="CORPUS", help="text file or folder (several allowed)")
+    p.add_argument("-o", "--output", required=True, metavar="VECTORS",
+                   help="vectors file to write (e.g. vectors.bin); a name ending in .gz is gzipped")
+    arch = p.add_mutually_exclusive_group()
+    arch.add_argument("--sg", dest="sg", action="store_true", default=None, help="skip-gram")
+    arch.add_argument("--cbow", dest="sg", action="store_false", default=None, help="CBOW (default)")
+    p.add_argument("--hs", action="store_true", default=None, help="hierarchical softmax (with or without --negative)")
+    for opt, dest, typ, help_ in _HYPER:
+        p.add_argument(opt, dest=dest, type=typ, default=None, help=help_)
+    p.add_argument("--lowercase", action="store_true", default=None, help="lowercase the text before counting")
+    p.add_argument("--format", choices=("binary", "text"), default=None,
+                   help="vectors file format (default: text if VECTORS ends in .txt or .vec, else binary)")
+    p.add_argument("--checkpoint", metavar="DIR",
+                   help="save the model here after every epoch (the encoded corpus is kept in DIR/corpus)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint DIR")
+    p.add_argument("--save-vocab", metavar="PATH", help="also write the vocabulary as 'word count' lines")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary text")
+    p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
+    p.set_defaults(func=cmd_train)
+
+
+def _output_format(args: argparse.Namespace) -> str:
+    if args.format is not None:
+        return args.format
+    return "text" if str(args.output).lower().endswith(_TEXT_SUFFIXES) else "binary"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ..text.readers import corpus_files
+    from ..text.vocab import Vocab
+    from ..word2vec import Word2VecConfig, train
+
+    output = Path(args.output)
+    if output.is_dir():
+        raise ConfigError(f"-o {output}: is a folder; give a file name such as {output / 'vectors.bin'}")
+    if args.resume and not args.checkpoint:
+        raise ConfigError("--resume needs --checkpoint DIR (the folder the interrupted run saved to)")
+    corpus_files(args.corpus)  # fail on a missing path now, before Numba compiles anything
+
+    given = {dest: getattr(args, dest) for _, dest, _, _ in _HYPER if getattr(args, dest) is not None}
+    for flag in ("sg", "hs", "lowercase"):
+        if getattr(args, flag) is not None:
+            given[flag] = getattr(args, flag)
+    config = Word2VecConfig(**given)
+
+    source = args.corpus[0] if len(args.corpus) == 1 else list(args.corpus)
+    checkpoint = Path(args.checkpoint) if args.checkpoint else None
+    model = train(
+        source,
+        config,
+        work_dir=checkpoint / "corpus" if checkpoint else None,
+        checkpoint_dir=checkpoint,
+        resume=args.resume,
+        progress=not args.quiet,
+    )
+
+    fmt = _output_format(args)
+    model.wv.save_word2vec_format(output, binary=(fmt == "binary"))
+    if args.save_vocab:
+        Vocab(model.words, model.counts).save(args.save_vocab)
+
+    stats = model.stats
+    final_loss = model.losses[-1]["loss"] if model.losses else None
+    summary = {
+        "output": str(output),
+        "format": fmt,
+        "words": int(stats.get("raw_words", 0)),
+        "train_words": int(stats.get("train_words", 0)),
+        "vocab_size": len(model.words),
+        "dim": config.dim,
+        "epochs": config.epochs,
+        "seconds": round(float(stats.get("seconds", 0.0)), 3),
+        "words_per_sec": round(float(stats.get("words_per_sec", 0.0)), 1),
+        "final_loss": None if final_loss is None else round(float(final_loss), 6),
+    }
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    elif not args.quiet:
+        loss = "n/a" if final_loss is None else f"{final_loss:.4f}"
+        print(
+            f"wrote {output} ({fmt}): {summary['vocab_size']:,} words x {config.dim} dims; "
+            f"{summary['words']:,} corpus words x {config.epochs} epochs in {summary['seconds']:.1f} s "
+            f"({summary['words_per_sec']:,.0f} words/s), final loss {loss}",
+            file=sys.stdout,
+        )
+    return 0
