@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from kotoba.kernels import w2v
+from kotoba.layers import Embedding, NegativeSamplingLoss
+from kotoba.optim import SGD
 from kotoba.kernels.sampling import alias_probabilities, build_alias_table, build_huffman_tree
 
 # --------------------------------------------------------------------------- sampling tables
@@ -102,20 +104,6 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _ns_reference(h, w_out, target, negs):
-    """Loss and gradients (w.r.t. h and the output rows) of the NS objective, float64."""
-    rows = np.concatenate([[target], negs])
-    labels = np.array([1.0] + [0.0] * len(negs))
-    f = w_out[rows] @ h
-    s = _sigmoid(f)
-    loss = -np.sum(labels * np.log(s) + (1 - labels) * np.log(1 - s))
-    dscore = s - labels  # dL/df
-    dh = dscore @ w_out[rows]
-    dw_out = np.zeros_like(w_out)
-    np.add.at(dw_out, rows, dscore[:, None] * h[None, :])
-    return loss, dh, dw_out
-
-
 def _hs_reference(h, syn1, code, point):
     labels = 1.0 - code.astype(np.float64)
     f = syn1[point] @ h
@@ -138,38 +126,78 @@ def _tables(rng, v=12, d=8):
 NO_PATH = (np.zeros(1, np.uint8), np.zeros(1, np.int32))
 
 
-def test_sg_ns_step_matches_plain_sgd(rng):
+def _reference_ns_sgd(w_in, w_out, inputs, target, negs, lr, combine):
+    """The book's layers (Embedding -> NegativeSamplingLoss) plus one plain SGD step, in float64.
+
+    inputs: (N, C) input-row ids; ``combine`` "rows" treats each of the N rows as one example
+    (C = 1, skip-gram; N > 1 is a HogBatch window sharing ``negs``), "mean" averages the C
+    context rows of a single example (CBOW). The layers average the loss over the N rows, so
+    it is scaled back to a sum (the kernels do plain per-pair SGD). Returns (loss, W_in, W_out).
+    """
+    w_in, w_out = w_in.astype(np.float64), w_out.astype(np.float64)
+    n, c = inputs.shape
+    embed = Embedding(w_in)
+    loss_layer = NegativeSamplingLoss(w_out, np.arange(w_out.shape[0]), power=0.75, sample_size=len(negs))
+    # feed the kernel's negatives instead of fresh draws
+    loss_layer.sampler.get_negative_sample = lambda t: np.tile(np.asarray(negs, np.intp), (t.size, 1))
+    rows = embed.forward(inputs)  # (N, C, D)
+    h = rows.mean(axis=1) if combine == "mean" else rows[:, 0, :]
+    loss = loss_layer.forward(h, np.full(n, target)) * n
+    dh = loss_layer.backward(float(n))
+    # word2vec.c gives every CBOW context row the full dL/dh (not dL/dh / C): see kernels.w2v
+    embed.backward(np.repeat(dh[:, None, :], c, axis=1))
+    SGD(lr).update(embed.params + loss_layer.params, embed.grads + loss_layer.grads)
+    return loss, w_in, w_out
+
+
+def test_sg_ns_step_matches_reference_layers(rng):
     syn0, syn1neg, syn1 = _tables(rng)
     inp, target, negs, lr = 3, 7, np.array([1, 4, 9, 0, 11], np.int32), 0.05
-    ref_loss, dh, dw = _ns_reference(syn0[inp].astype(np.float64), syn1neg.astype(np.float64), target, negs)
-    want0 = syn0.astype(np.float64)
-    want0[inp] -= lr * dh
-    want1 = syn1neg.astype(np.float64) - lr * dw
+    ref_loss, want0, want1 = _reference_ns_sgd(syn0, syn1neg, np.array([[inp]]), target, negs, lr, "rows")
     loss = w2v.sg_step(syn0, syn1neg, syn1, inp, target, negs, negs.size, *NO_PATH, 0, np.float32(lr), np.empty(8, np.float32))
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("mean", [True, False])
-def test_cbow_ns_step_matches_plain_sgd(rng, mean):
+def test_sg_window_step_matches_reference_minibatch(rng):
+    syn0, syn1neg, _ = _tables(rng)
+    ctx, target, negs, lr = np.array([0, 2, 5, 6, 10], np.int32), 7, np.array([1, 4, 9], np.int32), 0.05
+    ref_loss, want0, want1 = _reference_ns_sgd(syn0, syn1neg, ctx[:, None], target, negs, lr, "rows")
+    grad, err = np.empty((10, 4), np.float32), np.empty((10, 8), np.float32)
+    loss = w2v.sg_window_step(syn0, syn1neg, ctx, ctx.size, target, negs, negs.size, np.float32(lr), grad, err)
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
+
+
+def test_cbow_ns_step_matches_reference_layers(rng):
     syn0, syn1neg, syn1 = _tables(rng)
     ctx, target, negs, lr = np.array([2, 5, 6, 10], np.int32), 7, np.array([1, 4, 9], np.int32), 0.05
-    h = syn0[ctx].astype(np.float64).sum(0)
-    if mean:
-        h /= ctx.size
-    ref_loss, dh, dw = _ns_reference(h, syn1neg.astype(np.float64), target, negs)
-    want0 = syn0.astype(np.float64)
-    # word2vec.c: every context row gets the full dL/dh step (also in mean mode)
-    want0[ctx] -= lr * dh
-    want1 = syn1neg.astype(np.float64) - lr * dw
+    ref_loss, want0, want1 = _reference_ns_sgd(syn0, syn1neg, ctx[None, :], target, negs, lr, "mean")
     d = syn0.shape[1]
     loss = w2v.cbow_step(
-        syn0, syn1neg, syn1, ctx, ctx.size, mean, target, negs, negs.size, *NO_PATH, 0,
+        syn0, syn1neg, syn1, ctx, ctx.size, True, target, negs, negs.size, *NO_PATH, 0,
         np.float32(lr), np.empty(d, np.float32), np.empty(d, np.float32),
     )
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
+
+
+def test_cbow_sum_mode_uses_the_summed_context(rng):
+    syn0, syn1neg, syn1 = _tables(rng)
+    ctx, target, negs, lr = np.array([2, 5, 6], np.int32), 7, np.array([1, 4], np.int32), 0.05
+    # sum of C rows == mean of the same rows scaled by C: compare against a mean-mode run on scaled rows
+    scaled = syn0.copy()
+    scaled[ctx] *= ctx.size
+    ref_loss, _, want1 = _reference_ns_sgd(scaled, syn1neg, ctx[None, :], target, negs, lr, "mean")
+    d = syn0.shape[1]
+    loss = w2v.cbow_step(
+        syn0, syn1neg, syn1, ctx, ctx.size, False, target, negs, negs.size, *NO_PATH, 0,
+        np.float32(lr), np.empty(d, np.float32), np.empty(d, np.float32),
+    )
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
 
 
