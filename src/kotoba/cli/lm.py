@@ -1,9 +1,245 @@
-"""CLI commands: lm (filled in by its issue)."""
+"""CLI commands: ``kotoba lm train | eval | generate | import-book | download``.
+
+Heavy modules are imported inside the handlers so that ``kotoba --help`` stays quick.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+import time
+
+from ..errors import ConfigError, DataError
+
+MODELS = ("rnn", "lstm", "better")
+#: (wordvec, hidden) defaults per model: the book's chapter 5/6 Rnnlm sizes and BetterRnnlm's 650.
+DEFAULT_SIZES = {"rnn": (100, 100), "lstm": (100, 100), "better": (650, 650)}
 
 
 def register(sub: "argparse._SubParsersAction") -> None:
     """Add this group's subcommands to the top-level parser."""
+    lm = sub.add_parser("lm", help="RNN/LSTM language models: train, evaluate, generate text")
+    lsub = lm.add_subparsers(dest="lm_command", metavar="SUBCOMMAND", required=True)
+    data_dir_help = "folder holding ptb.{train,valid,test}.txt (default: $KOTOBA_DATA)"
+
+    p = lsub.add_parser("train", help="train a language model and save a checkpoint")
+    p.add_argument("--data", nargs="+", default=["ptb"], metavar="ptb|FILE",
+                   help="'ptb' (default) or text files, one sentence per line")
+    p.add_argument("--valid", metavar="FILE", help="validation text for --data FILE... (PTB uses ptb.valid.txt)")
+    p.add_argument("--data-dir", default=None, help=data_dir_help)
+    p.add_argument("--vocab-size", type=int, default=10000, help="vocabulary cap for --data FILE... (default 10000)")
+    p.add_argument("--min-count", type=int, default=1, help="drop rarer words to <unk> (--data FILE... only)")
+    p.add_argument("--model", choices=MODELS, default="lstm",
+                   help="rnn: SimpleRnnlm; lstm: Rnnlm (default); better: BetterRnnlm (2 LSTMs, dropout, tied weights)")
+    p.add_argument("--wordvec", type=int, default=None, help="word vector size (default 100, better: 650)")
+    p.add_argument("--hidden", type=int, default=None, help="hidden size (default 100, better: 650)")
+    p.add_argument("--batch-size", type=int, default=20)
+    p.add_argument("--time-size", type=int, default=35, help="truncated-BPTT length")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: 20 for sgd, 0.001 for adam)")
+    p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+    p.add_argument("--max-grad", type=float, default=0.25, help="clip the global gradient norm (0: no clipping)")
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--lr-decay", type=float, default=4.0,
+                   help="divide the lr by this when the valid perplexity does not improve (1: never)")
+    p.add_argument("--dropout", type=float, default=0.5, help="dropout ratio (better only)")
+    p.add_argument("--seed", type=int, default=0)
+    wrap = p.add_mutually_exclusive_group()
+    wrap.add_argument("--wrap", dest="wrap", action="store_true",
+                      help="batch rows wrap around the corpus end as in the book")
+    wrap.add_argument("--no-wrap", dest="wrap", action="store_false", help="stop each row at the corpus end (default)")
+    p.set_defaults(wrap=False)
+    p.add_argument("-o", "--output", required=True, metavar="CKPT", help="checkpoint path to write")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--plot", metavar="PNG", help="write the training perplexity curve here")
+    p.set_defaults(func=cmd_train)
+
+    p = lsub.add_parser("eval", help="perplexity of a checkpoint on a PTB split or text files")
+    p.add_argument("checkpoint", metavar="CKPT")
+    p.add_argument("--split", default="test", choices=("train", "valid", "test"), help="PTB split (default test)")
+    p.add_argument("--data", nargs="+", metavar="FILE", help="evaluate on these text files instead of PTB")
+    p.add_argument("--data-dir", default=None, help=data_dir_help)
+    p.add_argument("--batch-size", type=int, default=10)
+    p.add_argument("--time-size", type=int, default=35)
+    p.add_argument("--json", action="store_true", help="print one JSON object (last line) instead of text")
+    p.set_defaults(func=cmd_eval)
+
+    p = lsub.add_parser("generate", help="sample text from a checkpoint")
+    p.add_argument("checkpoint", metavar="CKPT")
+    p.add_argument("--start", default="", help="start phrase (default: a sentence start)")
+    p.add_argument("--length", type=int, default=50, help="words to generate at most")
+    p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature; 0 = greedy")
+    p.add_argument("--top-k", type=int, default=None, help="sample among the k best words only")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--allow-unk", action="store_true", help="let <unk> be sampled")
+    p.add_argument("--no-stop", action="store_true", help="keep going past <eos> (shown as new lines)")
+    p.set_defaults(func=cmd_generate)
+
+    p = lsub.add_parser("import-book", help="convert weights pickled by the book's code to a kotoba checkpoint")
+    p.add_argument("pickle", metavar="PKL", help="Rnnlm.pkl / BetterRnnlm.pkl from the book's save_params")
+    p.add_argument("--model", choices=("rnnlm", "better"), default="rnnlm")
+    p.add_argument("--data-dir", default=None, help=data_dir_help + "; needed to map the book's word ids")
+    p.add_argument("-o", "--output", required=True, metavar="CKPT")
+    p.set_defaults(func=cmd_import_book)
+
+    p = lsub.add_parser("download", help="download the PTB files and check their SHA-256")
+    p.add_argument("--dest", default=None, help="target folder (default: $KOTOBA_DATA)")
+    p.add_argument("--url", default=None, help="base URL to fetch ptb.*.txt from (default: the book's source)")
+    p.set_defaults(func=cmd_download)
+
+
+def _say(args: argparse.Namespace, msg: str) -> None:
+    if not getattr(args, "quiet", False):
+        print(msg, file=sys.stderr)
+
+
+def _positive(name: str, value: float | int | None) -> None:
+    if value is not None and value <= 0:
+        raise ConfigError(f"--{name} must be > 0, got {value}")
+
+
+def _load_training_data(args):
+    """-> (train ids, valid ids or None, vocab, description of the data)."""
+    from ..lm.data import build_lm_vocab, encode_lm, load_ptb
+
+    if args.data == ["ptb"]:
+        if args.valid:
+            raise ConfigError("--valid is for --data FILE...; PTB uses ptb.valid.txt")
+        train, vocab = load_ptb(args.data_dir, "train")
+        valid, _ = load_ptb(args.data_dir, "valid")
+        return train, valid, vocab, "ptb"
+    if "ptb" in args.data:
+        raise ConfigError("--data takes either 'ptb' or text files, not both")
+    vocab = build_lm_vocab(args.data, max_size=args.vocab_size, min_count=args.min_count)
+    train = encode_lm(args.data, vocab)
+    valid = encode_lm(args.valid, vocab) if args.valid else None
+    return train, valid, vocab, [os.path.abspath(p) for p in args.data]
+
+
+def _build_model(kind: str, V: int, D: int, H: int, dropout: float, rng):
+    from ..models.rnnlm import BetterRnnlm, Rnnlm, SimpleRnnlm
+
+    if kind == "rnn":
+        return SimpleRnnlm(V, D, H, rng=rng)
+    if kind == "lstm":
+        return Rnnlm(V, D, H, rng=rng)
+    return BetterRnnlm(V, D, H, dropout_ratio=dropout, rng=rng)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..lm.batch import num_batches
+    from ..lm.checkpoint import save_lm
+    from ..lm.trainer import RnnlmTrainer
+    from ..optim import SGD, Adam
+
+    D0, H0 = DEFAULT_SIZES[args.model]
+    D = D0 if args.wordvec is None else args.wordvec
+    H = H0 if args.hidden is None else args.hidden
+    lr = args.lr if args.lr is not None else (20.0 if args.optimizer == "sgd" else 1e-3)
+    for name, v in (("wordvec", D), ("hidden", H), ("batch-size", args.batch_size), ("time-size", args.time_size),
+                    ("lr", lr), ("epochs", args.epochs), ("vocab-size", args.vocab_size),
+                    ("lr-decay", args.lr_decay)):
+        _positive(name, v)
+    if args.max_grad < 0:
+        raise ConfigError(f"--max-grad must be >= 0, got {args.max_grad}")
+    if not 0 <= args.dropout < 1:
+        raise ConfigError(f"--dropout must be in [0, 1), got {args.dropout}")
+
+    train, valid, vocab, source = _load_training_data(args)
+    n_batches = num_batches(len(train), args.batch_size, args.time_size)  # fails early on a tiny corpus
+    rng = np.random.default_rng(args.seed)
+    model = _build_model(args.model, len(vocab), D, H, args.dropout, rng)
+    optimizer = SGD(lr=lr) if args.optimizer == "sgd" else Adam(lr=lr)
+    trainer = RnnlmTrainer(model, optimizer)
+    _say(args, f"training {args.model} (V={len(vocab)}, D={D}, H={H}) on {len(train):,} tokens")
+    t0 = time.perf_counter()
+    trainer.fit(
+        train, batch_size=args.batch_size, time_size=args.time_size, max_epoch=args.epochs,
+        max_grad=args.max_grad or None, valid_ids=valid, lr_decay=args.lr_decay, progress=not args.quiet,
+        wrap=args.wrap, eval_interval=min(20, n_batches),  # a tiny corpus still gets a curve point per epoch
+    )
+    seconds = time.perf_counter() - t0
+    if trainer.best_params is not None:
+        trainer.use_best()  # the epoch with the best validation perplexity, as the book keeps
+    meta = {
+        "model": args.model, "wordvec_size": D, "hidden_size": H, "data": source,
+        "optimizer": args.optimizer, "lr": lr, "lr_decay": args.lr_decay, "max_grad": args.max_grad,
+        "epochs": args.epochs, "batch_size": args.batch_size, "time_size": args.time_size, "wrap": args.wrap,
+        "seed": args.seed, "dropout": args.dropout if args.model == "better" else None,
+        "train_seconds": round(seconds, 2), "train_perplexity": trainer.ppl_list,
+        "valid_perplexity": trainer.valid_ppl_list, "best_epoch": trainer.best_epoch,
+    }
+    if trainer.ppl_list:
+        _say(args, f"last training perplexity {trainer.ppl_list[-1]:.2f}")
+    if trainer.best_ppl is not None:
+        _say(args, f"best valid perplexity {trainer.best_ppl:.2f} (epoch {trainer.best_epoch})")
+    model.reset_state()
+    save_lm(args.output, model, vocab, meta=meta)
+    if args.plot:
+        trainer.plot(args.plot)
+    print(f"saved {args.output} ({seconds:.1f} s)")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ..lm.checkpoint import load_lm
+    from ..lm.data import encode_lm, ptb_path
+    from ..lm.trainer import perplexity
+
+    _positive("batch-size", args.batch_size)
+    _positive("time-size", args.time_size)
+    model, vocab, meta = load_lm(args.checkpoint)
+    paths = args.data if args.data else [ptb_path(args.data_dir, args.split)]
+    ids = encode_lm(paths, vocab)
+    if len(ids) < 2:
+        raise DataError("evaluation text needs at least 2 tokens")
+    model.reset_state()
+    ppl = float(perplexity(model, ids, batch_size=args.batch_size, time_size=args.time_size))
+    what = ", ".join(str(p) for p in paths)
+    if args.json:
+        print(json.dumps({"checkpoint": str(args.checkpoint), "data": what, "tokens": int(len(ids)),
+                          "perplexity": ppl}))
+    else:
+        print(f"perplexity {ppl:.2f} on {what} ({len(ids):,} tokens)")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..lm.checkpoint import load_lm
+    from ..lm.data import EOS
+    from ..lm.generate import generate
+
+    model, vocab, _ = load_lm(args.checkpoint)
+    words = generate(
+        model, vocab, args.start, length=args.length, temperature=args.temperature, top_k=args.top_k,
+        rng=np.random.default_rng(args.seed), skip_unk=not args.allow_unk, stop_at_eos=not args.no_stop,
+    )
+    lines = " ".join(words).split(EOS)
+    print("\n".join(line.strip() for line in lines))
+    return 0
+
+
+def cmd_import_book(args: argparse.Namespace) -> int:
+    from ..lm.book_import import import_book
+
+    meta = import_book(args.pickle, model=args.model, data_dir=args.data_dir, out=args.output)
+    print(f"saved {args.output} ({meta['model']}: V={meta['vocab_size']}, D={meta['wordvec_size']}, "
+          f"H={meta['hidden_size']})")
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from ..lm.data import DATA_ENV, PTB_BASE_URL, download_ptb
+
+    dest = args.dest or os.environ.get(DATA_ENV)
+    if not dest:
+        raise ConfigError(f"say where to put the files: --dest DIR (or set {DATA_ENV})")
+    paths = download_ptb(dest, base_url=args.url or PTB_BASE_URL)
+    for p in paths:
+        print(p)
+    return 0
