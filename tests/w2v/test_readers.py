@@ -45,6 +45,18 @@ def test_lines_are_sentences_and_blank_lines_skipped(tmp_path):
         ["the", "cat"], ["sat"], ["on", "the"], ["mat"], ["end"]]
 
 
+def test_lowercase_does_not_depend_on_block_boundaries(tmp_path):
+    # Greek capital sigma lowercases by context (final form at a word end): a block boundary
+    # inside a word must not change the result
+    p = tmp_path / "g.txt"
+    text = "ΟΔΟΣ ΣΟΦΟΣ\nΣ ΑΣΑ ÉCOLE"
+    p.write_text(text, encoding="utf-8")
+    expected = [[t.lower() for t in line.split()] for line in text.split("\n")]
+    assert expected[0] == ["οδος", "σοφος"]
+    for bs in range(1, 12):
+        assert list(iter_sentences(p, lowercase=True, block_size=bs)) == expected
+
+
 def test_memory_stays_bounded_on_a_20mb_single_line(tmp_path):
     p = tmp_path / "big.txt"
     piece = " ".join(f"tok{i % 5000}" for i in range(100_000)) + " "  # ~0.8 MB, no newline

@@ -164,14 +164,15 @@ def _iter_file(
             final = not block
             st.bytes += len(block)
             text = _decode(decoder, block, final, st)
-            if lowercase:
-                text = text.lower()
             if carry:
                 text = carry + text
                 carry = ""
             lines = text.split("\n")
+            # Lowercasing whole lines or whitespace-ended pieces of them (never a cut token)
+            # gives the same tokens whatever the block size: str.lower's only context rule,
+            # the Greek final sigma, does not look past whitespace.
             for line in lines[:-1]:
-                toks = line.split()
+                toks = (line.lower() if lowercase else line).split()
                 st.tokens += len(toks)
                 sentence.extend(toks)
                 while len(sentence) >= max_len:
@@ -183,14 +184,16 @@ def _iter_file(
                 st.lines += 1
             tail = lines[-1]
             line_open = bool(tail) or (line_open and len(lines) == 1)
-            toks = tail.split()
-            if not final and toks and not tail[-1].isspace():
-                carry = toks.pop()
+            if not final and tail and not tail[-1].isspace():
+                # the last token may go on in the next block: keep it back (rsplit scans from the end)
+                carry = tail.rsplit(None, 1)[-1]
+                tail = tail[:len(tail) - len(carry)]
                 if len(carry) > MAX_TOKEN_CHARS:
                     raise DataError(
                         f"{path}: a run of more than {MAX_TOKEN_CHARS:,} characters without "
                         "whitespace; is this a tokenised text file?"
                     )
+            toks = (tail.lower() if lowercase else tail).split()
             st.tokens += len(toks)
             sentence.extend(toks)
             while len(sentence) >= max_len:
