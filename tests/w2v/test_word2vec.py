@@ -1,0 +1,167 @@
+"""The word2vec trainer: config checks, determinism, checkpoints/resume, save/load, real-corpus sanity."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+from conftest import shared_file
+
+from kotoba.errors import ConfigError, EmptyCorpusError, FormatError
+from kotoba.word2vec import Word2VecConfig, Word2VecModel, train
+
+
+def _toy_corpus(path, n_sent=400, seed=0):
+    """Two topics whose words never meet in a sentence, plus shared function words."""
+    rng = np.random.default_rng(seed)
+    topics = [[f"a{i}" for i in range(8)], [f"b{i}" for i in range(8)]]
+    glue = ["the", "of", "and"]
+    lines = []
+    for k in range(n_sent):
+        words = topics[k % 2]
+        sent = [words[i] if rng.random() < 0.75 else glue[i % 3] for i in rng.integers(0, 8, size=12)]
+        lines.append(" ".join(sent))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+SMALL = dict(dim=16, window=3, min_count=2, epochs=3, sample=0.0, job_words=500)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(dim=0), dict(window=0), dict(epochs=0), dict(negative=-1), dict(negative=0, hs=False), dict(sample=-1e-3),
+     dict(sample=1.0), dict(alpha=0.0), dict(alpha=float("nan")), dict(alpha=0.01, min_alpha=0.1), dict(threads=0),
+     dict(min_count=0), dict(dim=2.5), dict(max_vocab_size=0), dict(seed=-1)],
+)
+def test_bad_config_values_raise_config_error(kwargs):
+    with pytest.raises(ConfigError):
+        Word2VecConfig(**kwargs)
+
+
+def test_config_defaults_follow_word2vec_c():
+    assert Word2VecConfig(sg=True).alpha == 0.025
+    cbow = Word2VecConfig(sg=False)
+    assert cbow.alpha == 0.05 and cbow.min_alpha == pytest.approx(0.05 * 1e-4)
+    assert Word2VecConfig.from_dict(cbow.to_dict()) == cbow
+    with pytest.raises(FormatError):
+        Word2VecConfig.from_dict({"nonsense": 1})
+
+
+def test_empty_corpus_and_min_count_errors(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(EmptyCorpusError):
+        train(empty, Word2VecConfig(**SMALL), progress=False)
+    rare = tmp_path / "rare.txt"
+    rare.write_text("every word here is different\n", encoding="utf-8")
+    with pytest.raises(EmptyCorpusError, match="min_count"):
+        train(rare, Word2VecConfig(**SMALL), progress=False)
+
+
+@pytest.mark.parametrize("sg,hs,negative", [(True, False, 5), (False, False, 5), (True, True, 0), (False, True, 3)])
+def test_single_thread_runs_are_bit_identical_and_learn(tmp_path, sg, hs, negative):
+    corpus = _toy_corpus(tmp_path / "toy.txt")
+    cfg = Word2VecConfig(sg=sg, hs=hs, negative=negative, threads=1, seed=3, **SMALL)
+    a = train(corpus, cfg, progress=False)
+    b = train(corpus, cfg, progress=False)
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+    assert a.losses == b.losses
+    assert (a.syn1neg is not None) == (negative > 0) and (a.syn1 is not None) == hs
+    c = train(corpus, Word2VecConfig(sg=sg, hs=hs, negative=negative, threads=1, seed=4, **SMALL), progress=False)
+    assert not np.array_equal(a.wv.vectors, c.wv.vectors)
+    # the loss goes down and the two topics separate
+    assert a.losses[-1]["loss"] < a.losses[0]["loss"]
+    assert a.wv.similarity("a1", "a2") > a.wv.similarity("a1", "b2") + 0.2
+    assert a.stats["raw_words"] == 400 * 12 and a.stats["epochs_done"] == 3
+    assert a.stats["words_per_sec"] > 0
+
+
+def test_multithreaded_run_learns_too(tmp_path):
+    corpus = _toy_corpus(tmp_path / "toy.txt")
+    m = train(corpus, Word2VecConfig(threads=2, seed=1, **SMALL), progress=False)
+    assert m.wv.similarity("b1", "b5") > m.wv.similarity("b1", "a5") + 0.2
+
+
+def test_batch_negatives_option_learns(tmp_path):
+    corpus = _toy_corpus(tmp_path / "toy.txt")
+    m = train(corpus, Word2VecConfig(sg=True, batch_negatives=True, threads=1, **SMALL), progress=False)
+    assert m.wv.similarity("a1", "a2") > m.wv.similarity("a1", "b2") + 0.2
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path):
+    corpus = _toy_corpus(tmp_path / "toy.txt")
+    cfg = Word2VecConfig(sg=True, threads=1, seed=7, **SMALL)
+    full = train(corpus, cfg, progress=False)
+
+    def stop_in_epoch_3(info):
+        if info["epoch"] == 3:
+            raise _Stop
+
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(_Stop):
+        train(corpus, cfg, checkpoint_dir=ckpt, progress=False, callback=stop_in_epoch_3)
+    assert Word2VecModel.load(ckpt).stats["epochs_done"] == 2
+    with pytest.raises(ConfigError):  # a different config cannot continue this checkpoint
+        train(corpus, Word2VecConfig(sg=True, threads=1, seed=8, **SMALL), checkpoint_dir=ckpt, resume=True,
+              progress=False)
+    resumed = train(corpus, Word2VecConfig(sg=True, threads=1, seed=7, **SMALL), checkpoint_dir=ckpt, resume=True,
+                    progress=False)
+    np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
+    np.testing.assert_array_equal(resumed.syn1neg, full.syn1neg)
+    assert resumed.losses == full.losses
+    assert Word2VecModel.load(ckpt).stats["epochs_done"] == 3
+
+
+def test_save_load_round_trip_and_damage_detection(tmp_path):
+    corpus = _toy_corpus(tmp_path / "toy.txt")
+    m = train(corpus, Word2VecConfig(hs=True, threads=1, **SMALL), progress=False)
+    m.save(tmp_path / "model")
+    back = Word2VecModel.load(tmp_path / "model")
+    assert back.config == m.config and back.words == m.words
+    np.testing.assert_array_equal(back.wv.vectors, m.wv.vectors)
+    np.testing.assert_array_equal(back.syn1neg, m.syn1neg)
+    np.testing.assert_array_equal(back.syn1, m.syn1)
+    np.testing.assert_array_equal(back.counts, m.counts)
+    assert back.losses == m.losses
+    # a JSON from another epoch than the arrays (a save interrupted between the two files)
+    meta_path = tmp_path / "model" / "word2vec.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["stats"]["epochs_done"] = 1
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(FormatError, match="different epochs"):
+        Word2VecModel.load(tmp_path / "model")
+    with pytest.raises(FormatError):
+        Word2VecModel.load(tmp_path / "nothing-here")
+
+
+def test_progress_bar_only_when_asked(tmp_path, capsys):
+    corpus = _toy_corpus(tmp_path / "toy.txt", n_sent=100)
+    cfg = Word2VecConfig(threads=1, **dict(SMALL, epochs=1))
+    seen = []
+    train(corpus, cfg, progress=False, callback=seen.append)
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+    assert seen and {"epoch", "words", "loss", "lr", "words_per_sec"} <= set(seen[-1])
+    train(corpus, cfg, progress=True)
+    assert "word2vec" in capsys.readouterr().err
+
+
+def test_ptb_prefix_gives_sensible_neighbours(tmp_path):
+    src = shared_file("ptb/ptb.train.txt")
+    prefix = tmp_path / "ptb-prefix.txt"
+    with open(src, encoding="utf-8") as f:
+        prefix.write_text("".join(itertools.islice(f, 10_000)), encoding="utf-8")  # ~210k tokens
+    m = train(prefix, Word2VecConfig(sg=False, threads=2, epochs=5, seed=0), progress=False)
+    assert m.stats["raw_words"] > 200_000
+    top = [w for w, _ in m.wv.most_similar("monday", topn=10)]
+    days = {"tuesday", "wednesday", "thursday", "friday"}
+    assert days & set(top), top
+    # the mean loss per pair fell well below its starting value
+    assert m.losses[-1]["loss"] < 0.85 * m.losses[0]["loss"]
