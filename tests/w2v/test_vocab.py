@@ -119,3 +119,13 @@ def test_matches_a_plain_counter(sents, min_count):
     assert v.words == expected
     assert v.counts.tolist() == [exact[w] for w in expected]
     assert v.raw_total_words == sum(exact.values())
+
+
+def test_real_corpora_match_their_published_counts():
+    from conftest import shared_file
+
+    ptb = build_vocab(iter_sentences(shared_file("ptb/ptb.train.txt")), min_count=1)
+    assert (ptb.raw_total_words, len(ptb)) == (887_521, 9_999)
+    assert ptb.words[0] == "the" and ptb.counts[ptb.id("<unk>")] == 45_020
+    text8 = build_vocab(iter_sentences(shared_file("text8/text8-prefix.gz")), min_count=1)
+    assert (text8.raw_total_words, len(text8)) == (1_171_945, 57_993)
