@@ -73,14 +73,15 @@ def _output_format(args: argparse.Namespace) -> str:
 def cmd_train(args: argparse.Namespace) -> int:
     from ..text.readers import corpus_files
     from ..text.vocab import Vocab
-    from ..word2vec import Word2VecConfig, train
 
     output = Path(args.output)
     if output.is_dir():
         raise ConfigError(f"-o {output}: is a folder; give a file name such as {output / 'vectors.bin'}")
     if args.resume and not args.checkpoint:
         raise ConfigError("--resume needs --checkpoint DIR (the folder the interrupted run saved to)")
-    corpus_files(args.corpus)  # fail on a missing path now, before Numba compiles anything
+    corpus_files(args.corpus)  # fail on a missing path now, before loading the Numba kernels
+
+    from ..word2vec import Word2VecConfig, train
 
     given = {dest: getattr(args, dest) for _, dest, _, _ in _HYPER if getattr(args, dest) is not None}
     for flag in ("sg", "hs", "lowercase"):

@@ -130,6 +130,7 @@ def encode_corpus(
     (same paths, sizes and modification times), the same vocabulary (fingerprint) and the same
     options is opened as is, without reading the text. ``lowercase`` and ``max_sentence_len``
     are passed to :func:`iter_sentences` and must match those used to build ``vocab``.
+    ``stats``, if given, is filled in only when the text is actually read (not on reuse).
     Raises :class:`EmptyCorpusError` if no token of the corpus is in the vocabulary.
     """
     out_dir = Path(out_dir)
