@@ -159,7 +159,7 @@ class Adam:
             self.m = [np.zeros_like(p) for p in params]
             self.v = [np.zeros_like(p) for p in params]
         self.iter += 1
-        lr_t = self.lr * np.sqrt(1.0 - self.beta2**self.iter) / (1.0 - self.beta1**self.iter)
+        lr_t = float(self.lr * np.sqrt(1.0 - self.beta2**self.iter) / (1.0 - self.beta1**self.iter))  # float: keeps float32 arrays float32
         for p, g, m, v in zip(params, grads, self.m, self.v):
             m += (1 - self.beta1) * (g - m)
             v += (1 - self.beta2) * (g * g - v)
@@ -234,15 +234,25 @@ class SparseAdam:
             self.step[key] = 0
         self.step[key] += 1
         t = self.step[key]
-        lr_t = self.lr * np.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+        lr_t = float(self.lr * np.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t))  # float: keeps float32 arrays float32
         g = g.astype(p.dtype, copy=False)
         m = self.m[key][rows]
         v = self.v[key][rows]
-        m += (1 - self.beta1) * (g - m)
-        v += (1 - self.beta2) * (g * g - v)
+        # In place with one scratch array: these rows are the whole cost of a word2vec step.
+        tmp = g - m
+        tmp *= 1 - self.beta1
+        m += tmp
+        np.multiply(g, g, out=tmp)
+        tmp -= v
+        tmp *= 1 - self.beta2
+        v += tmp
         self.m[key][rows] = m
         self.v[key][rows] = v
-        p[rows] -= lr_t * m / (np.sqrt(v) + EPS)
+        np.sqrt(v, out=tmp)
+        tmp += EPS
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr_t
+        p[rows] -= tmp
 
 
 def clip_grads(grads: Sequence[np.ndarray], max_norm: float) -> float:
