@@ -87,6 +87,7 @@ class Trainer:
             raise ConfigError(f"eval_interval must be >= 1, got {eval_interval}")
         if max_grad is not None and not max_grad > 0:
             raise ConfigError(f"max_grad must be > 0 (or None for no clipping), got {max_grad}")
+        x, t = np.asarray(x), np.asarray(t)
         n = len(x)
         if n == 0:
             raise EmptyCorpusError("no training samples (x is empty)")
@@ -118,7 +119,7 @@ class Trainer:
                     bar.update()
                 self.current_epoch += 1
         if loss_count:
-            self._record(total_loss / loss_count, bar)
+            self.loss_list.append(total_loss / loss_count)
         return self.loss_list
 
     def _step(self, max_grad: float | None, sparse: bool) -> None:

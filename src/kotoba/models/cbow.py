@@ -30,7 +30,7 @@ def init_word2vec_weights(
     if vocab_size < 1 or hidden_size < 1:
         raise ConfigError(f"vocab_size and hidden_size must be >= 1, got {vocab_size} and {hidden_size}")
     rng = np.random.default_rng() if rng is None else rng
-    W_in = ((rng.random((vocab_size, hidden_size), dtype=np.float32) - 0.5) / hidden_size).astype(np.float32)
+    W_in = (rng.random((vocab_size, hidden_size), dtype=np.float32) - 0.5) / hidden_size  # stays float32
     W_out = np.zeros(out_shape, dtype=np.float32)
     return W_in, W_out
 
