@@ -98,7 +98,15 @@ def train(args: argparse.Namespace) -> dict:
     contexts, target = contexts_target(corpus, args.window)
     load_s = time.perf_counter() - t0
     rng = np.random.default_rng(args.seed)
-    model = BenchCBOW(len(vocab), args.hidden, args.window, corpus, rng)
+    if args.model == "kotoba":
+        from kotoba.models import CBOW
+
+        model = CBOW(len(vocab), args.hidden, args.window, corpus, rng)
+        if not hasattr(model, "row_grads"):
+            # Same order as model.params: the context Embeddings, then the sampling loss.
+            model.row_grads = [rg for layer in model.in_layers + [model.ns_loss] for rg in layer.row_grads]
+    else:
+        model = BenchCBOW(len(vocab), args.hidden, args.window, corpus, rng)
     opt = make_optimizer(args.optimizer, args.lr)
 
     n, B = target.size, args.batch
@@ -132,6 +140,7 @@ def train(args: argparse.Namespace) -> dict:
         "batch": B,
         "window": args.window,
         "hidden": args.hidden,
+        "model": args.model,
         "optimizer": args.optimizer,
         "update": args.update,
         "lr": getattr(opt, "lr"),
@@ -152,6 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--optimizer", choices=("sgd", "sparse-adam", "adam"), default="sgd")
     ap.add_argument("--lr", type=float, default=None, help="default 2.5 for sgd (the loss is a batch mean, so this is word2vec's 0.025 per target at batch 100), 0.001 for the Adams")
     ap.add_argument("--update", choices=("sparse", "dense"), default="sparse")
+    ap.add_argument(
+        "--model",
+        choices=("inline", "kotoba"),
+        default="inline",
+        help="inline: the model defined here; kotoba: kotoba.models.CBOW (same layers)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--profile", action="store_true", help="print the top of a cProfile of the run")
     ap.add_argument("--json", type=Path, default=None, help="also write the results to this file")
