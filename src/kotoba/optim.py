@@ -53,6 +53,8 @@ class SGD:
 
     With ``row_grads``, a param that has a :class:`~kotoba.layers.RowGrad` gets
     ``p[rows[i]] -= lr * values[i]`` (repeats accumulate) and its dense grad is not read.
+    The same array may appear several times in ``params``: each of its gradients is applied,
+    which for this linear update equals one step on their sum.
     """
 
     def __init__(self, lr: float = 0.01) -> None:
@@ -68,6 +70,8 @@ class SGD:
             rg = _row_grad(row_grads, i)
             if rg is None:
                 p -= self.lr * grads[i]
+            elif rg.unique:
+                p[rg.rows] -= self.lr * rg.values
             else:
                 scatter_add_rows(p, rg.rows, (-self.lr) * rg.values)
 
@@ -206,11 +210,11 @@ class SparseAdam:
             first = members[0]
             p = params[first]
             rows_list, values_list = [], []
-            all_dense = True
+            already_unique = len(members) == 1
             for i in members:
                 rg = _row_grad(row_grads, i)
                 if rg is not None:
-                    all_dense = False
+                    already_unique = already_unique and rg.unique
                     rows = np.asarray(rg.rows).reshape(-1)
                     values = rg.values.reshape(rows.size, -1)
                 else:
@@ -219,8 +223,8 @@ class SparseAdam:
                     values = g[rows]
                 rows_list.append(rows)
                 values_list.append(values)
-            if all_dense and len(members) == 1:
-                rows, g_rows = rows_list[0], values_list[0]  # rows of one dense grad are unique
+            if already_unique:  # one member whose rows cannot repeat (a dense grad's never do)
+                rows, g_rows = rows_list[0], values_list[0]
             else:
                 rows, g_rows = sum_rows(np.concatenate(rows_list), np.concatenate(values_list))
             if rows.size:

@@ -29,16 +29,19 @@ from .basic import SigmoidWithLoss
 class RowGrad:
     """Row-sparse gradient of a ``(V, D)`` parameter.
 
-    ``rows: (M,)`` int row ids (may repeat) and ``values: (M, D)``; the dense gradient is
-    ``zeros((V, D))`` with ``values[i]`` added to row ``rows[i]`` for every ``i``. The arrays
-    are rebound (not copied) by each ``backward`` and are only valid until the next one.
+    ``rows: (M,)`` int row ids and ``values: (M, D)``; the dense gradient is ``zeros((V, D))``
+    with ``values[i]`` added to row ``rows[i]`` for every ``i``. ``unique`` tells a consumer
+    that no row repeats (the layers here always merge repeats, so an optimizer can use plain
+    fancy indexing instead of a scatter-add); a RowGrad with ``unique=False`` may repeat rows.
+    The arrays are rebound (not copied) by each ``backward`` and are only valid until the next.
     """
 
-    __slots__ = ("rows", "values")
+    __slots__ = ("rows", "values", "unique")
 
-    def __init__(self, rows: np.ndarray | None = None, values: np.ndarray | None = None) -> None:
+    def __init__(self, rows: np.ndarray | None = None, values: np.ndarray | None = None, unique: bool = False) -> None:
         self.rows = rows
         self.values = values
+        self.unique = unique
 
     def to_dense(self, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
         """The dense gradient this stands for (for tests and debugging)."""
@@ -70,19 +73,33 @@ def scatter_add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -
 
 def sum_rows(rows: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Merge repeated rows: ``(rows (M,), values (M, D)) -> (unique_rows (U,), sums (U, D))``,
-    ``unique_rows`` sorted."""
+    ``unique_rows`` sorted, ``sums`` a new array.
+
+    A stable sort groups equal rows; each group's first value is copied and only the remaining
+    repeats (in word batches a minority) go through the slower scatter-add.
+    """
     rows = np.asarray(rows).reshape(-1)
-    uniq, inv = np.unique(rows, return_inverse=True)
-    sums = np.zeros((uniq.size, values.shape[-1]), dtype=values.dtype)
-    scatter_add_rows(sums, inv, values)
+    values = np.asarray(values).reshape(rows.size, -1)
+    order = np.argsort(rows, kind="stable")
+    s = rows[order]
+    first = np.empty(s.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(s[1:], s[:-1], out=first[1:])
+    uniq = s[first]
+    sums = values[order[first]]
+    if uniq.size < rows.size:
+        group = np.cumsum(first) - 1  # position in uniq of every sorted entry
+        repeat = ~first
+        scatter_add_rows(sums, group[repeat], values[order[repeat]])
     return uniq, sums
 
 
 class Embedding:
     """Row lookup ``W[idx]``. ``idx: (...) int -> (..., D)`` with ``W: (V, D)``.
 
-    ``backward(dout)`` accumulates ``dout`` into the rows of ``grads[0]`` (repeated ids add up)
-    and records the same gradient in ``row_grads[0]``; see the module docstring.
+    ``backward(dout)`` sums ``dout`` per distinct id (repeated ids add up), writes the sums into
+    the rows of ``grads[0]`` and records them in ``row_grads[0]`` (unique rows); see the module
+    docstring.
     """
 
     def __init__(self, W: np.ndarray) -> None:
@@ -102,12 +119,11 @@ class Embedding:
         dW = self.grads[0]
         if self._written is not None:
             dW[self._written] = 0
-        rows = self.idx.reshape(-1)
-        values = dout.reshape(rows.size, dW.shape[1])
-        scatter_add_rows(dW, rows, values)
+        rows, values = sum_rows(self.idx, dout.reshape(self.idx.size, dW.shape[1]))
+        dW[rows] = values
         self._written = rows
         rg = self.row_grads[0]
-        rg.rows, rg.values = rows, values
+        rg.rows, rg.values, rg.unique = rows, values, True
         return None
 
 
