@@ -5,7 +5,8 @@ Row-sparse gradients
 An embedding matrix ``W: (V, D)`` only gets gradient on the rows a batch looked up. Besides the
 dense ``grads`` (always exact, so every optimizer works), the layers here expose
 ``row_grads: list[RowGrad | None]``, aligned with ``params``: a :class:`RowGrad` says "the dense
-gradient is zero except that ``values[i]`` is added to row ``rows[i]``" (rows may repeat). The
+gradient is zero except that ``values[i]`` is added to row ``rows[i]``" (the layers here merge
+repeated ids, so their rows are unique and ``RowGrad.unique`` is set). The
 ``RowGrad`` objects are created once and updated in place by each ``backward``, so a model can
 collect them once, like ``grads``. :class:`kotoba.optim.SGD` and :class:`kotoba.optim.SparseAdam`
 accept them (``update(params, grads, row_grads)``) and then touch only those rows, which turns an
