@@ -302,11 +302,14 @@ class WordVectors:
 
     def similarity(self, w1: str, w2: str) -> float:
         """Cosine similarity of two words."""
-        return float(np.dot(_unitvec(self[w1]), _unitvec(self[w2])))
+        return float(self._cosine(w1, w2))
 
     def distance(self, w1: str, w2: str) -> float:
-        """Cosine distance, 1 - similarity."""
-        return 1.0 - self.similarity(w1, w2)
+        """Cosine distance, 1 - similarity (in float32, as gensim)."""
+        return float(1 - self._cosine(w1, w2))
+
+    def _cosine(self, w1: str, w2: str) -> np.float32:
+        return np.dot(_unitvec(self[w1]), _unitvec(self[w2]))
 
     def n_similarity(self, ws1: Sequence[str], ws2: Sequence[str]) -> float:
         """Cosine between the means of the raw vectors of two word lists."""
