@@ -26,7 +26,10 @@ column blocks (see :mod:`kotoba.lm.book_import`).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numba import njit
 
 #: Order of the four ``H``-wide column blocks of the LSTM weights (PyTorch's; the book's is f, g, i, o).
 GATE_ORDER = ("i", "f", "g", "o")
@@ -77,6 +80,120 @@ def _lstm_step_backward(
     do *= 1.0 - o
     dc *= f
     return dc
+
+
+# ------------------------------------------------------------------------------------------
+# Recurrent loops. The per-step (N, H) @ (H, 4H) product is far too small for a threaded BLAS:
+# on a busy 2-core machine OpenBLAS's thread hand-offs made each step ~50x slower, so these
+# small products are compiled loops (j, the output column, innermost over contiguous rows, so
+# LLVM vectorises them). The transcendentals stay in NumPy, whose SIMD tanh is several times
+# faster than the scalar libm calls a compiled loop would make. Everything that spans all T
+# steps (x @ Wx, dWx, dWh, dxs) stays one BLAS call in the layers.
+
+
+@njit(cache=True)
+def _add_matmul(a: np.ndarray, t: int, h: np.ndarray, W: np.ndarray) -> None:
+    """``a[:, t] += h @ W`` for ``a: (N, T, M)`` C-contiguous, ``h: (N, K)``, ``W: (K, M)``.
+    (Indexing ``a[n, t]`` inside keeps each row a contiguous slice, which LLVM vectorises.)"""
+    N, K = h.shape
+    M = W.shape[1]
+    for n in range(N):
+        row = a[n, t]
+        for k in range(K):
+            hk = h[n, k]
+            for j in range(M):
+                row[j] += hk * W[k, j]
+
+
+@njit(cache=True)
+def _lstm_pre(acts: np.ndarray, t: int, h: np.ndarray, Wh: np.ndarray) -> None:
+    """``acts[:, t] += h @ Wh``, then halve the i, f, o columns: ``sigmoid(x) = 0.5 tanh(x / 2)
+    + 0.5``, so a single ``tanh`` over all ``4H`` columns activates every gate."""
+    _add_matmul(acts, t, h, Wh)
+    N, _, H4 = acts.shape
+    H = H4 // 4
+    for n in range(N):
+        row = acts[n, t]
+        for j in range(2 * H):
+            row[j] *= 0.5
+        for j in range(3 * H, H4):
+            row[j] *= 0.5
+
+
+@njit(cache=True)
+def _lstm_cell(acts: np.ndarray, t: int, c_prev: np.ndarray, cs: np.ndarray) -> None:
+    """After the ``tanh``: finish the sigmoids of i, f, o in place; ``cs[:, t] = f c_prev + i g``."""
+    N, _, H4 = acts.shape
+    H = H4 // 4
+    for n in range(N):
+        row = acts[n, t]
+        c = cs[n, t]
+        for j in range(2 * H):
+            row[j] = 0.5 * row[j] + 0.5
+        for j in range(3 * H, H4):
+            row[j] = 0.5 * row[j] + 0.5
+        for j in range(H):
+            c[j] = row[H + j] * c_prev[n, j] + row[j] * row[2 * H + j]
+
+
+@njit(cache=True)
+def _rnn_backward_kernel(dhs: np.ndarray, hs: np.ndarray, WhT: np.ndarray, dts: np.ndarray, dh0: np.ndarray) -> None:
+    """Fill ``dts: (N, T, H)`` (gradient of each step's pre-activation) and ``dh0: (N, H)``."""
+    N, T, H = hs.shape
+    for n in range(N):
+        dh = dh0[n]  # used as the running dh_next buffer; ends as the gradient of h0
+        dh[:] = 0
+        for t in range(T - 1, -1, -1):
+            dt = dts[n, t]
+            for j in range(H):
+                h = hs[n, t, j]
+                dt[j] = (dhs[n, t, j] + dh[j]) * (1 - h * h)  # tanh' = 1 - h^2
+            dh[:] = 0
+            for j in range(H):  # dh_prev = dt @ Wh.T
+                d = dt[j]
+                for k in range(H):
+                    dh[k] += d * WhT[j, k]
+
+
+@njit(cache=True)
+def _lstm_backward_kernel(
+    dhs: np.ndarray,
+    acts: np.ndarray,
+    cs: np.ndarray,
+    tanh_cs: np.ndarray,
+    c0: np.ndarray,
+    WhT: np.ndarray,
+    das: np.ndarray,
+    dh0: np.ndarray,
+    dc0: np.ndarray,
+) -> None:
+    """Fill ``das: (N, T, 4H)`` (pre-activation gradients) and the initial-state gradients."""
+    N, T, H4 = acts.shape
+    H = H4 // 4
+    for n in range(N):
+        dh_next = dh0[n]  # running buffers; they end as the gradients of h0 and c0
+        dc = dc0[n]
+        dh_next[:] = 0
+        dc[:] = 0
+        for t in range(T - 1, -1, -1):
+            a = acts[n, t]
+            da = das[n, t]
+            for j in range(H):
+                i, f, g, o = a[j], a[H + j], a[2 * H + j], a[3 * H + j]
+                tc = tanh_cs[n, t, j]
+                cp = cs[n, t - 1, j] if t > 0 else c0[n, j]
+                dh = dhs[n, t, j] + dh_next[j]
+                dcj = dc[j] + dh * o * (1 - tc * tc)
+                da[j] = dcj * g * i * (1 - i)  # sigmoid' = s (1 - s)
+                da[H + j] = dcj * cp * f * (1 - f)
+                da[2 * H + j] = dcj * i * (1 - g * g)  # tanh' = 1 - t^2
+                da[3 * H + j] = dh * tc * o * (1 - o)
+                dc[j] = dcj * f
+            dh_next[:] = 0
+            for j in range(H4):  # dh_prev = da @ Wh.T
+                d = da[j]
+                for k in range(H):
+                    dh_next[k] += d * WhT[j, k]
 
 
 def _initial_state(kept: np.ndarray | None, N: int, H: int, dtype: np.dtype) -> np.ndarray:
@@ -144,18 +261,16 @@ class TimeRNN:
         Wx, Wh, b = self.params
         N, T, D = xs.shape
         H = Wh.shape[0]
-        h = _initial_state(self.h if self.stateful else None, N, H, Wx.dtype)
-        h0 = h
+        h0 = _initial_state(self.h if self.stateful else None, N, H, Wx.dtype)
         # All input projections in one GEMM; each step adds h @ Wh and applies tanh in place.
         hs = (xs.reshape(N * T, D) @ Wx).reshape(N, T, H)
         hs += b
-        tmp = np.empty((N, H), dtype=hs.dtype)
+        Wh = np.ascontiguousarray(Wh)
+        h = h0
         for t in range(T):
-            ht = hs[:, t]
-            np.matmul(h, Wh, out=tmp)
-            ht += tmp
-            np.tanh(ht, out=ht)
-            h = ht
+            _add_matmul(hs, t, h, Wh)
+            h = hs[:, t]
+            np.tanh(h, out=h)
         self.h = hs[:, -1].copy()
         self._cache = (xs, h0, hs)
         return hs
@@ -167,13 +282,8 @@ class TimeRNN:
         N, T, D = xs.shape
         H = Wh.shape[0]
         dts = np.empty_like(hs)  # gradient w.r.t. the pre-activation of every step
-        dh = np.zeros((N, H), dtype=hs.dtype)
-        for t in reversed(range(T)):
-            dt = dts[:, t]
-            np.add(dhs[:, t], dh, out=dt)
-            ht = hs[:, t]
-            dt *= 1.0 - ht * ht  # tanh' = 1 - h^2
-            dh = dt @ Wh.T
+        dh = np.empty((N, H), dtype=hs.dtype)
+        _rnn_backward_kernel(np.ascontiguousarray(dhs, dtype=hs.dtype), hs, np.ascontiguousarray(Wh.T), dts, dh)
         self.dh = dh
         d2 = dts.reshape(N * T, H)
         hprev = np.concatenate([h0[:, None, :], hs[:, :-1]], axis=1).reshape(N * T, H)
@@ -249,29 +359,25 @@ class TimeLSTM:
         N, T, D = xs.shape
         H = Wh.shape[0]
         dtype = Wx.dtype
-        h = _initial_state(self.h if self.stateful else None, N, H, dtype)
-        c = _initial_state(self.c if self.stateful else None, N, H, dtype)
-        h0, c0 = h, c
-        # Input projections of all steps in one GEMM; the loop adds h @ Wh and activates in place.
+        h0 = np.ascontiguousarray(_initial_state(self.h if self.stateful else None, N, H, dtype))
+        c0 = np.ascontiguousarray(_initial_state(self.c if self.stateful else None, N, H, dtype))
+        # Input projections of all steps in one GEMM; the loop adds h @ Wh and applies the gates.
         acts = (xs.reshape(N * T, D) @ Wx).reshape(N, T, 4 * H)
         acts += b
         cs = np.empty((N, T, H), dtype=dtype)
         tanh_cs = np.empty((N, T, H), dtype=dtype)
         hs = np.empty((N, T, H), dtype=dtype)
-        tmp = np.empty((N, 4 * H), dtype=dtype)
-        ig = np.empty((N, H), dtype=dtype)
+        Wh = np.ascontiguousarray(Wh)
+        h, c = h0, c0
         for t in range(T):
+            _lstm_pre(acts, t, h, Wh)
             a = acts[:, t]
-            np.matmul(h, Wh, out=tmp)
-            a += tmp
-            _lstm_activate_(a, H)
-            ct = cs[:, t]
-            np.multiply(a[:, H : 2 * H], c, out=ct)  # f * c_prev
-            np.multiply(a[:, :H], a[:, 2 * H : 3 * H], out=ig)  # i * g
-            ct += ig
-            np.tanh(ct, out=tanh_cs[:, t])
-            np.multiply(a[:, 3 * H :], tanh_cs[:, t], out=hs[:, t])
-            h, c = hs[:, t], ct
+            np.tanh(a, out=a)
+            _lstm_cell(acts, t, c, cs)
+            c = cs[:, t]
+            np.tanh(c, out=tanh_cs[:, t])
+            h = hs[:, t]
+            np.multiply(a[:, 3 * H :], tanh_cs[:, t], out=h)
         self.h = hs[:, -1].copy()
         self.c = cs[:, -1].copy()
         self._cache = (xs, h0, c0, acts, cs, tanh_cs, hs)
@@ -284,14 +390,10 @@ class TimeLSTM:
         N, T, D = xs.shape
         H = Wh.shape[0]
         das = np.empty_like(acts)
-        dh = np.zeros((N, H), dtype=acts.dtype)
-        dc = np.zeros((N, H), dtype=acts.dtype)
-        dh_t = np.empty((N, H), dtype=acts.dtype)
-        for t in reversed(range(T)):
-            np.add(dhs[:, t], dh, out=dh_t)
-            c_prev = cs[:, t - 1] if t > 0 else c0
-            dc = _lstm_step_backward(dh_t, dc, acts[:, t], c_prev, tanh_cs[:, t], das[:, t])
-            dh = das[:, t] @ Wh.T
+        dh = np.empty((N, H), dtype=acts.dtype)
+        dc = np.empty((N, H), dtype=acts.dtype)
+        dhs = np.ascontiguousarray(dhs, dtype=acts.dtype)
+        _lstm_backward_kernel(dhs, acts, cs, tanh_cs, c0, np.ascontiguousarray(Wh.T), das, dh, dc)
         self.dh, self.dc = dh, dc
         d2 = das.reshape(N * T, 4 * H)
         hprev = np.concatenate([h0[:, None, :], hs[:, :-1]], axis=1).reshape(N * T, H)
