@@ -486,8 +486,11 @@ class _Reader:
                 "(files without a header, like GloVe's, are not word2vec format)"
             )
         n = V if limit is None else min(V, limit)
+        self.hint = ""
         if binary is None:
             binary = self._looks_binary(D)
+        elif not binary:
+            self.hint = " (is this a binary file? pass binary=True or leave binary unset)"
         words, vecs = (self._binary if binary else self._text)(V, D, n)
         if limit is None:
             self._expect_end(binary)
@@ -533,13 +536,12 @@ class _Reader:
             word = self.decode(parts[0], where)
             if len(parts) != D + 1:
                 raise FormatError(
-                    f"{self.path}: {where}: word {word!r} has {len(parts) - 1} values, the header says {D}"
-                    + (" (is this a binary file? pass binary=True)" if len(parts) < 2 else "")
+                    f"{self.path}: {where}: word {word!r} has {len(parts) - 1} values, the header says {D}{self.hint}"
                 )
             try:
                 vecs[len(words)] = np.array(parts[1:], dtype=np.float32)
             except ValueError:
-                raise FormatError(f"{self.path}: {where}: word {word!r} has a value that is not a number") from None
+                raise FormatError(f"{self.path}: {where}: word {word!r} has a value that is not a number{self.hint}") from None
             self._add(words, seen, word, where)
         return words, vecs
 
