@@ -181,3 +181,23 @@ def test_garbage_and_missing_files(tmp_path):
         load_book_pickle(junk)
     with pytest.raises(DataError, match="nope.pkl"):
         load_book_pickle(tmp_path / "nope.pkl")
+
+
+def test_real_ptb_book_numbering(tmp_path, rng):
+    """On the real PTB both numberings cover the same 10,000 words, and an import round-trips."""
+    from conftest import shared_file
+
+    d = shared_file("ptb/ptb.train.txt").parent
+    book_vocab = book_ptb_vocab(d / "ptb.train.txt")
+    vocab = ptb_vocab(d)
+    assert len(book_vocab) == len(vocab) == 10_000 and set(book_vocab) == set(vocab)
+    assert book_vocab[:3] == ["aer", "banknote", "berlitz"]  # the book's first ids
+    ps = book_params(10_000, 4, 3, 1, rng)
+    out = tmp_path / "rnnlm.npz"
+    import_book(dump(tmp_path / "Rnnlm.pkl", ps), model="rnnlm", data_dir=d, out=out)
+    lm, _, _ = load_lm(out)
+    words = "the meaning of life is <unk> <eos>".split()
+    book_id = {w: i for i, w in enumerate(book_vocab)}
+    ref = book_forward(ps, np.array([book_id[w] for w in words]), 1)
+    got = lm.predict(np.array([[vocab.index(w) for w in words]], dtype=np.int32))[0]
+    np.testing.assert_allclose(got, ref[:, [book_id[w] for w in vocab]], rtol=1e-4, atol=1e-4)
