@@ -193,6 +193,10 @@ def test_time_affine_with_transposed_view(rng):
     x = randn(rng, N, T, H)
     np.testing.assert_allclose(layer.forward(x), x @ E.T)
     assert np.shares_memory(layer.params[0], E)
+    G = rng.standard_normal((N, T, 7))
+    dx = layer.backward(G)
+    np.testing.assert_allclose(layer.grads[0], x.reshape(-1, H).T @ G.reshape(-1, 7))
+    np.testing.assert_allclose(dx, G @ E)
 
 
 def test_time_softmax_with_loss_ignores_labels(rng):

@@ -432,8 +432,11 @@ class TimeAffine:
 
     def __init__(self, W: np.ndarray, b: np.ndarray):
         self.params = [W, b]
-        self.grads = [np.zeros(W.shape, dtype=W.dtype), np.zeros_like(b)]
+        # zeros_like keeps W's memory layout: a transposed (tied) W gets a transposed gradient
+        # buffer, which backward fills with a C-order GEMM and the tying model adds contiguously.
+        self.grads = [np.zeros_like(W), np.zeros_like(b)]
         self.x2: np.ndarray | None = None
+        self._ones: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         W, b = self.params
@@ -448,8 +451,14 @@ class TimeAffine:
         N, T, M = dout.shape
         d2 = dout.reshape(N * T, M)
         dW, db = self.grads
-        np.matmul(self.x2.T, d2, out=dW)
-        np.sum(d2, axis=0, out=db)
+        if dW.flags.c_contiguous:
+            np.matmul(self.x2.T, d2, out=dW)
+        else:  # dW.T is C-contiguous: compute dW.T = d2.T @ x directly into it
+            np.matmul(d2.T, self.x2, out=dW.T)
+        # db = ones @ d2: a BLAS GEMV, about twice as fast as d2.sum(axis=0) on (N*T, V)
+        if self._ones is None or self._ones.shape[0] != N * T or self._ones.dtype != d2.dtype:
+            self._ones = np.ones(N * T, dtype=d2.dtype)
+        np.matmul(self._ones, d2, out=db)
         return (d2 @ W.T).reshape(N, T, -1)
 
 
