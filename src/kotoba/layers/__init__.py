@@ -23,6 +23,7 @@ from .embedding import (
     scatter_add_rows,
     sum_rows,
 )
+from .time import RNN, TimeRNN, LSTM, TimeLSTM, TimeEmbedding, TimeAffine, TimeSoftmaxWithLoss, TimeDropout
 
 __all__ = [
     "Affine",

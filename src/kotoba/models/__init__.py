@@ -7,3 +7,4 @@ word2vec (chapters 3–4): :class:`SimpleCBOW`, :class:`SimpleSkipGram` (full so
 
 from .cbow import CBOW, SimpleCBOW
 from .skip_gram import SimpleSkipGram, SkipGram
+from .rnnlm import SimpleRnnlm, Rnnlm, BetterRnnlm
