@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import urllib.error
 import urllib.request
@@ -240,7 +241,7 @@ def download_ptb(
                         f"{url}: SHA-256 mismatch (expected {want}, got {got}); the file was not saved. "
                         "The server may serve a different version: check --url"
                     )
-        except (urllib.error.URLError, OSError, ValueError) as e:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
             raise DataError(
                 f"could not download {url} ({e}); without network, copy the PTB files into {dest} by hand"
             ) from e
