@@ -175,3 +175,15 @@ def test_download_http_error_is_data_error(ptb_server, tmp_path):
     with pytest.raises(DataError, match="could not download"):
         download_ptb(tmp_path / "dl", base_url=url)
     assert not (tmp_path / "dl" / "ptb.train.txt").exists()
+
+
+def test_gzip_corpus_reads_like_plain(tmp_path):
+    import gzip
+
+    text = "a b a\nc a\n"
+    plain = _write(tmp_path / "c.txt", text)
+    gz = tmp_path / "c.txt.gz"
+    gz.write_bytes(gzip.compress(text.encode()))
+    vocab = build_lm_vocab(plain)
+    assert build_lm_vocab(gz) == vocab == ["a", EOS, "b", "c", UNK]
+    assert encode_lm(gz, vocab).tolist() == encode_lm(plain, vocab).tolist() == [0, 2, 0, 1, 3, 0, 1]
