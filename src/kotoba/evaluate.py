@@ -66,12 +66,20 @@ def _lines(path: str | os.PathLike, encoding: str, binary_lines: bool) -> Iterat
         raise DataError(f"{path}: is a directory, not an evaluation file")
     # gensim reads analogy files as bytes split at b"\n" and word-pair files as text with universal
     # newlines; the difference shows only on a stray "\r", but we keep it.
-    with open(path, "rb") if binary_lines else open(path, encoding=encoding) as f:
+    if binary_lines:
+        with open(path, "rb") as fb:
+            for lineno, raw in enumerate(fb, 1):
+                try:
+                    yield lineno, raw.decode(encoding)
+                except UnicodeDecodeError as e:
+                    raise DataError(f"{path}: line {lineno}: not valid {encoding} ({e.reason})") from None
+        return
+    with open(path, encoding=encoding) as ft:
         lineno = 0
         try:
-            for lineno, line in enumerate(f, 1):
-                yield lineno, line.decode(encoding) if binary_lines else line
-        except UnicodeDecodeError as e:
+            for lineno, line in enumerate(ft, 1):
+                yield lineno, line
+        except UnicodeDecodeError as e:  # raised while reading the line after ``lineno``
             raise DataError(f"{path}: line {lineno + 1}: not valid {encoding} ({e.reason})") from None
 
 
@@ -350,11 +358,18 @@ def pearsonr(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         raise DataError("a correlation needs at least two pairs")
     if np.all(x == x[0]) or np.all(y == y[0]):
         return math.nan, math.nan
+    # scipy's steps (norms of max-scaled deviations, vecdot), so that r comes out the same to
+    # the last bit and a perfect correlation is exactly +-1
     xm, ym = x - x.mean(), y - y.mean()
-    r = float(np.clip(np.dot(xm / np.linalg.norm(xm), ym / np.linalg.norm(ym)), -1.0, 1.0))
+    xmax, ymax = np.max(np.abs(xm)), np.max(np.abs(ym))
+    normxm, normym = xmax * np.linalg.norm(xm / xmax), ymax * np.linalg.norm(ym / ymax)
+    r = float(np.clip(_vecdot(xm / normxm, ym / normym), -1.0, 1.0))
     if n == 2:
-        return r, 1.0
+        return float(round(r)), 1.0
     return r, _p_from_r(r, n - 2)
+
+
+_vecdot = getattr(np, "vecdot", np.dot)  # NumPy >= 2 has the ufunc scipy uses
 
 
 def rankdata(x: np.ndarray) -> np.ndarray:
