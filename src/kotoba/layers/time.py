@@ -83,37 +83,51 @@ def _lstm_step_backward(
 
 
 # ------------------------------------------------------------------------------------------
-# Recurrent loops. The per-step (N, H) @ (H, 4H) product is far too small for a threaded BLAS:
-# on a busy 2-core machine OpenBLAS's thread hand-offs made each step ~50x slower, so these
-# small products are compiled loops (j, the output column, innermost over contiguous rows, so
-# LLVM vectorises them). The transcendentals stay in NumPy, whose SIMD tanh is several times
-# faster than the scalar libm calls a compiled loop would make. Everything that spans all T
-# steps (x @ Wx, dWx, dWh, dxs) stays one BLAS call in the layers.
+# Recurrent steps. Only ``h @ Wh`` (and ``da @ Wh.T`` going back) has to run once per step;
+# everything that spans all T steps (x @ Wx, dWx, dWh, dxs) is one BLAS call in the layers.
+# A small per-step product such as (20, 100) @ (100, 400) is below what a threaded BLAS
+# handles well: on a busy 2-core machine OpenBLAS's thread hand-offs made each step ~50x
+# slower. So small products run in a compiled loop (j, the output column, innermost over
+# contiguous rows, which LLVM vectorises) and only large ones (hidden 650: 34M multiply-adds
+# a step, where the compiled loop would re-stream a 7 MB Wh per row) go to BLAS. Gate
+# nonlinearities stay in NumPy, whose SIMD tanh is several times faster than scalar libm calls.
+
+#: Per-step products with more multiply-adds than this use BLAS (N * K * M).
+_BLAS_MIN_MACS = 4_000_000
 
 
 @njit(cache=True)
-def _add_matmul(a: np.ndarray, t: int, h: np.ndarray, W: np.ndarray) -> None:
-    """``a[:, t] += h @ W`` for ``a: (N, T, M)`` C-contiguous, ``h: (N, K)``, ``W: (K, M)``.
-    (Indexing ``a[n, t]`` inside keeps each row a contiguous slice, which LLVM vectorises.)"""
+def _matmul_small(h: np.ndarray, W: np.ndarray, out: np.ndarray) -> None:
+    """``out = h @ W`` single-threaded; ``h: (N, K)`` any strides, ``W: (K, M)``, ``out: (N, M)`` C."""
     N, K = h.shape
     M = W.shape[1]
     for n in range(N):
-        row = a[n, t]
+        row = out[n]
+        row[:] = 0
         for k in range(K):
             hk = h[n, k]
             for j in range(M):
                 row[j] += hk * W[k, j]
 
 
+def _step_matmul(h: np.ndarray, W: np.ndarray, out: np.ndarray) -> None:
+    """``out = h @ W`` for one recurrent step (``W`` and ``out`` C-contiguous)."""
+    if h.shape[0] * W.size > _BLAS_MIN_MACS:
+        np.matmul(h, W, out=out)
+    else:
+        _matmul_small(h, W, out)
+
+
 @njit(cache=True)
-def _lstm_pre(acts: np.ndarray, t: int, h: np.ndarray, Wh: np.ndarray) -> None:
-    """``acts[:, t] += h @ Wh``, then halve the i, f, o columns: ``sigmoid(x) = 0.5 tanh(x / 2)
-    + 0.5``, so a single ``tanh`` over all ``4H`` columns activates every gate."""
-    _add_matmul(acts, t, h, Wh)
+def _lstm_pre(acts: np.ndarray, t: int, hW: np.ndarray) -> None:
+    """``acts[:, t] += hW`` (``h @ Wh``), then halve the i, f, o columns: ``sigmoid(x) =
+    0.5 tanh(x / 2) + 0.5``, so one ``tanh`` over all ``4H`` columns activates every gate."""
     N, _, H4 = acts.shape
     H = H4 // 4
     for n in range(N):
-        row = acts[n, t]
+        row = acts[n, t]  # indexing [n, t] keeps the row a contiguous slice for LLVM
+        for j in range(H4):
+            row[j] += hW[n, j]
         for j in range(2 * H):
             row[j] *= 0.5
         for j in range(3 * H, H4):
@@ -137,63 +151,35 @@ def _lstm_cell(acts: np.ndarray, t: int, c_prev: np.ndarray, cs: np.ndarray) -> 
 
 
 @njit(cache=True)
-def _rnn_backward_kernel(dhs: np.ndarray, hs: np.ndarray, WhT: np.ndarray, dts: np.ndarray, dh0: np.ndarray) -> None:
-    """Fill ``dts: (N, T, H)`` (gradient of each step's pre-activation) and ``dh0: (N, H)``."""
-    N, T, H = hs.shape
-    for n in range(N):
-        dh = dh0[n]  # used as the running dh_next buffer; ends as the gradient of h0
-        dh[:] = 0
-        for t in range(T - 1, -1, -1):
-            dt = dts[n, t]
-            for j in range(H):
-                h = hs[n, t, j]
-                dt[j] = (dhs[n, t, j] + dh[j]) * (1 - h * h)  # tanh' = 1 - h^2
-            dh[:] = 0
-            for j in range(H):  # dh_prev = dt @ Wh.T
-                d = dt[j]
-                for k in range(H):
-                    dh[k] += d * WhT[j, k]
-
-
-@njit(cache=True)
-def _lstm_backward_kernel(
+def _lstm_grad_step(
+    t: int,
     dhs: np.ndarray,
     acts: np.ndarray,
     cs: np.ndarray,
     tanh_cs: np.ndarray,
     c0: np.ndarray,
-    WhT: np.ndarray,
+    dh: np.ndarray,
+    dc: np.ndarray,
     das: np.ndarray,
-    dh0: np.ndarray,
-    dc0: np.ndarray,
 ) -> None:
-    """Fill ``das: (N, T, 4H)`` (pre-activation gradients) and the initial-state gradients."""
-    N, T, H4 = acts.shape
+    """One step back: from ``dh`` (from step t+1) and ``dc`` fill ``das[:, t]`` (pre-activation
+    gradients of i, f, g, o) and turn ``dc`` into the gradient of ``c_{t-1}``, in place."""
+    N, _, H4 = acts.shape
     H = H4 // 4
     for n in range(N):
-        dh_next = dh0[n]  # running buffers; they end as the gradients of h0 and c0
-        dc = dc0[n]
-        dh_next[:] = 0
-        dc[:] = 0
-        for t in range(T - 1, -1, -1):
-            a = acts[n, t]
-            da = das[n, t]
-            for j in range(H):
-                i, f, g, o = a[j], a[H + j], a[2 * H + j], a[3 * H + j]
-                tc = tanh_cs[n, t, j]
-                cp = cs[n, t - 1, j] if t > 0 else c0[n, j]
-                dh = dhs[n, t, j] + dh_next[j]
-                dcj = dc[j] + dh * o * (1 - tc * tc)
-                da[j] = dcj * g * i * (1 - i)  # sigmoid' = s (1 - s)
-                da[H + j] = dcj * cp * f * (1 - f)
-                da[2 * H + j] = dcj * i * (1 - g * g)  # tanh' = 1 - t^2
-                da[3 * H + j] = dh * tc * o * (1 - o)
-                dc[j] = dcj * f
-            dh_next[:] = 0
-            for j in range(H4):  # dh_prev = da @ Wh.T
-                d = da[j]
-                for k in range(H):
-                    dh_next[k] += d * WhT[j, k]
+        a = acts[n, t]
+        da = das[n, t]
+        for j in range(H):
+            i, f, g, o = a[j], a[H + j], a[2 * H + j], a[3 * H + j]
+            tc = tanh_cs[n, t, j]
+            cp = cs[n, t - 1, j] if t > 0 else c0[n, j]
+            dhj = dhs[n, t, j] + dh[n, j]
+            dcj = dc[n, j] + dhj * o * (1 - tc * tc)
+            da[j] = dcj * g * i * (1 - i)  # sigmoid' = s (1 - s)
+            da[H + j] = dcj * cp * f * (1 - f)
+            da[2 * H + j] = dcj * i * (1 - g * g)  # tanh' = 1 - t^2
+            da[3 * H + j] = dhj * tc * o * (1 - o)
+            dc[n, j] = dcj * f
 
 
 def _initial_state(kept: np.ndarray | None, N: int, H: int, dtype: np.dtype) -> np.ndarray:
@@ -266,10 +252,12 @@ class TimeRNN:
         hs = (xs.reshape(N * T, D) @ Wx).reshape(N, T, H)
         hs += b
         Wh = np.ascontiguousarray(Wh)
+        hW = np.empty((N, H), dtype=hs.dtype)
         h = h0
         for t in range(T):
-            _add_matmul(hs, t, h, Wh)
+            _step_matmul(h, Wh, hW)
             h = hs[:, t]
+            h += hW
             np.tanh(h, out=h)
         self.h = hs[:, -1].copy()
         self._cache = (xs, h0, hs)
@@ -282,8 +270,14 @@ class TimeRNN:
         N, T, D = xs.shape
         H = Wh.shape[0]
         dts = np.empty_like(hs)  # gradient w.r.t. the pre-activation of every step
-        dh = np.empty((N, H), dtype=hs.dtype)
-        _rnn_backward_kernel(np.ascontiguousarray(dhs, dtype=hs.dtype), hs, np.ascontiguousarray(Wh.T), dts, dh)
+        WhT = np.ascontiguousarray(Wh.T)
+        dh = np.zeros((N, H), dtype=hs.dtype)
+        for t in reversed(range(T)):
+            dt = dts[:, t]
+            np.add(dhs[:, t], dh, out=dt)
+            ht = hs[:, t]
+            dt *= 1.0 - ht * ht  # tanh' = 1 - h^2
+            _step_matmul(dt, WhT, dh)  # dh_prev = dt @ Wh.T
         self.dh = dh
         d2 = dts.reshape(N * T, H)
         hprev = np.concatenate([h0[:, None, :], hs[:, :-1]], axis=1).reshape(N * T, H)
@@ -368,9 +362,11 @@ class TimeLSTM:
         tanh_cs = np.empty((N, T, H), dtype=dtype)
         hs = np.empty((N, T, H), dtype=dtype)
         Wh = np.ascontiguousarray(Wh)
+        hW = np.empty((N, 4 * H), dtype=dtype)
         h, c = h0, c0
         for t in range(T):
-            _lstm_pre(acts, t, h, Wh)
+            _step_matmul(h, Wh, hW)
+            _lstm_pre(acts, t, hW)
             a = acts[:, t]
             np.tanh(a, out=a)
             _lstm_cell(acts, t, c, cs)
@@ -390,10 +386,13 @@ class TimeLSTM:
         N, T, D = xs.shape
         H = Wh.shape[0]
         das = np.empty_like(acts)
-        dh = np.empty((N, H), dtype=acts.dtype)
-        dc = np.empty((N, H), dtype=acts.dtype)
+        dh = np.zeros((N, H), dtype=acts.dtype)  # gradient arriving from step t+1 ...
+        dc = np.zeros((N, H), dtype=acts.dtype)
         dhs = np.ascontiguousarray(dhs, dtype=acts.dtype)
-        _lstm_backward_kernel(dhs, acts, cs, tanh_cs, c0, np.ascontiguousarray(Wh.T), das, dh, dc)
+        WhT = np.ascontiguousarray(Wh.T)
+        for t in reversed(range(T)):
+            _lstm_grad_step(t, dhs, acts, cs, tanh_cs, c0, dh, dc, das)
+            _step_matmul(das[:, t], WhT, dh)  # ... dh_prev = da @ Wh.T; after t = 0, d loss / d h0
         self.dh, self.dc = dh, dc
         d2 = das.reshape(N * T, 4 * H)
         hprev = np.concatenate([h0[:, None, :], hs[:, :-1]], axis=1).reshape(N * T, H)
