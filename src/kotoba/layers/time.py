@@ -479,7 +479,16 @@ class TimeSoftmaxWithLoss:
         self.grads: list[np.ndarray] = []
         self.ignore_label = ignore_label
         self._buf: np.ndarray | None = None
+        self._ones_v: np.ndarray | None = None
         self._dx: np.ndarray | None = None
+
+    #: Rows per block in forward: 32 rows x 10k words x 4 bytes = 1.3 MB, inside a 2 MB L2.
+    _BLOCK_ROWS = 32
+
+    def _ones(self, V: int, dtype: np.dtype) -> np.ndarray:
+        if self._ones_v is None or self._ones_v.shape[0] != V or self._ones_v.dtype != dtype:
+            self._ones_v = np.ones(V, dtype=dtype)
+        return self._ones_v
 
     def _buffer(self, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
         if self._buf is None or self._buf.shape != shape or self._buf.dtype != dtype:
@@ -495,17 +504,25 @@ class TimeSoftmaxWithLoss:
         rows = np.flatnonzero(valid)
         tv = t[rows]
         p = self._buffer((N * T, V), xs.dtype)
-        np.subtract(x2, x2.max(axis=1, keepdims=True), out=p)
-        shifted_target = p[rows, tv].astype(np.float64)  # x_t - max
-        np.exp(p, out=p)
-        s = p.sum(axis=1)
-        # -log softmax[t] = log(sum exp(x - max)) - (x_t - max)
-        loss = float((np.log(s[rows].astype(np.float64)) - shifted_target).sum()) / max(n, 1)
-        # Gradient for dout = 1: (p / s - onehot) / n on valid rows, zero on ignored rows.
-        scale = np.zeros(N * T, dtype=xs.dtype)
-        scale[rows] = 1.0 / (s[rows] * max(n, 1))
-        p *= scale[:, None]
-        p[rows, tv] -= 1.0 / max(n, 1)
+        ones = self._ones(V, p.dtype)
+        inv_n = 1.0 / max(n, 1)
+        keep = valid.astype(p.dtype) * inv_n  # zero on ignored rows
+        m = np.empty(N * T, dtype=p.dtype)
+        s = np.empty(N * T, dtype=p.dtype)
+        # Blocks of rows small enough to stay in L2 through max, subtract, exp, sum and scale.
+        for a in range(0, N * T, self._BLOCK_ROWS):
+            b = min(a + self._BLOCK_ROWS, N * T)
+            xb, pb = x2[a:b], p[a:b]
+            m[a:b] = xb.max(axis=1)
+            np.subtract(xb, m[a:b, None], out=pb)
+            np.exp(pb, out=pb)
+            np.matmul(pb, ones, out=s[a:b])  # row sums as a BLAS GEMV: ~2x faster than sum(axis=1)
+            # Gradient for dout = 1: (p / s - onehot) / n on valid rows, zero on ignored rows.
+            pb *= (keep[a:b] / s[a:b])[:, None]
+        # -log softmax[t] = log(sum exp(x - max)) + max - x_t
+        nll = np.log(s[rows].astype(np.float64)) + m[rows] - x2[rows, tv]
+        loss = float(nll.sum()) * inv_n
+        p[rows, tv] -= inv_n
         self._dx = p.reshape(N, T, V)
         return loss
 
