@@ -141,9 +141,9 @@ class _AnalogySolver:
             out.extend(self._solve_block(abc[s : s + self.block]))
         return out
 
-    def _scores(self, abc: np.ndarray) -> tuple[np.ndarray, np.ndarray | float]:
-        """(q, n) float32 scores of every candidate for each question, and the bound on their
-        rounding error: a float for 3CosAdd, a (q, n) array for 3CosMul."""
+    def _scores(self, abc: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """(q, n) float32 scores of every candidate for each question; for 3CosMul also the
+        shifted cosines (pa, pb, pc) that its rounding-error bound needs."""
         ua, ub, uc = (self.unit[abc[:, j]] for j in range(3))
         if self.method == "3cosadd":
             # gensim's mean: float32 running sum b + c - a, float64 division by 3 and normalisation.
@@ -153,26 +153,34 @@ class _AnalogySolver:
             mean = (m * (1.0 / nrm)[:, None]).astype(np.float32)
             S = mean @ self.V.T
             S /= self.norms
-            return S, self.eps
+            return S, None
         q = len(abc)
         C = np.concatenate([ua, ub, uc]) @ self.V.T
         C /= self.norms
-        pa, pb, pc = ((1 + C[j * q : (j + 1) * q]) / 2 for j in range(3))
-        S = (pb * pc) / (pa + 0.000001)
+        C += 1
+        C /= 2
+        pa, pb, pc = C[:q], C[q : 2 * q], C[2 * q :]
+        return (pb * pc) / (pa + 0.000001), (pa, pb, pc)
+
+    def _errors(self, vals: np.ndarray, top: np.ndarray, shifted: tuple[np.ndarray, ...] | None) -> np.ndarray:
+        """Bounds on the rounding error of the (q, k) top scores ``vals`` at columns ``top``."""
+        if shifted is None:
+            return np.full(vals.shape, self.eps)
+        pa, pb, pc = (np.take_along_axis(p, top, axis=1) for p in shifted)
         # Each shifted cosine p is off by at most eps/2, i.e. by eps/(2p) relative.
         with np.errstate(divide="ignore"):
             rel = self.eps / 2 * (1 / pb + 1 / pc + 1 / (pa + 0.000001)) + 8 * _U
-        return S, np.abs(S) * rel
+        return np.abs(vals) * rel
 
     def _solve_block(self, abc: np.ndarray) -> list[list[int]]:
-        S, err = self._scores(abc)
+        S, shifted = self._scores(abc)
         k = self.k
         top = _top_columns(S, k)
         vals = np.take_along_axis(S, top, axis=1)
         order = np.argsort(-vals, axis=1, kind="stable")
         top = np.take_along_axis(top, order, axis=1)
         vals = np.take_along_axis(vals, order, axis=1)
-        errs = np.take_along_axis(err, top, axis=1) if isinstance(err, np.ndarray) else np.full(vals.shape, err)
+        errs = self._errors(vals, top, shifted)
         # Safe when every neighbouring pair among the top k is further apart than both their
         # rounding errors: then the exact (gensim) scores have the same top 8 in the same order.
         gaps = vals[:, :-1] - vals[:, 1:]
