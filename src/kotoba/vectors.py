@@ -16,13 +16,14 @@ gzipped.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import gzip
 import io
 import os
 from numbers import Integral
 from pathlib import Path
-from typing import IO, Iterable, Sequence, Union
+from typing import IO, Iterable, Iterator, Sequence, Union
 
 import numpy as np
 
@@ -78,8 +79,9 @@ class WordVectors:
     """A vocabulary and its vectors.
 
     index_to_key: V distinct words, usually most frequent first.
-    vectors: (V, D) float32 (converted if needed; held read-only so cached norms stay valid --
-        assign a new array to ``wv.vectors`` to change them).
+    vectors: (V, D), stored as a private read-only float32 copy, so cached norms stay valid and
+        a trainer that keeps updating its own matrix does not change these vectors; assign a new
+        array to ``wv.vectors`` to change them.
     counts: (V,) int64 corpus counts, or None.
     """
 
@@ -118,9 +120,9 @@ class WordVectors:
             raise DataError(f"vectors must be a (V, D) matrix with D >= 1, got shape {arr.shape}")
         if arr.shape[0] != len(self.index_to_key):
             raise DataError(f"{len(self.index_to_key)} words but {arr.shape[0]} vectors")
-        view = np.ascontiguousarray(arr, dtype=np.float32).view()
-        view.flags.writeable = False  # a view: the caller's own array stays writable
-        self._vectors = view
+        own = np.array(arr, dtype=np.float32, order="C", copy=True)
+        own.flags.writeable = False
+        self._vectors = own
         self._norms: np.ndarray | None = None
         self._normed: np.ndarray | None = None
 
@@ -196,8 +198,8 @@ class WordVectors:
             for item in items:
                 weight = default
                 if isinstance(item, tuple):
-                    if len(item) != 2:
-                        raise ConfigError(f"a weighted term must be (word or vector, weight), got {item!r}")
+                    if not _is_weighted(item):
+                        raise ConfigError(f"a weighted term must be (word or vector, number), got {item!r}")
                     item, weight = item[0], float(item[1])
                 if isinstance(item, str):
                     idx = self.get_index(item)
@@ -410,35 +412,36 @@ class WordVectors:
 
 
 def _as_list(value) -> list:
-    """gensim's shorthand: a single word or (D,) vector stands for a one-element list."""
+    """gensim's shorthand: a single word, (D,) vector or (term, weight) pair stands for a
+    one-element list."""
     if value is None:
         return []
-    if isinstance(value, (str, tuple)):
+    if isinstance(value, str) or _is_weighted(value):
         return [value]
     if isinstance(value, np.ndarray):
         return [value] if value.ndim == 1 else list(value)
     return list(value)
 
 
-class _open_write:
+def _is_weighted(value) -> bool:
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[1], (Integral, float, np.floating))
+        and not isinstance(value[1], bool)
+    )
+
+
+@contextlib.contextmanager
+def _open_write(path: str | os.PathLike) -> Iterator[IO[bytes]]:
     """Atomic binary write; gzipped when the name ends in ``.gz`` (mtime 0: reproducible bytes)."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-
-    def __enter__(self) -> IO[bytes]:
-        self._cm = atomic_write(self.path, "wb")
-        raw = self._cm.__enter__()
-        self._gz = None
-        if self.path.name.endswith(".gz"):
-            self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
-            return self._gz
-        return raw
-
-    def __exit__(self, *exc) -> bool:
-        if self._gz is not None and exc[0] is None:
-            self._gz.close()  # flushes the gzip trailer into the temp file before it is renamed
-        return bool(self._cm.__exit__(*exc))
+    path = Path(path)
+    with atomic_write(path, "wb") as raw:
+        if path.name.endswith(".gz"):
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+                yield gz  # closing it writes the gzip trailer into the temp file before the rename
+        else:
+            yield raw
 
 
 def _open_read(path: Path) -> IO[bytes]:
@@ -462,6 +465,8 @@ class _Reader:
         self.path = path
         self.encoding = encoding
         self.errors = unicode_errors
+        self.hint = ""  # appended to text-parsing errors when the caller insisted on text
+        self._rest = b""  # bytes read past the last binary entry
 
     def decode(self, raw: bytes, where: str) -> str:
         try:
@@ -486,7 +491,6 @@ class _Reader:
                 "(files without a header, like GloVe's, are not word2vec format)"
             )
         n = V if limit is None else min(V, limit)
-        self.hint = ""
         if binary is None:
             binary = self._looks_binary(D)
         elif not binary:
@@ -580,8 +584,7 @@ class _Reader:
 
     def _expect_end(self, binary: bool) -> None:
         """After the declared vectors only whitespace may follow, else the header lied."""
-        rest = getattr(self, "_rest", b"") if binary else b""
-        rest += self.f.read(1 << 16)
+        rest = (self._rest if binary else b"") + self.f.read(1 << 16)
         if rest.strip():
             raise FormatError(
                 f"{self.path}: more data after the {'entries' if binary else 'lines'} the header declares "

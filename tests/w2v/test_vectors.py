@@ -35,7 +35,7 @@ def test_lookup_shapes_and_membership(rng):
 
 def test_most_similar_matches_gensim_exactly(rng):
     wv, kv = _pair(rng)
-    for pos, neg in [("w1", None), (["w1", "w7"], ["東京"]), (None, ["w9"]), ([("w2", 2.0), "w13"], [("w8", -0.5)])]:
+    for pos, neg in [("w1", None), (["w1", "w7"], ["東京"]), (None, ["w9"]), ([("w2", 2.0), "w13"], [("w8", -0.5)]), (("w1", "w7"), ("東京",))]:
         ours = wv.most_similar(positive=pos, negative=neg, topn=7)
         theirs = kv.most_similar(positive=pos, negative=neg, topn=7)
         assert ours == [(w, float(s)) for w, s in theirs], (pos, neg)
@@ -109,7 +109,8 @@ def test_normed_cache_is_invalidated_by_assigning_vectors(rng):
 def test_caller_array_stays_writable_and_zero_vectors_are_safe():
     vecs = np.array([[1.0, 0.0], [0.0, 0.0], [0.5, 0.5]], dtype=np.float32)
     wv = WordVectors(["a", "zero", "b"], vecs)
-    vecs[0, 0] = 2.0  # the caller's own array is not frozen
+    vecs[0, 0] = 2.0  # the caller's own array is not frozen, and not shared
+    assert wv.vectors[0, 0] == 1.0
     assert np.all(np.isfinite(wv.get_normed_vectors()))
     sims = dict(wv.most_similar("a", topn=2))
     assert sims["zero"] == 0.0
@@ -143,6 +144,7 @@ def test_unknown_word_error_names_word_and_suggests(rng):
         lambda wv: wv.n_similarity([], ["w1"]),
         lambda wv: wv.doesnt_match(["w1"]),
         lambda wv: wv[[]],
+        lambda wv: wv.most_similar([("w1", "heavy")]),
     ],
 )
 def test_invalid_query_arguments_raise_config_error(rng, call):
