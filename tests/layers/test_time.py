@@ -254,3 +254,21 @@ def test_time_dropout_gradient_and_seeded_mask(rng):
     layer.train_flg = False
     assert layer.forward(xs) is xs
     np.testing.assert_array_equal(layer.backward(xs), xs)
+
+
+@pytest.mark.parametrize("cls,gates", [(TimeRNN, 1), (TimeLSTM, 4)])
+def test_blas_and_compiled_step_products_agree(rng, monkeypatch, cls, gates):
+    """Small per-step products run in a compiled loop, large ones in BLAS: same numbers."""
+    import kotoba.layers.time as time_mod
+
+    Wx, Wh, b = randn(rng, D, gates * H), randn(rng, H, gates * H), randn(rng, gates * H)
+    xs, G = randn(rng, N, T, D), rng.standard_normal((N, T, H))
+    results = []
+    for threshold in (10**12, 0):  # compiled loop, then BLAS
+        monkeypatch.setattr(time_mod, "_BLAS_MIN_MACS", threshold)
+        layer = cls(Wx, Wh, b)
+        hs = layer.forward(xs)
+        dxs = layer.backward(G)
+        results.append([hs, dxs] + [g.copy() for g in layer.grads])
+    for a, c in zip(*results):
+        np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-12)

@@ -12,11 +12,13 @@ Speed notes (the book's code does the same maths, more slowly):
 
 * ``TimeRNN``/``TimeLSTM`` compute ``x @ Wx + b`` for all ``T`` steps in one GEMM before the
   loop, and ``dWx``, ``dWh``, ``db`` and ``dxs`` with one GEMM/reduction each after the loop;
-  only ``h @ Wh`` (and its transpose in backward) runs per step. The four LSTM gates come out
-  of a single ``(N, 4H)`` product per step.
+  only ``h @ Wh`` (and its transpose in backward) runs per step — a compiled single-threaded
+  loop when it is small, BLAS when it is large (see ``_step_matmul``). The four LSTM gates
+  come out of a single ``(N, 4H)`` product and a single ``tanh`` call per step.
 * ``TimeAffine`` is one GEMM over the ``N*T`` rows; ``TimeSoftmaxWithLoss`` computes the
-  softmax, the loss *and* the gradient in its forward pass, in place in one reused buffer,
-  so ``backward`` costs nothing and no extra ``(N*T, V)`` temporaries are made.
+  softmax, the loss *and* the gradient in its forward pass, in place in one reused buffer
+  (row blocks that stay in L2), so ``backward`` costs nothing and no extra ``(N*T, V)``
+  temporaries are made.
 
 **LSTM gate layout.** The ``4H`` columns of ``Wx``, ``Wh`` and ``b`` are ordered
 :data:`GATE_ORDER` = ``(i, f, g, o)`` — input gate, forget gate, cell candidate, output gate,
@@ -25,8 +27,6 @@ column blocks (see :mod:`kotoba.lm.book_import`).
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numba import njit
