@@ -103,6 +103,8 @@ def test_bad_arguments(rng):
     trainer = RnnlmTrainer(Rnnlm(V, 4, 4, rng=rng), SGD())
     with pytest.raises(ConfigError, match="vocab"):
         trainer.fit(corpus(rng), 2, 5, checkpoint="x.npz", progress=False)
+    with pytest.raises(ConfigError, match="vocab_size"):
+        trainer.fit(corpus(rng), 2, 5, checkpoint="x.npz", vocab=["a"], progress=False)
     with pytest.raises(DataError, match="too short"):
         trainer.fit(corpus(rng, 10), 2, 5, progress=False)
 

@@ -153,8 +153,11 @@ class RnnlmTrainer:
             raise ConfigError("max_epoch must be >= 0, eval_interval >= 1 and lr_decay > 0")
         if max_grad is not None and max_grad <= 0:
             raise ConfigError(f"max_grad must be > 0, got {max_grad}")
-        if isinstance(checkpoint, (str, os.PathLike)) and vocab is None:
-            raise ConfigError("checkpoint to a file needs the vocabulary: pass vocab=")
+        if isinstance(checkpoint, (str, os.PathLike)):
+            if vocab is None:
+                raise ConfigError("checkpoint to a file needs the vocabulary: pass vocab=")
+            if len(vocab) != model.config["vocab_size"]:
+                raise ConfigError(f"vocab has {len(vocab)} words but the model has vocab_size={model.config['vocab_size']}")
         train_ids = np.asarray(train_ids)
         n_batches = num_batches(len(train_ids), batch_size, time_size)
         if self.iteration >= n_batches:
