@@ -328,3 +328,10 @@ def test_train_job_learns_a_planted_structure():
         diff = np.mean([sim[i, j] for i in range(v) for j in range(v) if i // 10 != j // 10])
         assert same > diff + 0.3, (sg, same, diff)
 
+
+
+def test_table_sigmoid_is_within_2e6_of_exact():
+    f = np.linspace(-6.0, 6.0, 20_001).astype(np.float32)
+    got = np.array([w2v.sigmoid(np.float32(x)) for x in f])
+    exact = 1.0 / (1.0 + np.exp(-f.astype(np.float64)))
+    assert np.max(np.abs(got - exact)) < 2e-6
