@@ -31,7 +31,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import ConfigError, DataError
-from .vectors import WordVectors, _safe, _unitvec, gensim_top
+from .vectors import WordVectors, _unitvec, gensim_top
 
 Question = tuple[str, str, str, str]
 
@@ -119,7 +119,7 @@ class _AnalogySolver:
     def __init__(self, wv: WordVectors, n: int, method: str):
         self.wv = wv
         self.V = wv.vectors[:n]  # (n, D) float32
-        self.norms = _safe(wv.norms[:n])  # (n,) float32
+        self.norms = wv.safe_norms[:n]  # (n,) float32
         self.unit = wv.get_normed_vectors()
         self.method = method
         D = wv.vector_size

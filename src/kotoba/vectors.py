@@ -124,6 +124,7 @@ class WordVectors:
         own.flags.writeable = False
         self._vectors = own
         self._norms: np.ndarray | None = None
+        self._safe_norms: np.ndarray | None = None
         self._normed: np.ndarray | None = None
 
     @property
@@ -133,10 +134,17 @@ class WordVectors:
             self._norms = np.linalg.norm(self._vectors, axis=1)
         return self._norms
 
+    @property
+    def safe_norms(self) -> np.ndarray:
+        """``norms`` with zeros replaced by 1 (divide by these: a zero vector scores 0, not NaN)."""
+        if self._safe_norms is None:
+            self._safe_norms = _safe(self.norms)
+        return self._safe_norms
+
     def get_normed_vectors(self) -> np.ndarray:
         """(V, D) float32 unit rows (zero rows stay zero); cached until ``vectors`` is replaced."""
         if self._normed is None:
-            normed = self._vectors / _safe(self.norms)[:, None]
+            normed = self._vectors / self.safe_norms[:, None]
             normed.flags.writeable = False
             self._normed = normed
         return self._normed
@@ -204,7 +212,7 @@ class WordVectors:
                 if isinstance(item, str):
                     idx = self.get_index(item)
                     used.append(idx)
-                    vecs.append(self._vectors[idx] / _safe(self.norms[idx : idx + 1])[0])
+                    vecs.append(self._vectors[idx] / self.safe_norms[idx])
                 else:
                     vecs.append(self._check_vector(item))
                 weights.append(weight)
@@ -265,7 +273,7 @@ class WordVectors:
         vecs, weights, used = self._terms(positive, negative)
         mean = self._mean_unit(vecs, weights)
         n = self._limit(restrict_vocab)
-        dists = np.dot(self._vectors[:n], mean) / _safe(self.norms[:n])
+        dists = np.dot(self._vectors[:n], mean) / self.safe_norms[:n]
         return self._top(dists, topn, used)
 
     def most_similar_cosmul(
@@ -285,7 +293,7 @@ class WordVectors:
         if not pos:
             raise ConfigError("most_similar_cosmul needs at least one positive word (or vector)")
         n = self._limit(restrict_vocab)
-        V, norms = self._vectors[:n], _safe(self.norms[:n])
+        V, norms = self._vectors[:n], self.safe_norms[:n]
         pos_d = [(1 + np.dot(V, v) / norms) / 2 for v, _ in pos]
         neg_d = [(1 + np.dot(V, v) / norms) / 2 for v, _ in neg]
         dists = np.prod(pos_d, axis=0) / (np.prod(neg_d, axis=0) + 0.000001)
@@ -295,7 +303,7 @@ class WordVectors:
     def _cosmul_term(self, t) -> tuple[np.ndarray, int | None]:
         if isinstance(t, str):
             idx = self.get_index(t)
-            return self._vectors[idx] / _safe(self.norms[idx : idx + 1])[0], idx
+            return self._vectors[idx] / self.safe_norms[idx], idx
         return self._check_vector(t), None
 
     def analogy(self, a: str, b: str, c: str, topn: int = 1, restrict_vocab: int | None = None) -> list[tuple[str, float]]:
@@ -337,7 +345,7 @@ class WordVectors:
         v = self._vectors[i1]
         # Compared as distances 1 - cos, as gensim does: cosines closer than float rounding of
         # 1 - cos are ties, not "closer".
-        dist = 1 - np.dot(self._vectors, v) / (np.linalg.norm(v) * _safe(self.norms))
+        dist = 1 - np.dot(self._vectors, v) / (np.linalg.norm(v) * self.safe_norms)
         closer = dist < dist[i2]
         closer[i1] = False
         return int(closer.sum()) + 1
