@@ -10,6 +10,8 @@ from kotoba.vectors import WordVectors
 
 gensim_kv = pytest.importorskip("gensim.models.keyedvectors")
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # gensim's own init_sims notice
+
 
 def _pair(rng, V=400, D=24):
     words = [f"w{i}" for i in range(V)]
