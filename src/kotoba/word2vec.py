@@ -235,9 +235,16 @@ class _Run:
         self.ids = ids
         self.offsets = offsets
         v, d = syn0.shape
-        self.syn0 = syn0
-        self.syn1neg = syn1neg
-        self.syn1 = syn1
+        self.dim = d
+        # Rows are padded with zero columns to a multiple of 8 floats so the kernels' vector loops
+        # have no scalar tail (dim 100 -> 104 measured ~30% faster per update). The padding stays
+        # exactly zero: every update to a padded column is a product with another padded zero.
+        padded = -(-d // 8) * 8
+        self.syn0 = _pad(syn0, padded)
+        self._syn1neg = _pad(syn1neg, padded) if syn1neg is not None else np.zeros((1, 1), np.float32)
+        self._syn1 = _pad(syn1, padded) if syn1 is not None else np.zeros((1, 1), np.float32)
+        self.has_ns = syn1neg is not None
+        self.has_hs = syn1 is not None
         self.base_seed = base_seed
         self.train_words = int(offsets[-1] - offsets[0])
         self.total_words = self.train_words * config.epochs
@@ -263,14 +270,22 @@ class _Run:
         self.threads = config.resolved_threads()
         self.scratch = [
             _Scratch(np.empty(max(max_len, 1), np.int32), np.empty(2 * config.window, np.int32),
-                     np.empty(max(config.negative, 1), np.int32), np.empty(d, np.float32), np.empty(d, np.float32),
+                     np.empty(max(config.negative, 1), np.int32), np.empty(padded, np.float32), np.empty(padded, np.float32),
                      np.empty((2 * config.window, config.negative + 1), np.float32),
-                     np.empty((2 * config.window, d), np.float32))
+                     np.empty((2 * config.window, padded), np.float32))
             for _ in range(self.threads)
         ]
-        # dummy (1, 1) output matrices stand in for a disabled layer: the kernel never touches them
-        self._syn1neg = syn1neg if syn1neg is not None else np.zeros((1, 1), np.float32)
-        self._syn1 = syn1 if syn1 is not None else np.zeros((1, 1), np.float32)
+        # a disabled output layer is a dummy (1, 1) matrix the kernel never touches
+
+    def vectors(self) -> np.ndarray:
+        """The input vectors (V, D) without the padding (a copy)."""
+        return np.ascontiguousarray(self.syn0[:, : self.dim])
+
+    def output_layers(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(syn1neg, syn1) without the padding (copies), None for a disabled layer."""
+        neg = np.ascontiguousarray(self._syn1neg[:, : self.dim]) if self.has_ns else None
+        hs = np.ascontiguousarray(self._syn1[:, : self.dim]) if self.has_hs else None
+        return neg, hs
 
     def lr_at(self, pos: int) -> float:
         c = self.config
@@ -326,6 +341,12 @@ class _Run:
             stop.set()
             for t in workers:
                 t.join()
+
+
+def _pad(a: np.ndarray, width: int) -> np.ndarray:
+    out = np.zeros((a.shape[0], width), np.float32)
+    out[:, : a.shape[1]] = a
+    return out
 
 
 def _init_weights(v: int, d: int, config: Word2VecConfig, rng: np.random.Generator):
@@ -419,8 +440,9 @@ def train(
 def _model(run: _Run, words, counts, losses, stats) -> Word2VecModel:
     from .vectors import WordVectors
 
-    wv = WordVectors(words, run.syn0, counts)
-    return Word2VecModel(run.config, list(words), counts, wv, run.syn1neg, run.syn1, losses, dict(stats), run.base_seed)
+    wv = WordVectors(words, run.vectors(), counts)
+    syn1neg, syn1 = run.output_layers()
+    return Word2VecModel(run.config, list(words), counts, wv, syn1neg, syn1, losses, dict(stats), run.base_seed)
 
 
 def _train_epochs(run: _Run, start_epoch: int, losses: list, stats: dict, words, counts,
