@@ -148,3 +148,20 @@ def test_load_state_refuses_other_models(tmp_path, rng):
         other.load_state(tmp_path / "s.npz")
     with pytest.raises(FormatError, match="optimizer"):
         RnnlmTrainer(Rnnlm(V, 4, 4, rng=rng), Adam()).load_state(tmp_path / "s.npz")
+
+
+def test_learns_on_real_ptb_text():
+    from conftest import shared_file
+
+    from kotoba.lm.data import load_ptb
+
+    ptb_dir = shared_file("ptb/ptb.train.txt").parent
+    train, vocab = load_ptb(ptb_dir, "train")
+    ids = train[:20_001]
+    model = Rnnlm(len(vocab), 32, 32, rng=np.random.default_rng(0))
+    before = perplexity(model, ids[:3000])
+    trainer = RnnlmTrainer(model, SGD(lr=20.0))
+    trainer.fit(ids, 20, 35, max_epoch=1, max_grad=0.25, progress=False, eval_interval=7)
+    after = perplexity(model, ids[:3000])
+    assert before > 5000  # about uniform over 10,000 words
+    assert after < before / 5 and trainer.ppl_list[-1] < trainer.ppl_list[0] / 3
