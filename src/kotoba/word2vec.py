@@ -270,7 +270,7 @@ class _Run:
         self.threads = config.resolved_threads()
         self.scratch = [
             _Scratch(np.empty(max(max_len, 1), np.int32), np.empty(2 * config.window, np.int32),
-                     np.empty(max(config.negative, 1), np.int32), np.empty(padded, np.float32), np.empty(padded, np.float32),
+                     np.empty(max(config.negative, 1), np.int32), np.empty((1, padded), np.float32), np.empty(padded, np.float32),
                      np.empty((2 * config.window, config.negative + 1), np.float32),
                      np.empty((2 * config.window, padded), np.float32))
             for _ in range(self.threads)

@@ -123,7 +123,7 @@ def _tables(rng, v=12, d=8):
     return syn0, syn1neg, syn1
 
 
-NO_PATH = (np.zeros(1, np.uint8), np.zeros(1, np.int32))
+NO_PATH = (np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32))  # never read when clen = 0
 
 
 def _reference_ns_sgd(w_in, w_out, inputs, target, negs, lr, combine):
@@ -178,7 +178,7 @@ def test_cbow_ns_step_matches_reference_layers(rng):
     d = syn0.shape[1]
     loss = w2v.cbow_step(
         syn0, syn1neg, syn1, ctx, ctx.size, True, target, negs, negs.size, *NO_PATH, 0,
-        np.float32(lr), np.empty(d, np.float32), np.empty(d, np.float32),
+        np.float32(lr), np.empty((1, d), np.float32), np.empty(d, np.float32),
     )
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
@@ -195,7 +195,7 @@ def test_cbow_sum_mode_uses_the_summed_context(rng):
     d = syn0.shape[1]
     loss = w2v.cbow_step(
         syn0, syn1neg, syn1, ctx, ctx.size, False, target, negs, negs.size, *NO_PATH, 0,
-        np.float32(lr), np.empty(d, np.float32), np.empty(d, np.float32),
+        np.float32(lr), np.empty((1, d), np.float32), np.empty(d, np.float32),
     )
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
@@ -215,7 +215,9 @@ def test_sg_and_cbow_hs_steps_match_numpy(rng):
     want0 = syn0.astype(np.float64)
     want0[inp] -= lr * dh
     want1 = syn1.astype(np.float64) - lr * ds1
-    loss = w2v.sg_step(syn0, syn1neg, syn1, inp, target, negs, -1, code, point, clen, np.float32(lr), np.empty(d, np.float32))
+    loss = w2v.sg_step(
+        syn0, syn1neg, syn1, inp, target, negs, -1, tree.codes, tree.points, clen, np.float32(lr), np.empty(d, np.float32)
+    )
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(syn1, want1, rtol=1e-5, atol=1e-6)
@@ -229,8 +231,8 @@ def test_sg_and_cbow_hs_steps_match_numpy(rng):
     want0[ctx] -= lr * dh
     want1 = syn1.astype(np.float64) - lr * ds1
     loss = w2v.cbow_step(
-        syn0, syn1neg, syn1, ctx, ctx.size, True, target, negs, -1, code, point, clen,
-        np.float32(lr), np.empty(d, np.float32), np.empty(d, np.float32),
+        syn0, syn1neg, syn1, ctx, ctx.size, True, target, negs, -1, tree.codes, tree.points, clen,
+        np.float32(lr), np.empty((1, d), np.float32), np.empty(d, np.float32),
     )
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
@@ -274,7 +276,7 @@ def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=1
         sg, ids, offsets, 0, offsets.size - 1, syn0, syn1neg, syn1, keep, table.prob, table.alias,
         tree.codes, tree.points, tree.codelens, negative, hs, batch, window, True, 0.05, 0.0001, 0,
         int(ids.size), np.uint64(seed), np.empty(ids.size, np.int32), np.empty(2 * window, np.int32),
-        np.empty(max(negative, 1), np.int32), np.empty(d, np.float32), np.empty(d, np.float32),
+        np.empty(max(negative, 1), np.int32), np.empty((1, d), np.float32), np.empty(d, np.float32),
         np.empty((2 * window, negative + 1), np.float32), np.empty((2 * window, d), np.float32),
     )
     return out, syn0, syn1neg, syn1

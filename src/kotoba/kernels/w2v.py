@@ -128,14 +128,20 @@ def _softplus(x: np.float32) -> np.float32:
     return np.float32(np.log1p(np.exp(x)))
 
 
-@njit(**_JIT)
-def ns_update(h, syn1neg, target, negs, nneg, lr, neu1e, want_loss=True) -> float:
-    """Negative-sampling targets for hidden vector ``h`` (D,): updates ``syn1neg`` rows, adds to ``neu1e`` (D,).
+# The steps index shared matrices as m[row, i] instead of taking row views (m[row]): in Numba a
+# view of an array is a new reference to its memory, i.e. an atomic increment and decrement of a
+# reference count that every worker thread shares -- cache-line ping-pong between cores on each
+# target of each step.
+
+
+@njit(**_JIT, inline="always")
+def ns_update(hm, hr, syn1neg, target, negs, nneg, lr, neu1e, want_loss=True) -> float:
+    """Negative sampling for the hidden vector ``hm[hr]`` (D,): updates ``syn1neg`` rows, adds to ``neu1e`` (D,).
 
     Target ``target`` has label 1, ``negs[:nneg]`` label 0 (entries equal to ``target`` skipped).
     Returns the summed loss ``-log σ(h·u_t) - Σ log σ(-h·u_n)`` (0 unless ``want_loss``).
     """
-    d = h.size
+    d = hm.shape[1]
     loss = 0.0
     for k in range(nneg + 1):
         if k == 0:
@@ -146,10 +152,9 @@ def ns_update(h, syn1neg, target, negs, nneg, lr, neu1e, want_loss=True) -> floa
             if t == target:
                 continue
             label = _ZERO
-        u = syn1neg[t]
         f = _ZERO
         for i in range(d):
-            f += h[i] * u[i]
+            f += hm[hr, i] * syn1neg[t, i]
         if want_loss:
             loss += _softplus(-f) if label > _ZERO else _softplus(f)
         if f > MAX_EXP:
@@ -160,95 +165,97 @@ def ns_update(h, syn1neg, target, negs, nneg, lr, neu1e, want_loss=True) -> floa
             g = (label - sigmoid(f)) * lr
         if g != _ZERO:
             for i in range(d):
-                neu1e[i] += g * u[i]
+                neu1e[i] += g * syn1neg[t, i]
             for i in range(d):
-                u[i] += g * h[i]
+                syn1neg[t, i] += g * hm[hr, i]
     return loss
 
 
-@njit(**_JIT)
-def hs_update(h, syn1, code, point, clen, lr, neu1e, want_loss=True) -> float:
-    """Hierarchical-softmax path ``point[:clen]`` / ``code[:clen]`` for hidden ``h`` (D,); adds to ``neu1e``.
+@njit(**_JIT, inline="always")
+def hs_update(hm, hr, syn1, codes, points, target, clen, lr, neu1e, want_loss=True) -> float:
+    """Hierarchical softmax along the Huffman path of ``target`` (its first ``clen`` nodes) for ``hm[hr]``.
 
-    At each inner node the probability of the branch taken is ``σ(h·v)`` for code 0 and
-    ``σ(-h·v)`` for code 1 (word2vec.c). Returns the summed ``-log`` probability (0 unless ``want_loss``).
+    At each inner node ``points[target, k]`` the probability of the branch taken is ``σ(h·v)`` for
+    code 0 and ``σ(-h·v)`` for code 1 (word2vec.c). Adds to ``neu1e``; returns the summed
+    ``-log`` probability (0 unless ``want_loss``).
     """
-    d = h.size
+    d = hm.shape[1]
     loss = 0.0
     for k in range(clen):
-        v = syn1[point[k]]
+        p = points[target, k]
         f = _ZERO
         for i in range(d):
-            f += h[i] * v[i]
-        label = _ONE - np.float32(code[k])
+            f += hm[hr, i] * syn1[p, i]
+        label = _ONE - np.float32(codes[target, k])
         if want_loss:
             loss += _softplus(-f) if label > _ZERO else _softplus(f)
         if f <= -MAX_EXP or f >= MAX_EXP:
             continue
         g = (label - sigmoid(f)) * lr
         for i in range(d):
-            neu1e[i] += g * v[i]
+            neu1e[i] += g * syn1[p, i]
         for i in range(d):
-            v[i] += g * h[i]
+            syn1[p, i] += g * hm[hr, i]
     return loss
 
 
 # --------------------------------------------------------------------------- one training step
 
 
-@njit(**_JIT)
-def sg_step(syn0, syn1neg, syn1, inp, target, negs, nneg, code, point, clen, lr, neu1e, want_loss=True) -> float:
+@njit(**_JIT, inline="always")
+def sg_step(syn0, syn1neg, syn1, inp, target, negs, nneg, codes, points, clen, lr, neu1e, want_loss=True) -> float:
     """One skip-gram step: input word ``inp`` predicts ``target``.
 
     syn0: (V, D) input vectors, syn1neg: (V, D) NS output vectors, syn1: (V, D) HS inner-node
-    vectors; negs: (>= nneg,) int negatives; code/point: (L,) Huffman path of ``target`` used for
-    its first ``clen`` entries (``clen = 0`` disables HS; ``nneg = -1`` disables NS, while
-    ``nneg = 0`` still trains the positive target alone). neu1e: (D,) scratch.
+    vectors; negs: (>= nneg,) int negatives; codes/points: (V, L) Huffman tree, of which the
+    first ``clen`` nodes of ``target``'s path are used (``clen = 0`` disables HS; ``nneg = -1``
+    disables NS, while ``nneg = 0`` still trains the positive target alone). neu1e: (D,) scratch.
     Returns the summed loss of the step (0 unless ``want_loss``).
     """
-    h = syn0[inp]
-    for i in range(h.size):
+    d = syn0.shape[1]
+    for i in range(d):
         neu1e[i] = _ZERO
     loss = 0.0
     if clen > 0:
-        loss += hs_update(h, syn1, code, point, clen, lr, neu1e, want_loss)
+        loss += hs_update(syn0, inp, syn1, codes, points, target, clen, lr, neu1e, want_loss)
     if nneg >= 0:
-        loss += ns_update(h, syn1neg, target, negs, nneg, lr, neu1e, want_loss)
-    for i in range(h.size):
-        h[i] += neu1e[i]
+        loss += ns_update(syn0, inp, syn1neg, target, negs, nneg, lr, neu1e, want_loss)
+    for i in range(d):
+        syn0[inp, i] += neu1e[i]
     return loss
 
 
-@njit(**_JIT)
+@njit(**_JIT, inline="always")
 def cbow_step(
-    syn0, syn1neg, syn1, ctx, nctx, cbow_mean, target, negs, nneg, code, point, clen, lr, neu1, neu1e, want_loss=True
+    syn0, syn1neg, syn1, ctx, nctx, cbow_mean, target, negs, nneg, codes, points, clen, lr, neu1, neu1e,
+    want_loss=True,
 ) -> float:
     """One CBOW step: context words ``ctx[:nctx]`` (nctx >= 1) predict ``target``.
 
-    Same arrays and switches as :func:`sg_step`; neu1 is (D,) scratch for the hidden vector. Every
-    context row receives the full ``neu1e`` (word2vec.c's rule, also in mean mode).
+    Same arrays and switches as :func:`sg_step`; neu1 is (1, D) scratch for the hidden vector.
+    Every context row receives the full ``neu1e`` (word2vec.c's rule, also in mean mode).
     """
-    d = neu1.size
+    d = syn0.shape[1]
     for i in range(d):
-        neu1[i] = _ZERO
+        neu1[0, i] = _ZERO
         neu1e[i] = _ZERO
     for j in range(nctx):
-        x = syn0[ctx[j]]
+        c = ctx[j]
         for i in range(d):
-            neu1[i] += x[i]
+            neu1[0, i] += syn0[c, i]
     if cbow_mean and nctx > 1:
         inv = _ONE / np.float32(nctx)
         for i in range(d):
-            neu1[i] *= inv
+            neu1[0, i] *= inv
     loss = 0.0
     if clen > 0:
-        loss += hs_update(neu1, syn1, code, point, clen, lr, neu1e, want_loss)
+        loss += hs_update(neu1, 0, syn1, codes, points, target, clen, lr, neu1e, want_loss)
     if nneg >= 0:
-        loss += ns_update(neu1, syn1neg, target, negs, nneg, lr, neu1e, want_loss)
+        loss += ns_update(neu1, 0, syn1neg, target, negs, nneg, lr, neu1e, want_loss)
     for j in range(nctx):
-        x = syn0[ctx[j]]
+        c = ctx[j]
         for i in range(d):
-            x[i] += neu1e[i]
+            syn0[c, i] += neu1e[i]
     return loss
 
 
@@ -276,12 +283,11 @@ def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, 
                     grad[j, t] = _ZERO
                 continue
             label = _ZERO
-        u = syn1neg[row]
         for j in range(nctx):
-            x = syn0[ctx[j]]
+            c = ctx[j]
             f = _ZERO
             for i in range(d):
-                f += x[i] * u[i]
+                f += syn0[c, i] * syn1neg[row, i]
             if want_loss:
                 loss += _softplus(-f) if label > _ZERO else _softplus(f)
             if f > MAX_EXP:
@@ -297,24 +303,21 @@ def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, 
         row = target if t == 0 else negs[t - 1]
         if t > 0 and row == target:
             continue
-        u = syn1neg[row]
         for j in range(nctx):
             g = grad[j, t]
             if g != _ZERO:
-                e = err[j]
                 for i in range(d):
-                    e[i] += g * u[i]
+                    err[j, i] += g * syn1neg[row, i]
         for j in range(nctx):
             g = grad[j, t]
             if g != _ZERO:
-                x = syn0[ctx[j]]
+                c = ctx[j]
                 for i in range(d):
-                    u[i] += g * x[i]
+                    syn1neg[row, i] += g * syn0[c, i]
     for j in range(nctx):
-        x = syn0[ctx[j]]
-        e = err[j]
+        c = ctx[j]
         for i in range(d):
-            x[i] += e[i]
+            syn0[c, i] += err[j, i]
     return loss
 
 
@@ -364,7 +367,7 @@ def train_job(
     probabilities; neg_prob/neg_alias: (V,) alias table; codes/points: (V, L), codelens: (V,)
     Huffman tree (ignored unless ``hs``); ``batch``: skip-gram negatives shared per window
     (:func:`sg_window_step`). Scratch per thread: sen (max sentence len,) int32, ctx (2*window,)
-    int32, negs (max(negative, 1),) int32, neu1/neu1e (D,) float32, grad (2*window, negative+1)
+    int32, negs (max(negative, 1),) int32, neu1 (1, D) and neu1e (D,) float32, grad (2*window, negative+1)
     and err (2*window, D) float32.
     Returns (loss_sum, loss_pairs, pairs, words_seen): the loss summed over the ``loss_pairs``
     (input, target) pairs it was evaluated on (every LOSS_EVERY-th step), the number of pairs
@@ -391,8 +394,6 @@ def train_job(
             right = min(n, i + window - b + 1)
             w = sen[i]
             clen = codelens[w] if hs else 0
-            code = codes[w]
-            point = points[w]
             if sg and batch and nneg > 0:
                 nctx = 0
                 for j in range(left, right):
@@ -408,7 +409,7 @@ def train_job(
                 loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, negs, nneg, lr, grad, err, want)
                 if clen > 0:
                     for j in range(nctx):
-                        loss += sg_step(syn0, syn1neg, syn1, ctx[j], w, negs, -1, code, point, clen, lr, neu1e, want)
+                        loss += sg_step(syn0, syn1neg, syn1, ctx[j], w, negs, -1, codes, points, clen, lr, neu1e, want)
                 if want:
                     loss_pairs += nctx
                 pairs += nctx
@@ -421,7 +422,7 @@ def train_job(
                         state = next_state(state)
                         negs[k] = draw_negative(output(state), neg_prob, neg_alias)
                     want = steps % LOSS_EVERY == 0
-                    loss += sg_step(syn0, syn1neg, syn1, sen[j], w, negs, nneg, code, point, clen, lr, neu1e, want)
+                    loss += sg_step(syn0, syn1neg, syn1, sen[j], w, negs, nneg, codes, points, clen, lr, neu1e, want)
                     if want:
                         loss_pairs += 1
                     pairs += 1
@@ -439,7 +440,7 @@ def train_job(
                     negs[k] = draw_negative(output(state), neg_prob, neg_alias)
                 want = steps % LOSS_EVERY == 0
                 loss += cbow_step(
-                    syn0, syn1neg, syn1, ctx, nctx, cbow_mean, w, negs, nneg, code, point, clen, lr, neu1, neu1e, want
+                    syn0, syn1neg, syn1, ctx, nctx, cbow_mean, w, negs, nneg, codes, points, clen, lr, neu1, neu1e, want
                 )
                 if want:
                     loss_pairs += 1
