@@ -53,6 +53,11 @@ def register(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("-o", "--output", required=True, metavar="CKPT", help="checkpoint path to write")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--plot", metavar="PNG", help="write the training perplexity curve here")
+    p.add_argument("--state", metavar="NPZ",
+                   help="keep a resumable trainer state here (after every epoch and every --state-every batches)")
+    p.add_argument("--state-every", type=int, default=None, metavar="N", help="also save --state every N batches")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --state (same options); the result equals an uninterrupted run")
     p.set_defaults(func=cmd_train)
 
     p = lsub.add_parser("eval", help="perplexity of a checkpoint on a PTB split or text files")
@@ -154,12 +159,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     model = _build_model(args.model, len(vocab), D, H, args.dropout, rng)
     optimizer = SGD(lr=lr) if args.optimizer == "sgd" else Adam(lr=lr)
     trainer = RnnlmTrainer(model, optimizer)
+    if args.resume:
+        if not args.state:
+            raise ConfigError("--resume needs --state NPZ (the file a previous run kept)")
+        if not os.path.exists(args.state):
+            raise DataError(f"--state {args.state}: no such file to resume from")
+        trainer.load_state(args.state)
+        _say(args, f"resuming from {args.state} at epoch {trainer.epoch + 1}, batch {trainer.iteration}")
     _say(args, f"training {args.model} (V={len(vocab)}, D={D}, H={H}) on {len(train):,} tokens")
     t0 = time.perf_counter()
     trainer.fit(
         train, batch_size=args.batch_size, time_size=args.time_size, max_epoch=args.epochs,
         max_grad=args.max_grad or None, valid_ids=valid, lr_decay=args.lr_decay, progress=not args.quiet,
         wrap=args.wrap, eval_interval=min(20, n_batches),  # a tiny corpus still gets a curve point per epoch
+        rng=None if args.resume else rng, state_path=args.state, state_every=args.state_every,
     )
     seconds = time.perf_counter() - t0
     if trainer.best_params is not None:
