@@ -282,12 +282,16 @@ def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=1
     return out, syn0, syn1neg, syn1
 
 
-@pytest.mark.parametrize("sg,hs,negative", [(True, False, 3), (False, False, 3), (True, True, 0), (False, True, 2)])
-def test_train_job_is_deterministic_and_seed_dependent(rng, sg, hs, negative):
+@pytest.mark.parametrize(
+    "sg,hs,negative,batch",
+    [(True, False, 3, False), (True, False, 3, True), (True, True, 2, True), (False, False, 3, False),
+     (True, True, 0, False), (False, True, 2, False)],
+)
+def test_train_job_is_deterministic_and_seed_dependent(rng, sg, hs, negative, batch):
     ids, offsets, counts = _toy_corpus(rng)
-    a = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=5)
-    b = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=5)
-    c = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=6)
+    a = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=5, batch=batch)
+    b = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=5, batch=batch)
+    c = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=6, batch=batch)
     (loss, loss_pairs, pairs, seen), syn0 = a[0], a[1]
     assert seen == ids.size and pairs > 0 and np.isfinite(loss) and loss > 0
     assert 0 < loss_pairs < pairs
@@ -322,13 +326,13 @@ def test_train_job_learns_a_planted_structure():
     ids = np.concatenate([rng.integers(0, 10, size=length) + 10 * t for t in topic]).astype(np.int32)
     offsets = (np.arange(n_sent + 1) * length).astype(np.int64)
     counts = np.bincount(ids, minlength=v).astype(np.int64)
-    for sg in (True, False):
-        _, syn0, _, _ = _run_job(ids, offsets, counts, sg=sg, hs=False, negative=5, d=16, window=4)
+    for sg, batch in ((True, False), (True, True), (False, False)):
+        _, syn0, _, _ = _run_job(ids, offsets, counts, sg=sg, hs=False, negative=5, d=16, window=4, batch=batch)
         u = syn0 / np.linalg.norm(syn0, axis=1, keepdims=True)
         sim = u @ u.T
         same = np.mean([sim[i, j] for i in range(v) for j in range(v) if i != j and i // 10 == j // 10])
         diff = np.mean([sim[i, j] for i in range(v) for j in range(v) if i // 10 != j // 10])
-        assert same > diff + 0.3, (sg, same, diff)
+        assert same > diff + 0.3, (sg, batch, same, diff)
 
 
 
