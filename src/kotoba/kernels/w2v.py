@@ -13,10 +13,21 @@ word2vec.c's update rules:
 * Output rows are updated with the pre-update hidden vector, the input row(s) once after all
   targets, so one step equals a plain SGD step on the summed loss when the targets are distinct.
 
+* **HogBatch skip-gram** (:func:`sg_window_step`, the trainer's default for skip-gram with
+  negative sampling): the context words of one window share one set of negatives and are
+  updated as one minibatch, so the K+1 output rows are read once per window.
+
 Sigmoid: interpolated from a table (:func:`sigmoid`, within 2e-6 of ``1/(1+exp(-f))``), with
-word2vec.c's MAX_EXP = 6 clipping: for negative sampling ``f > 6`` counts as sigmoid 1 and ``f < -6`` as 0; for
-hierarchical softmax a node with ``|f| >= 6`` is skipped (as word2vec.c does). The loss
-``-log sigmoid(±f)`` is computed exactly (softplus), clipped or not, on every LOSS_EVERY-th step.
+word2vec.c's MAX_EXP = 6 clipping: for negative sampling ``f > 6`` counts as sigmoid 1 and
+``f < -6`` as 0; for hierarchical softmax a node with ``|f| >= 6`` is skipped (as word2vec.c
+does). The loss ``-log sigmoid(±f)`` is computed exactly (softplus), clipped or not, on every
+LOSS_EVERY-th step.
+
+Speed notes (measured on PTB, see bench/word2vec_vs_gensim.py): the step functions are inlined
+into the job loop (a call passing a dozen arrays costs as much as a small step); shared matrices
+are indexed ``m[row, i]``, never sliced into row views (each view is an atomic reference-count
+update on memory every thread shares); the trainer pads rows to a multiple of 8 floats so the
+vector loops have no scalar tail.
 
 Randomness: a per-job xorshift64* generator seeded (through splitmix64) from a 64-bit seed the
 trainer derives from its ``numpy.random.Generator`` — draws the reduced window, the subsampling
