@@ -126,6 +126,11 @@ def _tables(rng, v=12, d=8):
 NO_PATH = (np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32))  # never read when clen = 0
 
 
+def _scratch(d):
+    """(neu1e, gbuf) scratch buffers of a step."""
+    return np.empty(d, np.float32), np.empty(16, np.float32)
+
+
 def _reference_ns_sgd(w_in, w_out, inputs, target, negs, lr, combine):
     """The book's layers (Embedding -> NegativeSamplingLoss) plus one plain SGD step, in float64.
 
@@ -154,7 +159,7 @@ def test_sg_ns_step_matches_reference_layers(rng):
     syn0, syn1neg, syn1 = _tables(rng)
     inp, target, negs, lr = 3, 7, np.array([1, 4, 9, 0, 11], np.int32), 0.05
     ref_loss, want0, want1 = _reference_ns_sgd(syn0, syn1neg, np.array([[inp]]), target, negs, lr, "rows")
-    loss = w2v.sg_step(syn0, syn1neg, syn1, inp, target, negs, negs.size, *NO_PATH, 0, np.float32(lr), np.empty(8, np.float32))
+    loss = w2v.sg_step(syn0, syn1neg, syn1, inp, target, negs, negs.size, *NO_PATH, 0, np.float32(lr), *_scratch(8))
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
@@ -178,7 +183,7 @@ def test_cbow_ns_step_matches_reference_layers(rng):
     d = syn0.shape[1]
     loss = w2v.cbow_step(
         syn0, syn1neg, syn1, ctx, ctx.size, True, target, negs, negs.size, *NO_PATH, 0,
-        np.float32(lr), np.empty((1, d), np.float32), np.empty(d, np.float32),
+        np.float32(lr), np.empty((1, d), np.float32), *_scratch(d),
     )
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
@@ -195,7 +200,7 @@ def test_cbow_sum_mode_uses_the_summed_context(rng):
     d = syn0.shape[1]
     loss = w2v.cbow_step(
         syn0, syn1neg, syn1, ctx, ctx.size, False, target, negs, negs.size, *NO_PATH, 0,
-        np.float32(lr), np.empty((1, d), np.float32), np.empty(d, np.float32),
+        np.float32(lr), np.empty((1, d), np.float32), *_scratch(d),
     )
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
@@ -216,7 +221,7 @@ def test_sg_and_cbow_hs_steps_match_numpy(rng):
     want0[inp] -= lr * dh
     want1 = syn1.astype(np.float64) - lr * ds1
     loss = w2v.sg_step(
-        syn0, syn1neg, syn1, inp, target, negs, -1, tree.codes, tree.points, clen, np.float32(lr), np.empty(d, np.float32)
+        syn0, syn1neg, syn1, inp, target, negs, -1, tree.codes, tree.points, clen, np.float32(lr), *_scratch(d)
     )
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
@@ -232,7 +237,7 @@ def test_sg_and_cbow_hs_steps_match_numpy(rng):
     want1 = syn1.astype(np.float64) - lr * ds1
     loss = w2v.cbow_step(
         syn0, syn1neg, syn1, ctx, ctx.size, True, target, negs, -1, tree.codes, tree.points, clen,
-        np.float32(lr), np.empty((1, d), np.float32), np.empty(d, np.float32),
+        np.float32(lr), np.empty((1, d), np.float32), *_scratch(d),
     )
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
@@ -245,7 +250,7 @@ def test_ns_clipping_follows_word2vec_c(rng):
     syn0 = np.full((3, d), 2.0, np.float32)  # h·u = 16 > MAX_EXP for the positive target
     syn1neg = np.full((3, d), 2.0, np.float32)
     before = syn1neg.copy()
-    loss = w2v.sg_step(syn0, syn1neg, syn0, 0, 1, np.zeros(1, np.int32), 0, *NO_PATH, 0, np.float32(0.1), np.empty(d, np.float32))
+    loss = w2v.sg_step(syn0, syn1neg, syn0, 0, 1, np.zeros(1, np.int32), 0, *NO_PATH, 0, np.float32(0.1), *_scratch(d))
     np.testing.assert_array_equal(syn1neg, before)  # sigmoid counts as 1: no update
     assert loss == pytest.approx(np.log1p(np.exp(-16.0)), rel=1e-4)
 

@@ -146,14 +146,16 @@ def _softplus(x: np.float32) -> np.float32:
 
 
 @njit(**_JIT, inline="always")
-def ns_update(hm, hr, syn1neg, target, negs, nneg, lr, neu1e, want_loss=True) -> float:
+def ns_update(hm, hr, syn1neg, target, negs, nneg, lr, neu1e, gbuf, want_loss=True) -> float:
     """Negative sampling for the hidden vector ``hm[hr]`` (D,): updates ``syn1neg`` rows, adds to ``neu1e`` (D,).
 
     Target ``target`` has label 1, ``negs[:nneg]`` label 0 (entries equal to ``target`` skipped).
-    Returns the summed loss ``-log σ(h·u_t) - Σ log σ(-h·u_n)`` (0 unless ``want_loss``).
+    gbuf: (>= nneg + 1,) float32 scratch. Returns the summed loss
+    ``-log σ(h·u_t) - Σ log σ(-h·u_n)`` (0 unless ``want_loss``).
     """
     d = hm.shape[1]
     loss = 0.0
+    # all scores first: independent dot products the CPU overlaps, then the updates
     for k in range(nneg + 1):
         if k == 0:
             t = target
@@ -161,6 +163,7 @@ def ns_update(hm, hr, syn1neg, target, negs, nneg, lr, neu1e, want_loss=True) ->
         else:
             t = negs[k - 1]
             if t == target:
+                gbuf[k] = _ZERO
                 continue
             label = _ZERO
         f = _ZERO
@@ -169,12 +172,15 @@ def ns_update(hm, hr, syn1neg, target, negs, nneg, lr, neu1e, want_loss=True) ->
         if want_loss:
             loss += _softplus(-f) if label > _ZERO else _softplus(f)
         if f > MAX_EXP:
-            g = (label - _ONE) * lr
+            gbuf[k] = (label - _ONE) * lr
         elif f < -MAX_EXP:
-            g = label * lr
+            gbuf[k] = label * lr
         else:
-            g = (label - sigmoid(f)) * lr
+            gbuf[k] = (label - sigmoid(f)) * lr
+    for k in range(nneg + 1):
+        g = gbuf[k]
         if g != _ZERO:
+            t = target if k == 0 else negs[k - 1]
             for i in range(d):
                 neu1e[i] += g * syn1neg[t, i]
             for i in range(d):
@@ -214,14 +220,14 @@ def hs_update(hm, hr, syn1, codes, points, target, clen, lr, neu1e, want_loss=Tr
 
 
 @njit(**_JIT, inline="always")
-def sg_step(syn0, syn1neg, syn1, inp, target, negs, nneg, codes, points, clen, lr, neu1e, want_loss=True) -> float:
+def sg_step(syn0, syn1neg, syn1, inp, target, negs, nneg, codes, points, clen, lr, neu1e, gbuf, want_loss=True) -> float:
     """One skip-gram step: input word ``inp`` predicts ``target``.
 
     syn0: (V, D) input vectors, syn1neg: (V, D) NS output vectors, syn1: (V, D) HS inner-node
     vectors; negs: (>= nneg,) int negatives; codes/points: (V, L) Huffman tree, of which the
     first ``clen`` nodes of ``target``'s path are used (``clen = 0`` disables HS; ``nneg = -1``
-    disables NS, while ``nneg = 0`` still trains the positive target alone). neu1e: (D,) scratch.
-    Returns the summed loss of the step (0 unless ``want_loss``).
+    disables NS, while ``nneg = 0`` still trains the positive target alone). neu1e: (D,) and
+    gbuf: (>= nneg + 1,) float32 scratch. Returns the summed loss of the step (0 unless ``want_loss``).
     """
     d = syn0.shape[1]
     for i in range(d):
@@ -230,7 +236,7 @@ def sg_step(syn0, syn1neg, syn1, inp, target, negs, nneg, codes, points, clen, l
     if clen > 0:
         loss += hs_update(syn0, inp, syn1, codes, points, target, clen, lr, neu1e, want_loss)
     if nneg >= 0:
-        loss += ns_update(syn0, inp, syn1neg, target, negs, nneg, lr, neu1e, want_loss)
+        loss += ns_update(syn0, inp, syn1neg, target, negs, nneg, lr, neu1e, gbuf, want_loss)
     for i in range(d):
         syn0[inp, i] += neu1e[i]
     return loss
@@ -238,7 +244,7 @@ def sg_step(syn0, syn1neg, syn1, inp, target, negs, nneg, codes, points, clen, l
 
 @njit(**_JIT, inline="always")
 def cbow_step(
-    syn0, syn1neg, syn1, ctx, nctx, cbow_mean, target, negs, nneg, codes, points, clen, lr, neu1, neu1e,
+    syn0, syn1neg, syn1, ctx, nctx, cbow_mean, target, negs, nneg, codes, points, clen, lr, neu1, neu1e, gbuf,
     want_loss=True,
 ) -> float:
     """One CBOW step: context words ``ctx[:nctx]`` (nctx >= 1) predict ``target``.
@@ -262,7 +268,7 @@ def cbow_step(
     if clen > 0:
         loss += hs_update(neu1, 0, syn1, codes, points, target, clen, lr, neu1e, want_loss)
     if nneg >= 0:
-        loss += ns_update(neu1, 0, syn1neg, target, negs, nneg, lr, neu1e, want_loss)
+        loss += ns_update(neu1, 0, syn1neg, target, negs, nneg, lr, neu1e, gbuf, want_loss)
     for j in range(nctx):
         c = ctx[j]
         for i in range(d):
@@ -386,6 +392,9 @@ def train_job(
     """
     state = seed_state(np.uint64(seed))
     nneg = negative if negative > 0 else -1
+    # per-target gradients of the per-pair steps; grad is otherwise used only by the HogBatch
+    # step, which never runs in the same call as a per-pair NS step
+    gbuf = grad[0]
     loss = 0.0
     loss_pairs = 0
     pairs = 0
@@ -420,7 +429,7 @@ def train_job(
                 loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, negs, nneg, lr, grad, err, want)
                 if clen > 0:
                     for j in range(nctx):
-                        loss += sg_step(syn0, syn1neg, syn1, ctx[j], w, negs, -1, codes, points, clen, lr, neu1e, want)
+                        loss += sg_step(syn0, syn1neg, syn1, ctx[j], w, negs, -1, codes, points, clen, lr, neu1e, gbuf, want)
                 if want:
                     loss_pairs += nctx
                 pairs += nctx
@@ -433,7 +442,7 @@ def train_job(
                         state = next_state(state)
                         negs[k] = draw_negative(output(state), neg_prob, neg_alias)
                     want = steps % LOSS_EVERY == 0
-                    loss += sg_step(syn0, syn1neg, syn1, sen[j], w, negs, nneg, codes, points, clen, lr, neu1e, want)
+                    loss += sg_step(syn0, syn1neg, syn1, sen[j], w, negs, nneg, codes, points, clen, lr, neu1e, gbuf, want)
                     if want:
                         loss_pairs += 1
                     pairs += 1
@@ -451,7 +460,7 @@ def train_job(
                     negs[k] = draw_negative(output(state), neg_prob, neg_alias)
                 want = steps % LOSS_EVERY == 0
                 loss += cbow_step(
-                    syn0, syn1neg, syn1, ctx, nctx, cbow_mean, w, negs, nneg, codes, points, clen, lr, neu1, neu1e, want
+                    syn0, syn1neg, syn1, ctx, nctx, cbow_mean, w, negs, nneg, codes, points, clen, lr, neu1, neu1e, gbuf, want
                 )
                 if want:
                     loss_pairs += 1
