@@ -6,7 +6,7 @@ runs on each worker thread.
 """
 
 from .sampling import AliasTable, HuffmanTree, alias_probabilities, build_alias_table, build_huffman_tree
-from .w2v import cbow_step, sg_step, train_job
+from .w2v import cbow_step, sg_step, sg_window_step, sigmoid, train_job
 
 __all__ = [
     "AliasTable",
@@ -16,5 +16,7 @@ __all__ = [
     "build_huffman_tree",
     "cbow_step",
     "sg_step",
+    "sg_window_step",
+    "sigmoid",
     "train_job",
 ]
