@@ -164,3 +164,15 @@ def test_ptb_prefix_gives_sensible_neighbours(tmp_path):
     assert days & set(top), top
     # the mean loss per pair fell well below its starting value
     assert m.losses[-1]["loss"] < 0.85 * m.losses[0]["loss"]
+
+
+def test_initialisation_is_word2vec_c(tmp_path):
+    """Input vectors start uniform in [-0.5/d, 0.5/d), output vectors at zero (word2vec.c)."""
+    from kotoba.word2vec import _init_weights
+
+    cfg = Word2VecConfig(dim=40, hs=True)
+    syn0, syn1neg, syn1 = _init_weights(500, 40, cfg, np.random.default_rng(0))
+    assert syn0.dtype == np.float32 and syn0.shape == (500, 40)
+    assert syn0.min() >= -0.5 / 40 and syn0.max() < 0.5 / 40
+    assert syn0.min() < -0.45 / 40 and syn0.max() > 0.45 / 40  # the whole range is used
+    assert not syn1neg.any() and not syn1.any()
