@@ -29,9 +29,8 @@ from .errors import ConfigError, DivergenceError, EmptyCorpusError, FormatError
 from .io import load_json, load_npz, save_json, save_npz
 from .kernels.sampling import build_alias_table, build_huffman_tree
 from .kernels.w2v import train_job
-from .text.corpus import encode_corpus, subsample_keep_probs
-from .text.readers import iter_sentences
-from .text.vocab import Vocab, build_vocab
+from .text.corpus import encode_corpus, scan_corpus, subsample_keep_probs
+from .text.vocab import Vocab
 
 FORMAT = "kotoba-word2vec"
 FORMAT_VERSION = 1
@@ -401,22 +400,22 @@ def train(
                 raise ConfigError(f"{checkpoint_dir}: the checkpoint was made with a different config: {state.config}")
     source = corpus
     stats: dict[str, Any] = {}
-    if state is None:
-        # build_vocab raises EmptyCorpusError for an empty corpus or when min_count removes every word
-        vocab = build_vocab(
-            iter_sentences(source, lowercase=config.lowercase, max_sentence_len=config.max_sentence_len),
-            min_count=config.min_count, max_vocab_size=config.max_vocab_size, corpus_name=str(source),
-        )
-        words, counts = vocab.words, vocab.counts
-    else:
-        words, counts = state.words, state.counts
-        vocab = Vocab(words, counts)
-    if config.hs and len(words) < 2:
-        raise EmptyCorpusError("hierarchical softmax needs at least 2 distinct words that survive min_count")
     with tempfile.TemporaryDirectory(prefix="kotoba-w2v-") as tmp:
         out_dir = Path(work_dir) if work_dir is not None else Path(tmp)
-        encoded = encode_corpus(source, vocab, out_dir, lowercase=config.lowercase,
-                                max_sentence_len=config.max_sentence_len)
+        if state is None:
+            # one read of the text counts the vocabulary and encodes the ids; EmptyCorpusError
+            # for an empty corpus or when min_count removes every word
+            vocab, encoded = scan_corpus(
+                source, out_dir, config.min_count, config.max_vocab_size, config.lowercase,
+                config.max_sentence_len, corpus_name=str(source),
+            )
+            words, counts = vocab.words, vocab.counts
+        else:
+            words, counts = state.words, state.counts
+            encoded = encode_corpus(source, Vocab(words, counts), out_dir, lowercase=config.lowercase,
+                                    max_sentence_len=config.max_sentence_len)
+        if config.hs and len(words) < 2:
+            raise EmptyCorpusError("hierarchical softmax needs at least 2 distinct words that survive min_count")
         ids, offsets, raw_words = encoded.ids, encoded.sent_offsets, encoded.raw_words
         if state is None:
             rng = rng if rng is not None else np.random.default_rng(config.seed)

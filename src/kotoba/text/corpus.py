@@ -17,19 +17,22 @@ re-tokenising text. Both arrays are written in blocks, so encoding needs bounded
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import sys
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from ..errors import ConfigError, EmptyCorpusError, FormatError
 from ..io import atomic_write, load_json, save_json
-from .readers import ReadStats, Source, corpus_files, iter_sentences
-from .vocab import Vocab
+from .readers import ReadStats, Source, corpus_files, empty_corpus_error, file_pieces, iter_sentences
+from .vocab import (DEFAULT_MAX_TABLE_SIZE, Vocab, build_vocab, check_vocab_options, select_words,
+                    vocab_from_counts)
 
 IDS_FILE = "ids.int32"
 OFFSETS_FILE = "sent_offsets.int64"
@@ -114,6 +117,19 @@ def _source_record(files: list[Path]) -> list[dict[str, Any]]:
     return out
 
 
+def _meta(files: list[Path], vocab: Vocab, lowercase: bool, max_sentence_len: int) -> dict[str, Any]:
+    """What an encoding depends on: reused only when all of it is unchanged."""
+    return {
+        "format": FORMAT_VERSION,
+        "byteorder": sys.byteorder,
+        "sources": _source_record(files),
+        "vocab_sha256": vocab.fingerprint(),
+        "vocab_size": len(vocab),
+        "lowercase": bool(lowercase),
+        "max_sentence_len": int(max_sentence_len),
+    }
+
+
 def encode_corpus(
     source: Source,
     vocab: Vocab,
@@ -135,15 +151,7 @@ def encode_corpus(
     """
     out_dir = Path(out_dir)
     files = corpus_files(source)
-    wanted = {
-        "format": FORMAT_VERSION,
-        "byteorder": sys.byteorder,
-        "sources": _source_record(files),
-        "vocab_sha256": vocab.fingerprint(),
-        "vocab_size": len(vocab),
-        "lowercase": bool(lowercase),
-        "max_sentence_len": int(max_sentence_len),
-    }
+    wanted = _meta(files, vocab, lowercase, max_sentence_len)
     meta_path = out_dir / META_FILE
     if reuse and meta_path.is_file():
         try:
@@ -211,3 +219,240 @@ def subsample_keep_probs(counts: np.ndarray, sample: float, total: int) -> np.nd
         keep = (np.sqrt(counts / t) + 1.0) * t / counts
     keep[counts <= 0] = 1.0
     return np.minimum(keep, 1.0)
+
+
+# --- one-pass vocabulary + encoding -------------------------------------------------------------
+
+#: bytes read from a file at a time while scanning: the tokens of one block are held at once as
+#: str objects (about 10x the bytes); bigger blocks make the per-block NumPy work cheaper
+SCAN_BLOCK_SIZE = 1 << 18
+#: stands for a line end among a piece's tokens, so one ``bytes.split`` tokenises many lines and
+#: line ends are found with NumPy; tokens are valid UTF-8, which never holds the byte 0xFF
+_LINE_MARK = b"\xff"
+#: str.split's whitespace other than "\n" (Unicode's, and ASCII 0x1c-0x1f, which bytes.split
+#: keeps in tokens) becomes a space, so that bytes.split cuts the encoded text into the same tokens
+_OTHER_SPACE = re.compile(r"[^\S\n]+")
+_ASCII_OTHER_SPACE = bytes.maketrans(bytes(range(0x1C, 0x20)), b" " * 4)
+_NO_ENDS = np.zeros(0, np.int64)
+_PROV_IDS = ".scan-ids.tmp"
+_PROV_CUTS = ".scan-cuts.tmp"
+
+
+class _FirstSeenIndex(dict):
+    """word -> provisional id; an unseen word gets the next id, so ids follow first appearance."""
+
+    def __missing__(self, word: object) -> int:
+        i = self[word] = len(self)
+        return i
+
+
+class _TablePruned(Exception):
+    """More distinct words than the counting table holds: build_vocab would have pruned."""
+
+
+def scan_corpus(
+    source: Source,
+    out_dir: str | os.PathLike,
+    min_count: int = 5,
+    max_vocab_size: int | None = None,
+    lowercase: bool = False,
+    max_sentence_len: int = 10000,
+    *,
+    max_table_size: int = DEFAULT_MAX_TABLE_SIZE,
+    corpus_name: str = "the corpus",
+    stats: ReadStats | None = None,
+    block_size: int = SCAN_BLOCK_SIZE,
+) -> tuple[Vocab, EncodedCorpus]:
+    """Count the vocabulary and encode the corpus into ``out_dir`` reading the text once.
+
+    The result is exactly ``build_vocab(iter_sentences(...), min_count, max_vocab_size,
+    max_table_size)`` followed by ``encode_corpus(source, vocab, out_dir, ...)``: the same
+    words, counts, ids, sentence offsets and meta (so a later :func:`encode_corpus` with this
+    vocabulary reuses the folder). How: every token gets a provisional id (order of first
+    appearance) written to a temporary file while the words are counted; once the vocabulary
+    is known, one permutation array maps provisional ids to final ones, dropping the removed
+    words and the sentences left empty, streamed in blocks. Memory is bounded by the count
+    table and one block, as for the two-pass route.
+
+    If the corpus has more than ``max_table_size`` distinct words, :func:`build_vocab` prunes
+    its table (see there) and the provisional ids no longer match its counts; then this falls
+    back to the two passes of :func:`build_vocab` and :func:`encode_corpus`.
+    Raises :class:`EmptyCorpusError` for a corpus with no token, or none kept by ``min_count``.
+    """
+    check_vocab_options(min_count, max_vocab_size, max_table_size)
+    if max_sentence_len < 1:
+        raise ConfigError(f"max_sentence_len must be >= 1, got {max_sentence_len}")
+    if block_size < 1:
+        raise ConfigError(f"block_size must be >= 1, got {block_size}")
+    out_dir = Path(out_dir)
+    files = corpus_files(source)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / META_FILE).unlink(missing_ok=True)  # the arrays are about to change
+    st = stats if stats is not None else ReadStats()
+    prov_ids, prov_cuts = out_dir / _PROV_IDS, out_dir / _PROV_CUTS
+    try:
+        try:
+            scan = _Scan(files, lowercase, max_sentence_len, max_table_size, block_size, ReadStats())
+            scan.run(prov_ids, prov_cuts)
+        except _TablePruned:
+            prov_ids.unlink(missing_ok=True)
+            prov_cuts.unlink(missing_ok=True)
+            vocab = build_vocab(iter_sentences(files, lowercase, max_sentence_len), min_count, max_vocab_size,
+                                max_table_size, corpus_name=corpus_name)
+            return vocab, encode_corpus(files, vocab, out_dir, lowercase, max_sentence_len, reuse=False, stats=st)
+        for name in ("files", "lines", "tokens", "bytes", "invalid_utf8"):
+            setattr(st, name, getattr(st, name) + getattr(scan.stats, name))
+        if scan.n_tokens == 0:
+            raise empty_corpus_error(files)
+        # provisional id 0 is the line mark, never written; the words follow in first-seen order
+        words = [w.decode("utf-8") for w in itertools.islice(scan.index, 1, None)]
+        counts = scan.counts[1:]
+        vocab = vocab_from_counts(words, counts, scan.n_tokens, min_count, max_vocab_size, corpus_name=corpus_name)
+        perm = np.full(len(scan.counts), -1, np.int32)
+        perm[select_words(counts, min_count, max_vocab_size) + 1] = np.arange(len(vocab), dtype=np.int32)
+        n_ids, n_sent = _remap(prov_ids, prov_cuts, scan.n_tokens, scan.n_cuts, perm, out_dir)
+    finally:
+        prov_ids.unlink(missing_ok=True)
+        prov_cuts.unlink(missing_ok=True)
+    meta = dict(_meta(files, vocab, lowercase, max_sentence_len), n_ids=n_ids, n_sentences=n_sent,
+                raw_words=scan.n_tokens, lines=scan.stats.lines, invalid_utf8=scan.stats.invalid_utf8)
+    save_json(out_dir / META_FILE, meta)
+    return vocab, EncodedCorpus.open(out_dir)
+
+
+class _Scan:
+    """The reading pass of :func:`scan_corpus`: provisional ids, sentence ends and counts.
+
+    After :meth:`run`: ``index`` (word -> provisional id, id 0 the line mark), ``counts``
+    ((len(index),) int64 per provisional id), ``n_tokens`` and ``n_cuts`` (sentences, each
+    written as its end position in the token stream).
+    """
+
+    def __init__(self, files: list[Path], lowercase: bool, max_len: int, max_table_size: int,
+                 block_size: int, stats: ReadStats):
+        self.files, self.lowercase, self.max_len = files, lowercase, max_len
+        self.max_table_size, self.block_size, self.stats = max_table_size, block_size, stats
+        self.index = _FirstSeenIndex()
+        self.index[_LINE_MARK] = 0
+        self.counts = np.zeros(1, np.int64)
+        self.n_tokens = 0
+        self.n_cuts = 0
+
+    def run(self, ids_path: Path, cuts_path: Path) -> None:
+        ids_buf: list[np.ndarray] = []
+        cuts_buf: list[np.ndarray] = []
+        buffered = 0
+        with open(ids_path, "wb") as f_ids, open(cuts_path, "wb") as f_cuts:
+            for path in self.files:
+                line_start = last_cut = self.n_tokens
+                for piece in file_pieces(path, self.lowercase, self.stats, self.block_size):
+                    ids, ends = self._piece_ids(piece)
+                    total = self.n_tokens + len(ids)
+                    cuts = _sentence_ends(ends + self.n_tokens, line_start, last_cut, total, self.max_len)
+                    if len(ends):
+                        line_start = self.n_tokens + int(ends[-1])
+                    if len(cuts):
+                        last_cut = int(cuts[-1])
+                    self.n_tokens = total
+                    ids_buf.append(ids)
+                    cuts_buf.append(cuts)
+                    buffered += len(ids)
+                    if len(self.index) - 1 > self.max_table_size:
+                        raise _TablePruned
+                    if buffered >= _WRITE_BLOCK:
+                        self._flush(ids_buf, cuts_buf, f_ids, f_cuts)
+                        buffered = 0
+                if self.n_tokens > last_cut:  # the file's last line, if it has no newline
+                    cuts_buf.append(np.array([self.n_tokens], np.int64))
+            self._flush(ids_buf, cuts_buf, f_ids, f_cuts)
+        self.stats.tokens += self.n_tokens
+
+    def _piece_ids(self, piece: str) -> tuple[np.ndarray, np.ndarray]:
+        """Provisional ids of a piece's tokens, (n,) int32, and where its lines end.
+
+        ends: (lines,) int64, the number of the piece's tokens before each newline.
+        """
+        # Tokens are split and looked up as UTF-8 bytes: bytes.split is about twice as fast as
+        # str.split, and the same tokens come out once other whitespace is made a plain space.
+        if piece.isascii():
+            data = piece.encode("ascii").translate(_ASCII_OTHER_SPACE)
+        else:
+            data = _OTHER_SPACE.sub(" ", piece).encode("utf-8")
+        lookup = self.index.__getitem__
+        if b"\n" not in data:
+            toks = data.split()
+            return np.fromiter(map(lookup, toks), np.int32, len(toks)), _NO_ENDS
+        toks = data.replace(b"\n", b" \xff ").split()
+        ids = np.fromiter(map(lookup, toks), np.int32, len(toks))
+        is_mark = ids == 0
+        marks = np.flatnonzero(is_mark)
+        return ids[~is_mark], marks - np.arange(len(marks))
+
+    def _flush(self, ids_buf: list[np.ndarray], cuts_buf: list[np.ndarray], f_ids: IO[bytes],
+               f_cuts: IO[bytes]) -> None:
+        ids = np.concatenate(ids_buf) if ids_buf else np.zeros(0, np.int32)
+        f_ids.write(ids.tobytes())
+        if cuts_buf:
+            cuts = np.concatenate(cuts_buf)
+            f_cuts.write(cuts.tobytes())
+            self.n_cuts += len(cuts)
+        counts = np.bincount(ids, minlength=len(self.index))
+        counts[:len(self.counts)] += self.counts
+        self.counts = counts
+        ids_buf.clear()
+        cuts_buf.clear()
+
+
+def _sentence_ends(ends: np.ndarray, line_start: int, last_cut: int, total: int, max_len: int) -> np.ndarray:
+    """Where sentences end in the token stream, as :func:`iter_sentences` cuts them.
+
+    ``ends``: (L,) int64 positions of the line ends in this piece; the first line began at
+    ``line_start``, the last cut so far is ``last_cut``, the piece's tokens end at ``total``
+    (the line open there is cut only at multiples of ``max_len``). A line is cut after every
+    ``max_len`` tokens and at its end unless that leaves an empty sentence.
+    -> (C,) int64 increasing positions ``> last_cut``.
+    """
+    starts = np.concatenate(([line_start], ends[:-1]))[:len(ends)]
+    lengths = ends - starts
+    parts = [np.arange(starts[i] + max_len, ends[i] + 1, max_len) for i in np.flatnonzero(lengths >= max_len)]
+    parts.append(ends[lengths % max_len != 0])
+    open_start = int(ends[-1]) if len(ends) else line_start
+    first = open_start + max(1, (last_cut - open_start) // max_len + 1) * max_len
+    parts.append(np.arange(first, total + 1, max_len))
+    cuts = np.sort(np.concatenate(parts).astype(np.int64, copy=False))
+    return cuts[cuts > last_cut]
+
+
+def _remap(ids_path: Path, cuts_path: Path, n_tokens: int, n_cuts: int, perm: np.ndarray,
+           out_dir: Path) -> tuple[int, int]:
+    """Write the final ids and sentence offsets from the provisional ones, block by block.
+
+    perm: (W,) int32 provisional id -> final id, -1 for a dropped word. Sentences whose every
+    word was dropped disappear. Returns (ids written, sentences written).
+    """
+    cuts = np.memmap(cuts_path, np.int64, mode="r", shape=(n_cuts,))
+    n_ids = 0     # final ids written so far
+    n_sent = 0
+    prev = 0      # the last offset written
+    start = 0     # provisional position of the block
+    c = 0         # the first cut not yet mapped
+    with open(ids_path, "rb") as f_in, atomic_write(out_dir / IDS_FILE, "wb") as f_ids, \
+            atomic_write(out_dir / OFFSETS_FILE, "wb") as f_off:
+        f_off.write(np.zeros(1, np.int64).tobytes())
+        while start < n_tokens:
+            new = perm[np.fromfile(f_in, np.int32, _WRITE_BLOCK)]
+            keep = new >= 0
+            f_ids.write(new[keep].tobytes())
+            kept_before = np.cumsum(keep)  # kept_before[j]: kept ids among block[:j + 1]
+            stop = start + len(new)
+            c_stop = int(np.searchsorted(cuts, stop, side="right"))
+            offsets = n_ids + kept_before[np.asarray(cuts[c:c_stop]) - start - 1]
+            offsets = offsets[np.diff(offsets, prepend=prev) > 0]  # drop sentences left empty
+            f_off.write(offsets.tobytes())
+            if len(offsets):
+                prev = int(offsets[-1])
+            n_sent += len(offsets)
+            n_ids += int(kept_before[-1])
+            start, c = stop, c_stop
+    del cuts
+    return n_ids, n_sent

@@ -141,16 +141,51 @@ def _iter_files(
     for path in files:
         yield from _iter_file(path, lowercase, max_len, st, block_size)
     if st.tokens == tokens_before:
-        names = str(files[0]) if len(files) == 1 else f"{len(files)} files ({files[0]}, ...)"
-        raise EmptyCorpusError(f"corpus {names} contains no tokens")
+        raise empty_corpus_error(files)
+
+
+def empty_corpus_error(files: list[Path]) -> EmptyCorpusError:
+    """The error for a corpus whose ``files`` hold no token at all."""
+    names = str(files[0]) if len(files) == 1 else f"{len(files)} files ({files[0]}, ...)"
+    return EmptyCorpusError(f"corpus {names} contains no tokens")
 
 
 def _iter_file(
     path: Path, lowercase: bool, max_len: int, st: ReadStats, block_size: int
 ) -> Iterator[list[str]]:
+    sentence: list[str] = []  # tokens of the current line not yet yielded
+    for piece in file_pieces(path, lowercase, st, block_size):
+        lines = piece.split("\n")
+        for line in lines[:-1]:
+            toks = line.split()
+            st.tokens += len(toks)
+            sentence.extend(toks)
+            while len(sentence) >= max_len:
+                yield sentence[:max_len]
+                del sentence[:max_len]
+            if sentence:
+                yield sentence
+                sentence = []
+        toks = lines[-1].split()
+        st.tokens += len(toks)
+        sentence.extend(toks)
+        while len(sentence) >= max_len:
+            yield sentence[:max_len]
+            del sentence[:max_len]
+    if sentence:
+        yield sentence
+
+
+def file_pieces(path: Path, lowercase: bool, st: ReadStats, block_size: int = BLOCK_SIZE) -> Iterator[str]:
+    """Yield the decoded text of one file in pieces that never cut a token.
+
+    Each piece but the last ends with whitespace (a token cut by a block boundary is carried
+    over to the next piece); concatenated, the pieces are the file's text without a leading BOM,
+    lowercased if ``lowercase``. Fills in ``st.files``, ``bytes``, ``lines`` and
+    ``invalid_utf8``; counting tokens is left to the caller, who splits the pieces.
+    """
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors=_ERRORS_NAME)
     carry = ""          # the start of a token cut by the block boundary
-    sentence: list[str] = []  # tokens of the current line not yet yielded
     line_open = False   # has the current line any character yet (for the line count)?
     opener = _OPENERS.get(path.suffix.lower(), open)
     try:
@@ -167,42 +202,24 @@ def _iter_file(
             if carry:
                 text = carry + text
                 carry = ""
-            lines = text.split("\n")
-            # Lowercasing whole lines or whitespace-ended pieces of them (never a cut token)
-            # gives the same tokens whatever the block size: str.lower's only context rule,
-            # the Greek final sigma, does not look past whitespace.
-            for line in lines[:-1]:
-                toks = (line.lower() if lowercase else line).split()
-                st.tokens += len(toks)
-                sentence.extend(toks)
-                while len(sentence) >= max_len:
-                    yield sentence[:max_len]
-                    del sentence[:max_len]
-                if sentence:
-                    yield sentence
-                    sentence = []
-                st.lines += 1
-            tail = lines[-1]
-            line_open = bool(tail) or (line_open and len(lines) == 1)
-            if not final and tail and not tail[-1].isspace():
+            newlines = text.count("\n")
+            st.lines += newlines
+            line_open = (bool(text) and text[-1] != "\n") or (line_open and newlines == 0)
+            if not final and text and not text[-1].isspace():
                 # the last token may go on in the next block: keep it back (rsplit scans from the end)
-                carry = tail.rsplit(None, 1)[-1]
-                tail = tail[:len(tail) - len(carry)]
+                carry = text.rsplit(None, 1)[-1]
+                text = text[:len(text) - len(carry)]
                 if len(carry) > MAX_TOKEN_CHARS:
                     raise DataError(
                         f"{path}: a run of more than {MAX_TOKEN_CHARS:,} characters without "
                         "whitespace; is this a tokenised text file?"
                     )
-            toks = (tail.lower() if lowercase else tail).split()
-            st.tokens += len(toks)
-            sentence.extend(toks)
-            while len(sentence) >= max_len:
-                yield sentence[:max_len]
-                del sentence[:max_len]
+            # Lowercasing whitespace-ended pieces (never a cut token) gives the same tokens
+            # whatever the block size: str.lower's only context rule, the Greek final sigma,
+            # does not look past whitespace.
+            yield text.lower() if lowercase else text
             if final:
                 break
-    if sentence:
-        yield sentence
     if line_open:
         st.lines += 1
 

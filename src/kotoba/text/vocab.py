@@ -142,13 +142,8 @@ def build_vocab(
     pruned (its count was above ``t`` at every pruning) keeps its exact count. Without pruning (fewer distinct words than ``max_table_size``) the result is exact.
     ``raw_total_words`` always counts every token read.
     """
-    if min_count < 1:
-        raise ConfigError(f"min_count must be >= 1, got {min_count}")
-    if max_vocab_size is not None and max_vocab_size < 1:
-        raise ConfigError(f"max_vocab_size must be >= 1 or None, got {max_vocab_size}")
-    if max_table_size < 1:
-        raise ConfigError(f"max_table_size must be >= 1, got {max_table_size}")
-    counts: Counter[str] = Counter()  # insertion-ordered, so the stable sort below keeps first appearance
+    check_vocab_options(min_count, max_vocab_size, max_table_size)
+    counts: Counter[str] = Counter()  # insertion-ordered: select_words keeps first appearance for ties
     raw = 0
     threshold = 1
     for sentence in sentences:
@@ -158,15 +153,54 @@ def build_vocab(
             for w in [w for w, c in counts.items() if c <= threshold]:
                 del counts[w]
             threshold += 1
-    if raw == 0:
+    return vocab_from_counts(list(counts), np.fromiter(counts.values(), np.int64, len(counts)), raw,
+                             min_count, max_vocab_size, corpus_name=corpus_name)
+
+
+def check_vocab_options(min_count: int, max_vocab_size: int | None, max_table_size: int) -> None:
+    """Raise :class:`ConfigError` for an option :func:`build_vocab` cannot use."""
+    if min_count < 1:
+        raise ConfigError(f"min_count must be >= 1, got {min_count}")
+    if max_vocab_size is not None and max_vocab_size < 1:
+        raise ConfigError(f"max_vocab_size must be >= 1 or None, got {max_vocab_size}")
+    if max_table_size < 1:
+        raise ConfigError(f"max_table_size must be >= 1, got {max_table_size}")
+
+
+def vocab_from_counts(
+    words: Sequence[str],
+    counts: np.ndarray,
+    raw_total_words: int,
+    min_count: int,
+    max_vocab_size: int | None,
+    *,
+    corpus_name: str = "the corpus",
+) -> Vocab:
+    """The vocabulary :func:`build_vocab` makes from its table of counts.
+
+    ``words`` in order of first appearance with ``counts``: (len(words),) int64. Keeps the words
+    counted at least ``min_count`` times, sorted by descending count with ties in the order
+    given, then the first ``max_vocab_size`` of them. Raises :class:`EmptyCorpusError` if
+    ``raw_total_words`` is 0 or no word is kept.
+    """
+    if raw_total_words == 0:
         raise EmptyCorpusError(f"{corpus_name} contains no tokens")
-    kept = [(w, c) for w, c in counts.items() if c >= min_count]
-    if not kept:
+    order = select_words(counts, min_count, max_vocab_size)
+    if not len(order):
         raise EmptyCorpusError(
             f"no word occurs at least min_count={min_count} times in {corpus_name} "
-            f"({raw:,} tokens, {len(counts):,} distinct words); lower min_count or use a larger corpus"
+            f"({raw_total_words:,} tokens, {len(words):,} distinct words); lower min_count or use a larger corpus"
         )
-    kept.sort(key=lambda wc: -wc[1])
-    if max_vocab_size is not None:
-        kept = kept[:max_vocab_size]
-    return Vocab([w for w, _ in kept], [c for _, c in kept], raw_total_words=raw)
+    return Vocab([words[i] for i in order.tolist()], counts[order], raw_total_words=raw_total_words)
+
+
+def select_words(counts: np.ndarray, min_count: int, max_vocab_size: int | None) -> np.ndarray:
+    """Positions of the kept words, in vocabulary order.
+
+    counts: (W,) int in order of first appearance -> (V,) int64 positions of the words counted
+    ``>= min_count`` times, by descending count (a stable sort, so ties stay in first-appearance
+    order), at most ``max_vocab_size`` of them.
+    """
+    kept = np.flatnonzero(counts >= min_count)
+    order = kept[np.argsort(-counts[kept], kind="stable")]
+    return order if max_vocab_size is None else order[:max_vocab_size]
