@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import ConfigError, EmptyCorpusError, FormatError
 from ..io import atomic_write, load_json, save_json
-from .readers import ReadStats, Source, corpus_files, empty_corpus_error, file_pieces, iter_sentences
+from .readers import BLOCK_SIZE, ReadStats, Source, corpus_files, empty_corpus_error, file_pieces, iter_sentences
 from .vocab import (DEFAULT_MAX_TABLE_SIZE, Vocab, build_vocab, check_vocab_options, select_words,
                     vocab_from_counts)
 
@@ -223,9 +223,6 @@ def subsample_keep_probs(counts: np.ndarray, sample: float, total: int) -> np.nd
 
 # --- one-pass vocabulary + encoding -------------------------------------------------------------
 
-#: bytes read from a file at a time while scanning: the tokens of one block are held at once as
-#: str objects (about 10x the bytes); bigger blocks make the per-block NumPy work cheaper
-SCAN_BLOCK_SIZE = 1 << 18
 #: stands for a line end among a piece's tokens, so one ``bytes.split`` tokenises many lines and
 #: line ends are found with NumPy; tokens are valid UTF-8, which never holds the byte 0xFF
 _LINE_MARK = b"\xff"
@@ -233,6 +230,9 @@ _LINE_MARK = b"\xff"
 #: keeps in tokens) becomes a space, so that bytes.split cuts the encoded text into the same tokens
 _OTHER_SPACE = re.compile(r"[^\S\n]+")
 _ASCII_OTHER_SPACE = bytes.maketrans(bytes(range(0x1C, 0x20)), b" " * 4)
+#: ids held before a write while scanning, and ids remapped at a time: the NumPy temporaries of
+#: one block (about 20 bytes an id) bound the scan's memory next to the count table
+_SCAN_IDS_BLOCK = 1 << 16
 _NO_ENDS = np.zeros(0, np.int64)
 _PROV_IDS = ".scan-ids.tmp"
 _PROV_CUTS = ".scan-cuts.tmp"
@@ -261,7 +261,7 @@ def scan_corpus(
     max_table_size: int = DEFAULT_MAX_TABLE_SIZE,
     corpus_name: str = "the corpus",
     stats: ReadStats | None = None,
-    block_size: int = SCAN_BLOCK_SIZE,
+    block_size: int = BLOCK_SIZE,
 ) -> tuple[Vocab, EncodedCorpus]:
     """Count the vocabulary and encode the corpus into ``out_dir`` reading the text once.
 
@@ -359,7 +359,7 @@ class _Scan:
                     buffered += len(ids)
                     if len(self.index) - 1 > self.max_table_size:
                         raise _TablePruned
-                    if buffered >= _WRITE_BLOCK:
+                    if buffered >= _SCAN_IDS_BLOCK:
                         self._flush(ids_buf, cuts_buf, f_ids, f_cuts)
                         buffered = 0
                 if self.n_tokens > last_cut:  # the file's last line, if it has no newline
@@ -391,10 +391,10 @@ class _Scan:
     def _flush(self, ids_buf: list[np.ndarray], cuts_buf: list[np.ndarray], f_ids: IO[bytes],
                f_cuts: IO[bytes]) -> None:
         ids = np.concatenate(ids_buf) if ids_buf else np.zeros(0, np.int32)
-        f_ids.write(ids.tobytes())
+        f_ids.write(ids)
         if cuts_buf:
             cuts = np.concatenate(cuts_buf)
-            f_cuts.write(cuts.tobytes())
+            f_cuts.write(cuts)
             self.n_cuts += len(cuts)
         counts = np.bincount(ids, minlength=len(self.index))
         counts[:len(self.counts)] += self.counts
@@ -438,17 +438,17 @@ def _remap(ids_path: Path, cuts_path: Path, n_tokens: int, n_cuts: int, perm: np
     c = 0         # the first cut not yet mapped
     with open(ids_path, "rb") as f_in, atomic_write(out_dir / IDS_FILE, "wb") as f_ids, \
             atomic_write(out_dir / OFFSETS_FILE, "wb") as f_off:
-        f_off.write(np.zeros(1, np.int64).tobytes())
+        f_off.write(np.zeros(1, np.int64))
         while start < n_tokens:
-            new = perm[np.fromfile(f_in, np.int32, _WRITE_BLOCK)]
+            new = perm[np.fromfile(f_in, np.int32, _SCAN_IDS_BLOCK)]
             keep = new >= 0
-            f_ids.write(new[keep].tobytes())
-            kept_before = np.cumsum(keep)  # kept_before[j]: kept ids among block[:j + 1]
+            f_ids.write(new[keep])
+            kept_before = np.cumsum(keep, dtype=np.int32)  # kept_before[j]: kept ids among block[:j + 1]
             stop = start + len(new)
             c_stop = int(np.searchsorted(cuts, stop, side="right"))
-            offsets = n_ids + kept_before[np.asarray(cuts[c:c_stop]) - start - 1]
+            offsets = kept_before[np.asarray(cuts[c:c_stop]) - start - 1].astype(np.int64) + n_ids
             offsets = offsets[np.diff(offsets, prepend=prev) > 0]  # drop sentences left empty
-            f_off.write(offsets.tobytes())
+            f_off.write(offsets)
             if len(offsets):
                 prev = int(offsets[-1])
             n_sent += len(offsets)
