@@ -174,3 +174,19 @@ def test_memory_stays_bounded_on_a_20mb_single_line(tmp_path):
         del enc
     assert peaks[1] < (20 << 20) / 4, f"peak {peaks[1] / 1e6:.1f} MB for a 20 MB file"
     assert peaks[1] < 1.5 * peaks[0], f"peak grew with the file: {peaks[0] / 1e6:.1f} -> {peaks[1] / 1e6:.1f} MB"
+
+
+def test_word_table_ids_growth_and_line_ends():
+    from kotoba.text.wordtable import WordTable
+
+    table = WordTable()
+    ids, ends = table.encode(b"")
+    assert ids.tolist() == [] and ends.tolist() == [] and len(table) == 0
+    ids, ends = table.encode(b" ab a\x1cab\n\n b\xc3\xa9\x0bab\t")
+    assert ids.tolist() == [0, 1, 0, 2, 0] and ends.tolist() == [3, 3]
+    words = [f"w{i}" for i in range(70_000)]  # several rehashes; many words share prefixes
+    ids, _ = table.encode(" ".join(words).encode())
+    assert ids.tolist() == list(range(3, 70_003))
+    ids, _ = table.encode(" ".join(reversed(words)).encode() + b" ab")
+    assert ids.tolist() == list(range(70_002, 2, -1)) + [0]
+    assert table.words()[:3] == ["ab", "a", "bé"] and table.words()[3:] == words

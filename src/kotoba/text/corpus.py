@@ -17,7 +17,6 @@ re-tokenising text. Both arrays are written in blocks, so encoding needs bounded
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import sys
@@ -31,6 +30,7 @@ import numpy as np
 from ..errors import ConfigError, EmptyCorpusError, FormatError
 from ..io import atomic_write, load_json, save_json
 from .readers import BLOCK_SIZE, ReadStats, Source, corpus_files, empty_corpus_error, file_pieces, iter_sentences
+from .wordtable import WordTable
 from .vocab import (DEFAULT_MAX_TABLE_SIZE, Vocab, build_vocab, check_vocab_options, select_words,
                     vocab_from_counts)
 
@@ -223,27 +223,14 @@ def subsample_keep_probs(counts: np.ndarray, sample: float, total: int) -> np.nd
 
 # --- one-pass vocabulary + encoding -------------------------------------------------------------
 
-#: stands for a line end among a piece's tokens, so one ``bytes.split`` tokenises many lines and
-#: line ends are found with NumPy; tokens are valid UTF-8, which never holds the byte 0xFF
-_LINE_MARK = b"\xff"
-#: str.split's whitespace other than "\n" (Unicode's, and ASCII 0x1c-0x1f, which bytes.split
-#: keeps in tokens) becomes a space, so that bytes.split cuts the encoded text into the same tokens
+#: str.split's whitespace other than "\n" and ASCII (Unicode's, such as U+00A0 and U+3000) becomes
+#: a space, so that the byte-level tokeniser cuts the encoded text into the same tokens
 _OTHER_SPACE = re.compile(r"[^\S\n]+")
-_ASCII_OTHER_SPACE = bytes.maketrans(bytes(range(0x1C, 0x20)), b" " * 4)
 #: ids held before a write while scanning, and ids remapped at a time: the NumPy temporaries of
 #: one block (about 20 bytes an id) bound the scan's memory next to the count table
 _SCAN_IDS_BLOCK = 1 << 16
-_NO_ENDS = np.zeros(0, np.int64)
 _PROV_IDS = ".scan-ids.tmp"
 _PROV_CUTS = ".scan-cuts.tmp"
-
-
-class _FirstSeenIndex(dict):
-    """word -> provisional id; an unseen word gets the next id, so ids follow first appearance."""
-
-    def __missing__(self, word: object) -> int:
-        i = self[word] = len(self)
-        return i
 
 
 class _TablePruned(Exception):
@@ -304,12 +291,11 @@ def scan_corpus(
             setattr(st, name, getattr(st, name) + getattr(scan.stats, name))
         if scan.n_tokens == 0:
             raise empty_corpus_error(files)
-        # provisional id 0 is the line mark, never written; the words follow in first-seen order
-        words = [w.decode("utf-8") for w in itertools.islice(scan.index, 1, None)]
-        counts = scan.counts[1:]
-        vocab = vocab_from_counts(words, counts, scan.n_tokens, min_count, max_vocab_size, corpus_name=corpus_name)
-        perm = np.full(len(scan.counts), -1, np.int32)
-        perm[select_words(counts, min_count, max_vocab_size) + 1] = np.arange(len(vocab), dtype=np.int32)
+        counts = scan.counts
+        vocab = vocab_from_counts(scan.words.words(), counts, scan.n_tokens, min_count, max_vocab_size,
+                                  corpus_name=corpus_name)
+        perm = np.full(len(counts), -1, np.int32)
+        perm[select_words(counts, min_count, max_vocab_size)] = np.arange(len(vocab), dtype=np.int32)
         n_ids, n_sent = _remap(prov_ids, prov_cuts, scan.n_tokens, scan.n_cuts, perm, out_dir)
     finally:
         prov_ids.unlink(missing_ok=True)
@@ -323,18 +309,17 @@ def scan_corpus(
 class _Scan:
     """The reading pass of :func:`scan_corpus`: provisional ids, sentence ends and counts.
 
-    After :meth:`run`: ``index`` (word -> provisional id, id 0 the line mark), ``counts``
-    ((len(index),) int64 per provisional id), ``n_tokens`` and ``n_cuts`` (sentences, each
-    written as its end position in the token stream).
+    After :meth:`run`: ``words`` (the distinct words; provisional id = order of first
+    appearance), ``counts`` ((len(words),) int64 per provisional id), ``n_tokens`` and
+    ``n_cuts`` (sentences, each written as its end position in the token stream).
     """
 
     def __init__(self, files: list[Path], lowercase: bool, max_len: int, max_table_size: int,
                  block_size: int, stats: ReadStats):
         self.files, self.lowercase, self.max_len = files, lowercase, max_len
         self.max_table_size, self.block_size, self.stats = max_table_size, block_size, stats
-        self.index = _FirstSeenIndex()
-        self.index[_LINE_MARK] = 0
-        self.counts = np.zeros(1, np.int64)
+        self.words = WordTable()
+        self.counts = np.zeros(0, np.int64)
         self.n_tokens = 0
         self.n_cuts = 0
 
@@ -357,7 +342,7 @@ class _Scan:
                     ids_buf.append(ids)
                     cuts_buf.append(cuts)
                     buffered += len(ids)
-                    if len(self.index) - 1 > self.max_table_size:
+                    if len(self.words) > self.max_table_size:
                         raise _TablePruned
                     if buffered >= _SCAN_IDS_BLOCK:
                         self._flush(ids_buf, cuts_buf, f_ids, f_cuts)
@@ -372,21 +357,13 @@ class _Scan:
 
         ends: (lines,) int64, the number of the piece's tokens before each newline.
         """
-        # Tokens are split and looked up as UTF-8 bytes: bytes.split is about twice as fast as
-        # str.split, and the same tokens come out once other whitespace is made a plain space.
+        # Tokens are split and looked up as UTF-8 bytes by a Numba kernel; other whitespace
+        # made a plain space first, the same tokens come out as from str.split.
         if piece.isascii():
-            data = piece.encode("ascii").translate(_ASCII_OTHER_SPACE)
+            data = piece.encode("ascii")
         else:
             data = _OTHER_SPACE.sub(" ", piece).encode("utf-8")
-        lookup = self.index.__getitem__
-        if b"\n" not in data:
-            toks = data.split()
-            return np.fromiter(map(lookup, toks), np.int32, len(toks)), _NO_ENDS
-        toks = data.replace(b"\n", b" \xff ").split()
-        ids = np.fromiter(map(lookup, toks), np.int32, len(toks))
-        is_mark = ids == 0
-        marks = np.flatnonzero(is_mark)
-        return ids[~is_mark], marks - np.arange(len(marks))
+        return self.words.encode(data)
 
     def _flush(self, ids_buf: list[np.ndarray], cuts_buf: list[np.ndarray], f_ids: IO[bytes],
                f_cuts: IO[bytes]) -> None:
@@ -396,7 +373,7 @@ class _Scan:
             cuts = np.concatenate(cuts_buf)
             f_cuts.write(cuts)
             self.n_cuts += len(cuts)
-        counts = np.bincount(ids, minlength=len(self.index))
+        counts = np.bincount(ids, minlength=len(self.words))
         counts[:len(self.counts)] += self.counts
         self.counts = counts
         ids_buf.clear()
