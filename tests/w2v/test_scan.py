@@ -190,3 +190,16 @@ def test_word_table_ids_growth_and_line_ends():
     ids, _ = table.encode(" ".join(reversed(words)).encode() + b" ab")
     assert ids.tolist() == list(range(70_002, 2, -1)) + [0]
     assert table.words()[:3] == ["ab", "a", "bé"] and table.words()[3:] == words
+
+
+def test_word_table_splits_at_exactly_the_str_isspace_characters():
+    from kotoba.text.wordtable import WordTable
+
+    # every code point below U+3100 (all of str.isspace's are) and a few above, between two letters
+    chars = [chr(c) for c in [*range(0x3100), 0xFEFF, 0xFFFD, 0xFFFF, 0x1F600] if not 0xD800 <= c < 0xE000]
+    text = " ".join("a" + ch + "b" for ch in chars)
+    table = WordTable()
+    ids, ends = table.encode(text.encode("utf-8"))
+    words = table.words()
+    assert [words[i] for i in ids.tolist()] == text.split()
+    assert len(ends) == text.count("\n")

@@ -18,7 +18,6 @@ re-tokenising text. Both arrays are written in blocks, so encoding needs bounded
 from __future__ import annotations
 
 import os
-import re
 import sys
 from array import array
 from dataclasses import dataclass, field
@@ -223,9 +222,6 @@ def subsample_keep_probs(counts: np.ndarray, sample: float, total: int) -> np.nd
 
 # --- one-pass vocabulary + encoding -------------------------------------------------------------
 
-#: str.split's whitespace other than "\n" and ASCII (Unicode's, such as U+00A0 and U+3000) becomes
-#: a space, so that the byte-level tokeniser cuts the encoded text into the same tokens
-_OTHER_SPACE = re.compile(r"[^\S\n]+")
 #: ids held before a write while scanning, and ids remapped at a time: the NumPy temporaries of
 #: one block (about 20 bytes an id) bound the scan's memory next to the count table
 _SCAN_IDS_BLOCK = 1 << 16
@@ -357,12 +353,8 @@ class _Scan:
 
         ends: (lines,) int64, the number of the piece's tokens before each newline.
         """
-        # Tokens are split and looked up as UTF-8 bytes by a Numba kernel; other whitespace
-        # made a plain space first, the same tokens come out as from str.split.
-        if piece.isascii():
-            data = piece.encode("ascii")
-        else:
-            data = _OTHER_SPACE.sub(" ", piece).encode("utf-8")
+        # The decoder replaced invalid bytes, so this is valid UTF-8 (ASCII text: a plain copy).
+        data = piece.encode("utf-8")
         return self.words.encode(data)
 
     def _flush(self, ids_buf: list[np.ndarray], cuts_buf: list[np.ndarray], f_ids: IO[bytes],

@@ -4,9 +4,9 @@ Looking tokens up in a Python dict costs about 50 ns each plus a bytes object pe
 kernel splits a block of bytes and finds or adds each token in an open-addressing table in one
 loop, with no Python object per token. Ids are given in order of first appearance.
 
-Whitespace is what ``bytes.split()`` cuts at plus ASCII 0x1c-0x1f (``str.split()`` cuts at
-those too); the caller turns any other Unicode whitespace into spaces first. A newline also
-ends a line, whose position the kernel records.
+Tokens are separated by the characters ``str.isspace`` accepts, found in the UTF-8 bytes, so
+the tokens are those of ``str.split()`` on the decoded text. A newline also ends a line,
+whose position the kernel records.
 """
 
 from __future__ import annotations
@@ -19,14 +19,33 @@ _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
-@njit(cache=True, inline="always")
-def _is_space(c: int) -> bool:
-    return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
+@njit(cache=True)
+def _space_len(c, b1, b2):
+    """Bytes in the character ``c b1 b2 ...`` if it is whitespace (as ``str.isspace`` says), else 0.
+
+    ``c`` starts a character of valid UTF-8 (a lead byte never occurs inside one); ``b1``,
+    ``b2`` are the next bytes (0 past the end). ASCII: tab to carriage return, 0x1c-0x1f and
+    space; beyond: U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F and
+    U+3000. Scalars only: passing the array to a helper per byte cost 10x (reference counting).
+    """
+    if c == 32 or 9 <= c <= 13 or 28 <= c <= 31:
+        return 1
+    if c == 0xC2:
+        return 2 if b1 == 0x85 or b1 == 0xA0 else 0
+    if c == 0xE1:
+        return 3 if b1 == 0x9A and b2 == 0x80 else 0
+    if c == 0xE2:
+        if b1 == 0x80 and (b2 <= 0x8A or b2 == 0xA8 or b2 == 0xA9 or b2 == 0xAF):
+            return 3
+        return 3 if b1 == 0x81 and b2 == 0x9F else 0
+    if c == 0xE3:
+        return 3 if b1 == 0x80 and b2 == 0x80 else 0
+    return 0
 
 
 @njit(cache=True)
 def _tokenise(data, ids, ends, table, word_start, word_len, word_hash, arena, n_words, arena_used):
-    """Look up (adding if new) every token of ``data``: (L,) uint8.
+    """Look up (adding if new) every token of ``data``: (L,) uint8, valid UTF-8.
 
     Writes the tokens' ids to ``ids`` and, for each newline, the number of tokens before it to
     ``ends``. The caller guarantees room: ``len(ids) > L // 2``, ``len(ends) >=`` newlines,
@@ -37,46 +56,57 @@ def _tokenise(data, ids, ends, table, word_start, word_len, word_hash, arena, n_
     n = len(data)
     n_ids = 0
     n_ends = 0
+    start = -1  # where the current token began, -1 between tokens
+    h = _FNV_OFFSET
     i = 0
-    while i < n:
-        c = data[i]
-        if _is_space(c):
-            if c == 10:
-                ends[n_ends] = n_ids
-                n_ends += 1
-            i += 1
-            continue
-        start = i
-        h = _FNV_OFFSET
-        while i < n and not _is_space(data[i]):
+    while i <= n:
+        if i == n:
+            k = 1  # the end closes the last token
+        else:
+            c = data[i]
+            if 0xC2 <= c <= 0xE3:
+                k = _space_len(c, data[i + 1] if i + 1 < n else 0, data[i + 2] if i + 2 < n else 0)
+            else:
+                k = _space_len(c, 0, 0)
+        if k == 0:
+            if start < 0:
+                start = i
+                h = _FNV_OFFSET
             h = (h ^ np.uint64(data[i])) * _FNV_PRIME
             i += 1
-        length = i - start
-        slot = h & mask
-        while True:
-            w = table[slot]
-            if w == _EMPTY:
-                w = n_words
-                table[slot] = w
-                word_start[w] = arena_used
-                word_len[w] = length
-                word_hash[w] = h
-                arena[arena_used:arena_used + length] = data[start:i]
-                arena_used += length
-                n_words += 1
-                break
-            if word_hash[w] == h and word_len[w] == length:
-                s = word_start[w]
-                same = True
-                for k in range(length):
-                    if arena[s + k] != data[start + k]:
-                        same = False
-                        break
-                if same:
+            continue
+        if start >= 0:  # find the token data[start:i] in the table or add it (inline: a helper
+            length = i - start  # taking the arrays would pay reference counting per token)
+            slot = h & mask
+            while True:
+                w = table[slot]
+                if w == _EMPTY:
+                    w = n_words
+                    table[slot] = w
+                    word_start[w] = arena_used
+                    word_len[w] = length
+                    word_hash[w] = h
+                    arena[arena_used:arena_used + length] = data[start:i]
+                    arena_used += length
+                    n_words += 1
                     break
-            slot = (slot + np.uint64(1)) & mask
-        ids[n_ids] = w
-        n_ids += 1
+                if word_hash[w] == h and word_len[w] == length:
+                    s = word_start[w]
+                    same = True
+                    for j in range(length):
+                        if arena[s + j] != data[start + j]:
+                            same = False
+                            break
+                    if same:
+                        break
+                slot = (slot + np.uint64(1)) & mask
+            ids[n_ids] = w
+            n_ids += 1
+            start = -1
+        if i < n and data[i] == 10:
+            ends[n_ends] = n_ids
+            n_ends += 1
+        i += k
     return n_ids, n_ends, n_words, arena_used
 
 
@@ -117,7 +147,7 @@ class WordTable:
         return self.n_words
 
     def encode(self, data: bytes) -> tuple[np.ndarray, np.ndarray]:
-        """Ids of the tokens of ``data``, adding new words.
+        """Ids of the tokens of ``data`` (valid UTF-8), adding new words.
 
         -> ids: (n,) int32; ends: (lines,) int64, the number of tokens before each newline.
         """
