@@ -49,8 +49,8 @@ def _tokenise(data, ids, ends, table, word_start, word_len, word_hash, arena, n_
 
     Writes the tokens' ids to ``ids`` and, for each newline, the number of tokens before it to
     ``ends``. The caller guarantees room: ``len(ids) > L // 2``, ``len(ends) >=`` newlines,
-    the word arrays and ``arena`` can take ``L // 2 + 1`` more words and ``L`` more bytes, and
-    the table stays at most half full. -> (n_ids, n_ends, n_words, arena_used).
+    the word arrays and ``arena`` can take ``L // 2 + 1`` more words and ``L + L // 2 + 1`` more
+    bytes (each word is stored followed by a newline), and the table stays at most half full. -> (n_ids, n_ends, n_words, arena_used).
     """
     mask = np.uint64(len(table) - 1)
     n = len(data)
@@ -87,7 +87,8 @@ def _tokenise(data, ids, ends, table, word_start, word_len, word_hash, arena, n_
                     word_len[w] = length
                     word_hash[w] = h
                     arena[arena_used:arena_used + length] = data[start:i]
-                    arena_used += length
+                    arena[arena_used + length] = 10  # words() splits the arena at these
+                    arena_used += length + 1
                     n_words += 1
                     break
                 if word_hash[w] == h and word_len[w] == length:
@@ -163,17 +164,15 @@ class WordTable:
 
     def words(self) -> list[str]:
         """The words in id order, decoded (the caller passed valid UTF-8)."""
-        arena = self.arena[:self.arena_used].tobytes()
-        starts = self.word_start[:self.n_words].tolist()
-        lens = self.word_len[:self.n_words].tolist()
-        return [arena[s:s + n].decode("utf-8") for s, n in zip(starts, lens)]
+        # the arena holds each word followed by a newline, which no token contains
+        return self.arena[:self.arena_used].tobytes().decode("utf-8").split("\n")[:-1]
 
     def _reserve(self, words: int, nbytes: int) -> None:
         need = self.n_words + words
         self.word_start = _grown(self.word_start, need)
         self.word_len = _grown(self.word_len, need)
         self.word_hash = _grown(self.word_hash, need)
-        self.arena = _grown(self.arena, self.arena_used + nbytes)
+        self.arena = _grown(self.arena, self.arena_used + nbytes + words)
         if 2 * need > len(self.table):  # keep the table at most half full: short probe runs
             size = len(self.table)
             while 2 * need > size:
