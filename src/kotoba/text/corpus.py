@@ -13,6 +13,9 @@
 
 Epochs 2..n (and epoch 1 after a restart) then read ids from the memory map instead of
 re-tokenising text. Both arrays are written in blocks, so encoding needs bounded memory.
+
+:func:`scan_corpus` gives the same vocabulary and folder as :func:`kotoba.text.build_vocab`
+followed by :func:`encode_corpus`, reading the text once instead of twice.
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ import numpy as np
 from ..errors import ConfigError, EmptyCorpusError, FormatError
 from ..io import atomic_write, load_json, save_json
 from .readers import BLOCK_SIZE, ReadStats, Source, corpus_files, empty_corpus_error, file_pieces, iter_sentences
-from .wordtable import WordTable
 from .vocab import (DEFAULT_MAX_TABLE_SIZE, Vocab, build_vocab, check_vocab_options, select_words,
                     vocab_from_counts)
+from .wordtable import WordTable
 
 IDS_FILE = "ids.int32"
 OFFSETS_FILE = "sent_offsets.int64"
