@@ -346,3 +346,21 @@ def test_table_sigmoid_is_within_2e6_of_exact():
     got = np.array([w2v.sigmoid(np.float32(x)) for x in f])
     exact = 1.0 / (1.0 + np.exp(-f.astype(np.float64)))
     assert np.max(np.abs(got - exact)) < 2e-6
+
+
+# --------------------------------------------------------------------------- training order
+
+
+def test_jobs_are_interleaved_like_word2vec_c_threads():
+    from kotoba.word2vec import _interleave_jobs, _make_jobs
+
+    offsets = np.array([0, 3, 5, 9, 10, 14, 20, 21], np.int64)
+    jobs = _make_jobs(offsets, 3)
+    assert _interleave_jobs(jobs, offsets, 1) == jobs  # one thread: front to back
+    for parts in (2, 3, 4, 10):
+        order = _interleave_jobs(jobs, offsets, parts)
+        assert sorted(j[:2] for j in order) == sorted(j[:2] for j in jobs)  # every job exactly once
+        sizes = [int(offsets[s1] - offsets[s0]) for s0, s1, _ in order]
+        assert [p for _, _, p in order] == list(np.cumsum([0] + sizes[:-1]))  # lr position = tokens before it
+    # two threads: the first half's and the second half's jobs alternate, each half in corpus order
+    assert [j[0] for j in _interleave_jobs(jobs, offsets, 2)] == [0, 5, 1, 6, 3]
