@@ -6,8 +6,8 @@ run the ``nogil`` Numba kernel of :mod:`kotoba.kernels.w2v` over jobs of about `
 tokens, updating the shared weight matrices without locks (Hogwild, as word2vec.c and gensim do).
 
 As in word2vec.c and gensim, the corpus is cut into ``threads`` contiguous parts trained side by
-side (:func:`_interleave_jobs`), not front to back: on text8-prefix CBOW (24 seeds, 2 threads) that
-order scored +0.009 WS353 and +0.1 analogy points over the front-to-back one.
+side (:func:`_interleave_jobs`), not front to back: with 2 threads that order scored +0.009 WS353
+and +0.1 analogy points on text8-prefix CBOW (mean of 24 seeds) and +0.04 WS353 on PTB CBOW (8 seeds).
 
 Each job's random stream is seeded from ``(base seed, epoch, job number)`` and its learning rate
 from the tokens trained before it in that order, so with ``threads=1`` a run is bit-for-bit
@@ -121,7 +121,7 @@ class Word2VecConfig:
 
 
 def _same_training(a: Word2VecConfig, b: Word2VecConfig) -> bool:
-    """Configs that produce the same model (the thread count only changes speed)."""
+    """Configs that train the same model (the thread count changes speed and the job order, see _interleave_jobs)."""
     return dataclasses.replace(a, threads=None) == dataclasses.replace(b, threads=None)
 
 
