@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kotoba.errors import ConfigError, DataError
-from kotoba.lm.batch import bptt_batches, num_batches
+from kotoba.lm.batch import bptt_batches, epoch_shift, num_batches
 
 
 def test_no_wrap_rows_are_contiguous_spans():
@@ -55,11 +55,22 @@ def test_wrap_continues_the_time_index_across_epochs_like_the_book():
     np.testing.assert_array_equal(ts[0], [13, 14, 1, 2, 3, 4])
 
 
-def test_no_wrap_ignores_epoch():
-    ids = np.arange(40)
-    a = list(bptt_batches(ids, 2, 3, epoch=0))
-    b = list(bptt_batches(ids, 2, 3, epoch=5))
-    assert all(np.array_equal(x, y) for (x, _), (y, _) in zip(a, b))
+def test_no_wrap_moves_the_cut_points_each_epoch_within_the_slack():
+    ids = np.arange(40)  # L = 39, N = 2, T = 3: 6 batches use 36 pairs, slack 3 -> shifts in 0..2
+    N, T = 2, 3
+    shifts = [epoch_shift(e, T, 3) for e in range(8)]
+    assert shifts[0] == 0 and set(shifts) == {0, 1, 2}
+    for e, s in enumerate(shifts):
+        batches = list(bptt_batches(ids, N, T, epoch=e))
+        assert len(batches) == num_batches(len(ids), N, T) == 6
+        xs = np.concatenate([x for x, _ in batches], axis=1)
+        ts = np.concatenate([t for _, t in batches], axis=1)
+        np.testing.assert_array_equal(xs[0], np.arange(s, s + 18))  # contiguous, never wraps
+        np.testing.assert_array_equal(xs[1], np.arange(s + 18, s + 36))
+        np.testing.assert_array_equal(ts, xs + 1)
+        assert ts.max() <= 39
+    # no slack: the layout cannot move
+    assert all(epoch_shift(e, 35, 0) == 0 for e in range(5))
 
 
 def test_start_skips_batches():
