@@ -57,3 +57,30 @@ def test_resume_needs_a_state_file(tmp_path, capsys):
     assert "--resume needs --state" in capsys.readouterr().err
     assert main(train_args(train, train, tmp_path / "x.npz", 1, tmp_path / "none.npz", resume=True)) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_best_model_is_written_during_training(tmp_path, monkeypatch, capsys):
+    """-o holds the best model so far after every improving epoch: a run that dies in epoch 2
+    still leaves epoch 1's model behind."""
+    import kotoba.lm.trainer as trainer_mod
+    from kotoba.errors import DivergenceError
+
+    rng = np.random.default_rng(0)
+    train, valid = tmp_path / "train.txt", tmp_path / "valid.txt"
+    write_corpus(train, rng, 120)
+    write_corpus(valid, rng, 20)
+    real = trainer_mod.perplexity
+    calls = []
+
+    def failing_second_time(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise DivergenceError("simulated failure in epoch 2")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_mod, "perplexity", failing_second_time)
+    out = tmp_path / "lm.npz"
+    assert main(train_args(train, valid, out, 3)) == 2
+    assert "simulated failure" in capsys.readouterr().err
+    model, vocab, meta = load_lm(out)
+    assert meta["epoch"] == 1 and meta["partial"] is True and meta["valid_ppl"] > 1

@@ -168,11 +168,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         _say(args, f"resuming from {args.state} at epoch {trainer.epoch + 1}, batch {trainer.iteration}")
     _say(args, f"training {args.model} (V={len(vocab)}, D={D}, H={H}) on {len(train):,} tokens")
     t0 = time.perf_counter()
+
+    def save_best(model, info: dict) -> None:
+        # write -o at every new best validation perplexity, so a run killed later keeps its best model
+        save_lm(args.output, model, vocab, meta={"model": args.model, "data": source, "partial": True, **info})
+
     trainer.fit(
         train, batch_size=args.batch_size, time_size=args.time_size, max_epoch=args.epochs,
         max_grad=args.max_grad or None, valid_ids=valid, lr_decay=args.lr_decay, progress=not args.quiet,
         wrap=args.wrap, eval_interval=min(20, n_batches),  # a tiny corpus still gets a curve point per epoch
         rng=None if args.resume else rng, state_path=args.state, state_every=args.state_every,
+        checkpoint=save_best if valid is not None else None,
     )
     seconds = time.perf_counter() - t0
     if trainer.best_params is not None:
