@@ -31,6 +31,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .basic import Dropout
+
 #: Order of the four ``H``-wide column blocks of the LSTM weights (PyTorch's; the book's is f, g, i, o).
 GATE_ORDER = ("i", "f", "g", "o")
 
@@ -532,33 +534,6 @@ class TimeSoftmaxWithLoss:
         return self._dx * dout
 
 
-class TimeDropout:
-    """Inverted dropout: in training keep each unit with probability ``1 - dropout_ratio`` and
-    scale it by ``1 / (1 - dropout_ratio)``; identity when ``train_flg`` is False.
-
-    The masks come from ``rng`` (a ``numpy.random.Generator``; a fresh unseeded one if None).
-    """
-
-    def __init__(self, dropout_ratio: float = 0.5, rng: np.random.Generator | None = None):
-        if not 0.0 <= dropout_ratio < 1.0:
-            raise ValueError(f"dropout_ratio must be in [0, 1), got {dropout_ratio}")
-        self.params: list[np.ndarray] = []
-        self.grads: list[np.ndarray] = []
-        self.dropout_ratio = dropout_ratio
-        self.rng = rng if rng is not None else np.random.default_rng()
-        self.train_flg = True
-        self.mask: np.ndarray | None = None
-
-    def forward(self, xs: np.ndarray) -> np.ndarray:
-        if not self.train_flg or self.dropout_ratio == 0.0:
-            self.mask = None
-            return xs
-        keep = self.rng.random(xs.shape, dtype=np.float32) >= self.dropout_ratio
-        self.mask = keep.astype(xs.dtype)
-        self.mask *= 1.0 / (1.0 - self.dropout_ratio)
-        return xs * self.mask
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        if self.mask is None:
-            return dout
-        return dout * self.mask
+class TimeDropout(Dropout):
+    """The book's TimeDropout: inverted dropout on ``xs: (N, T, D)``. Dropout is elementwise, so
+    this is :class:`~kotoba.layers.basic.Dropout` as is (``train_flg``, ``rng``, mask in ``mask``)."""
