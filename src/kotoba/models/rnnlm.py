@@ -98,42 +98,25 @@ class _TimeLanguageModel:
                 layer.set_state(state[f"h{i}"], state.get(f"c{i}"))
 
 
+def _book_init(r: np.random.Generator, V: int, D: int, H: int, G: int, dtype: Any):
+    """The book's initial weights for embedding → one recurrent layer of ``G`` gate columns
+    (``H`` for an RNN, ``4H`` for an LSTM) → affine: a small embedding, randn / sqrt(fan_in)
+    matrices, zero biases. Returns ``embed_W (V, D), Wx (D, G), Wh (H, G), b (G,), affine_W (H, V), affine_b (V,)``."""
+    return (
+        (r.standard_normal((V, D)) / 100).astype(dtype),
+        (r.standard_normal((D, G)) / np.sqrt(D)).astype(dtype),
+        (r.standard_normal((H, G)) / np.sqrt(H)).astype(dtype),
+        np.zeros(G, dtype=dtype),
+        (r.standard_normal((H, V)) / np.sqrt(H)).astype(dtype),
+        np.zeros(V, dtype=dtype),
+    )
+
+
 class SimpleRnnlm(_TimeLanguageModel):
     """Embedding → vanilla RNN → affine → softmax (the book's chapter-5 model)."""
 
-    def __init__(
-        self,
-        vocab_size: int = 10000,
-        wordvec_size: int = 100,
-        hidden_size: int = 100,
-        rng: np.random.Generator | None = None,
-        dtype: Any = np.float32,
-    ):
-        _check_sizes(vocab_size=vocab_size, wordvec_size=wordvec_size, hidden_size=hidden_size)
-        V, D, H = vocab_size, wordvec_size, hidden_size
-        self.rng = rng if rng is not None else np.random.default_rng()
-        r = self.rng
-        # The book's init: small embedding, Xavier-like randn / sqrt(fan_in), zero biases.
-        embed_W = (r.standard_normal((V, D)) / 100).astype(dtype)
-        rnn_Wx = (r.standard_normal((D, H)) / np.sqrt(D)).astype(dtype)
-        rnn_Wh = (r.standard_normal((H, H)) / np.sqrt(H)).astype(dtype)
-        rnn_b = np.zeros(H, dtype=dtype)
-        affine_W = (r.standard_normal((H, V)) / np.sqrt(H)).astype(dtype)
-        affine_b = np.zeros(V, dtype=dtype)
-        self.layers = [
-            TimeEmbedding(embed_W),
-            TimeRNN(rnn_Wx, rnn_Wh, rnn_b, stateful=True),
-            TimeAffine(affine_W, affine_b),
-        ]
-        self.rnn_layers = [self.layers[1]]
-        self.loss_layer = TimeSoftmaxWithLoss()
-        self.params = [p for layer in self.layers for p in layer.params]
-        self.grads = [g for layer in self.layers for g in layer.grads]
-        self.config = {"class": type(self).__name__, "vocab_size": V, "wordvec_size": D, "hidden_size": H}
-
-
-class Rnnlm(_TimeLanguageModel):
-    """Embedding → LSTM → affine → softmax (the book's chapter-6 model)."""
+    recurrent_layer: type = TimeRNN
+    gates = 1  # column blocks of Wx/Wh per hidden unit
 
     def __init__(
         self,
@@ -146,16 +129,10 @@ class Rnnlm(_TimeLanguageModel):
         _check_sizes(vocab_size=vocab_size, wordvec_size=wordvec_size, hidden_size=hidden_size)
         V, D, H = vocab_size, wordvec_size, hidden_size
         self.rng = rng if rng is not None else np.random.default_rng()
-        r = self.rng
-        embed_W = (r.standard_normal((V, D)) / 100).astype(dtype)
-        lstm_Wx = (r.standard_normal((D, 4 * H)) / np.sqrt(D)).astype(dtype)
-        lstm_Wh = (r.standard_normal((H, 4 * H)) / np.sqrt(H)).astype(dtype)
-        lstm_b = np.zeros(4 * H, dtype=dtype)
-        affine_W = (r.standard_normal((H, V)) / np.sqrt(H)).astype(dtype)
-        affine_b = np.zeros(V, dtype=dtype)
+        embed_W, Wx, Wh, b, affine_W, affine_b = _book_init(self.rng, V, D, H, self.gates * H, dtype)
         self.layers = [
             TimeEmbedding(embed_W),
-            TimeLSTM(lstm_Wx, lstm_Wh, lstm_b, stateful=True),
+            self.recurrent_layer(Wx, Wh, b, stateful=True),
             TimeAffine(affine_W, affine_b),
         ]
         self.rnn_layers = [self.layers[1]]
@@ -163,6 +140,14 @@ class Rnnlm(_TimeLanguageModel):
         self.params = [p for layer in self.layers for p in layer.params]
         self.grads = [g for layer in self.layers for g in layer.grads]
         self.config = {"class": type(self).__name__, "vocab_size": V, "wordvec_size": D, "hidden_size": H}
+
+
+class Rnnlm(SimpleRnnlm):
+    """Embedding → LSTM → affine → softmax (the book's chapter-6 model): SimpleRnnlm with a
+    TimeLSTM, whose ``Wx``/``Wh``/``b`` hold the four gates side by side (4H columns)."""
+
+    recurrent_layer = TimeLSTM
+    gates = 4
 
 
 class BetterRnnlm(_TimeLanguageModel):
