@@ -106,6 +106,26 @@ def draw_negative(r: np.uint64, prob: np.ndarray, alias: np.ndarray) -> int:
     return i
 
 
+@njit(cache=True, nogil=True, inline="always")
+def draw_negatives(state: np.uint64, negs: np.ndarray, count: int, prob: np.ndarray, alias: np.ndarray) -> np.uint64:
+    """Fill ``negs[:count]`` with alias-method draws; returns the advanced generator state."""
+    for k in range(count):
+        state = next_state(state)
+        negs[k] = draw_negative(output(state), prob, alias)
+    return state
+
+
+@njit(cache=True, nogil=True, inline="always")
+def gather_context(sen: np.ndarray, left: int, right: int, centre: int, ctx: np.ndarray) -> int:
+    """Copy ``sen[left:right]`` without position ``centre`` into ``ctx``; returns how many."""
+    n = 0
+    for j in range(left, right):
+        if j != centre:
+            ctx[n] = sen[j]
+            n += 1
+    return n
+
+
 # --------------------------------------------------------------------------- building blocks
 
 
@@ -415,16 +435,10 @@ def train_job(
             w = sen[i]
             clen = codelens[w] if hs else 0
             if sg and batch and nneg > 0:
-                nctx = 0
-                for j in range(left, right):
-                    if j != i:
-                        ctx[nctx] = sen[j]
-                        nctx += 1
+                nctx = gather_context(sen, left, right, i, ctx)
                 if nctx == 0:
                     continue
-                for k in range(negative):
-                    state = next_state(state)
-                    negs[k] = draw_negative(output(state), neg_prob, neg_alias)
+                state = draw_negatives(state, negs, negative, neg_prob, neg_alias)
                 want = steps % LOSS_EVERY == 0
                 loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, negs, nneg, lr, grad, err, want)
                 if clen > 0:
@@ -438,9 +452,7 @@ def train_job(
                 for j in range(left, right):
                     if j == i:
                         continue
-                    for k in range(negative):
-                        state = next_state(state)
-                        negs[k] = draw_negative(output(state), neg_prob, neg_alias)
+                    state = draw_negatives(state, negs, negative, neg_prob, neg_alias)
                     want = steps % LOSS_EVERY == 0
                     loss += sg_step(syn0, syn1neg, syn1, sen[j], w, negs, nneg, codes, points, clen, lr, neu1e, gbuf, want)
                     if want:
@@ -448,16 +460,10 @@ def train_job(
                     pairs += 1
                     steps += 1
             else:
-                nctx = 0
-                for j in range(left, right):
-                    if j != i:
-                        ctx[nctx] = sen[j]
-                        nctx += 1
+                nctx = gather_context(sen, left, right, i, ctx)
                 if nctx == 0:
                     continue
-                for k in range(negative):
-                    state = next_state(state)
-                    negs[k] = draw_negative(output(state), neg_prob, neg_alias)
+                state = draw_negatives(state, negs, negative, neg_prob, neg_alias)
                 want = steps % LOSS_EVERY == 0
                 loss += cbow_step(
                     syn0, syn1neg, syn1, ctx, nctx, cbow_mean, w, negs, nneg, codes, points, clen, lr, neu1, neu1e, gbuf, want
