@@ -43,7 +43,9 @@ class BenchCBOW:
     ``contexts: (N, 2w) int, target: (N,) int -> loss``.
     """
 
-    def __init__(self, vocab_size: int, hidden_size: int, window_size: int, corpus: np.ndarray, rng: np.random.Generator):
+    def __init__(
+        self, vocab_size: int, hidden_size: int, window_size: int, corpus: np.ndarray, rng: np.random.Generator
+    ):
         # word2vec.c's initialisation: small uniform W_in, zero W_out.
         W_in = ((rng.random((vocab_size, hidden_size), dtype=np.float32) - 0.5) / hidden_size).astype(np.float32)
         W_out = np.zeros((vocab_size, hidden_size), dtype=np.float32)
@@ -163,7 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window", type=int, default=5)
     ap.add_argument("--hidden", type=int, default=100)
     ap.add_argument("--optimizer", choices=("sgd", "sparse-adam", "adam"), default="sgd")
-    ap.add_argument("--lr", type=float, default=None, help="default 2.5 for sgd (the loss is a batch mean, so this is word2vec's 0.025 per target at batch 100), 0.001 for the Adams")
+    ap.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="default 2.5 for sgd (the loss is a batch mean, so this is word2vec's 0.025 per target at batch 100), "
+        "0.001 for the Adams",
+    )
     ap.add_argument("--update", choices=("sparse", "dense"), default="sparse")
     ap.add_argument(
         "--model",

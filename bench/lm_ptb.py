@@ -61,8 +61,17 @@ TORCH_GATE_ORDER = ("i", "f", "g", "o")  # torch.nn.LSTM's row blocks
 def train_kotoba(model, train_ids, epochs, iters):
     trainer = RnnlmTrainer(model, SGD(lr=LR))
     t0 = time.perf_counter()
-    trainer.fit(train_ids, batch_size=BATCH, time_size=TIME, max_epoch=epochs, max_grad=MAX_GRAD,
-                progress=False, wrap=True, max_iters=iters, lr_decay=1.0)
+    trainer.fit(
+        train_ids,
+        batch_size=BATCH,
+        time_size=TIME,
+        max_epoch=epochs,
+        max_grad=MAX_GRAD,
+        progress=False,
+        wrap=True,
+        max_iters=iters,
+        lr_decay=1.0,
+    )
     seconds = time.perf_counter() - t0
     n = num_batches(len(train_ids), BATCH, TIME)
     done = trainer.epoch * n + trainer.iteration
@@ -131,7 +140,9 @@ def train_torch(model, train_ids, iters, torch):
             if state is not None:
                 state = tuple(s.detach() for s in state)  # truncated BPTT
             logits, state = model(torch.from_numpy(xs.astype(np.int64)), state)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), torch.from_numpy(ts.astype(np.int64)).reshape(-1))
+            loss = F.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), torch.from_numpy(ts.astype(np.int64)).reshape(-1)
+            )
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, MAX_GRAD)
@@ -141,14 +152,16 @@ def train_torch(model, train_ids, iters, torch):
             if done >= iters:
                 break
     seconds = time.perf_counter() - t0
-    tail = losses[-((len(losses) - 1) % 20 + 1):]  # the last block of up to 20, as kotoba's ppl_list
+    tail = losses[-((len(losses) - 1) % 20 + 1) :]  # the last block of up to 20, as kotoba's ppl_list
     return done, seconds, float(np.exp(np.mean(tail)))
 
 
 def evaluate(model, valid, test, eval_tokens):
     cut = (lambda ids: ids[:eval_tokens]) if eval_tokens else (lambda ids: ids)
-    return (perplexity(model, cut(valid), batch_size=10, time_size=TIME),
-            perplexity(model, cut(test), batch_size=10, time_size=TIME))
+    return (
+        perplexity(model, cut(valid), batch_size=10, time_size=TIME),
+        perplexity(model, cut(test), batch_size=10, time_size=TIME),
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -158,21 +171,31 @@ def main(args: argparse.Namespace) -> int:
     V = len(vocab)
     n = num_batches(len(train), BATCH, TIME)
     iters = min(args.iters, n * args.epochs) if args.iters else n * args.epochs
-    print(f"PTB: {len(train):,} train tokens, V={V}; {n} batches/epoch; {iters} iterations; "
-          f"threads={THREADS}; batch {BATCH} x time {TIME}, wordvec {WORDVEC}, hidden {HIDDEN}, SGD lr {LR}, clip {MAX_GRAD}")
+    print(
+        f"PTB: {len(train):,} train tokens, V={V}; {n} batches/epoch; {iters} iterations; "
+        f"threads={THREADS}; batch {BATCH} x time {TIME}, wordvec {WORDVEC}, hidden {HIDDEN}, "
+        f"SGD lr {LR}, clip {MAX_GRAD}"
+    )
 
     model = Rnnlm(V, WORDVEC, HIDDEN, rng=np.random.default_rng(args.seed))
     init = [p.copy() for p in model.params]
     done, secs, last_ppl = train_kotoba(model, train, args.epochs, iters)
-    res = {"threads": THREADS, "iterations": done, "kotoba": {"seconds": secs, "tokens_per_s": done * BATCH * TIME / secs,
-                                                             "last_train_ppl": last_ppl}}
-    print(f"kotoba : {done} iters in {secs:.1f} s = {res['kotoba']['tokens_per_s']:,.0f} tokens/s; "
-          f"train ppl (last 20 iters) {last_ppl:.1f}")
+    res = {
+        "threads": THREADS,
+        "iterations": done,
+        "kotoba": {"seconds": secs, "tokens_per_s": done * BATCH * TIME / secs, "last_train_ppl": last_ppl},
+    }
+    print(
+        f"kotoba : {done} iters in {secs:.1f} s = {res['kotoba']['tokens_per_s']:,.0f} tokens/s; "
+        f"train ppl (last 20 iters) {last_ppl:.1f}"
+    )
     if not args.no_eval:
         t0 = time.perf_counter()
         res["kotoba"]["valid_ppl"], res["kotoba"]["test_ppl"] = evaluate(model, valid, test, args.eval_tokens)
-        print(f"kotoba : valid ppl {res['kotoba']['valid_ppl']:.2f}, test ppl {res['kotoba']['test_ppl']:.2f} "
-              f"({time.perf_counter() - t0:.1f} s to evaluate)")
+        print(
+            f"kotoba : valid ppl {res['kotoba']['valid_ppl']:.2f}, test ppl {res['kotoba']['test_ppl']:.2f} "
+            f"({time.perf_counter() - t0:.1f} s to evaluate)"
+        )
 
     torch = None
     if not args.no_torch:
@@ -185,13 +208,20 @@ def main(args: argparse.Namespace) -> int:
         torch.manual_seed(args.seed)
         tm = torch_model_from(init, torch)
         t_done, t_secs, t_ppl = train_torch(tm, train, done, torch)
-        res["torch"] = {"version": torch.__version__, "seconds": t_secs,
-                        "tokens_per_s": t_done * BATCH * TIME / t_secs, "last_train_ppl": t_ppl}
-        print(f"torch  : {t_done} iters in {t_secs:.1f} s = {res['torch']['tokens_per_s']:,.0f} tokens/s; "
-              f"train ppl (last 20 iters) {t_ppl:.1f}  (torch {torch.__version__}, CPU, {THREADS} threads)")
+        res["torch"] = {
+            "version": torch.__version__,
+            "seconds": t_secs,
+            "tokens_per_s": t_done * BATCH * TIME / t_secs,
+            "last_train_ppl": t_ppl,
+        }
+        print(
+            f"torch  : {t_done} iters in {t_secs:.1f} s = {res['torch']['tokens_per_s']:,.0f} tokens/s; "
+            f"train ppl (last 20 iters) {t_ppl:.1f}  (torch {torch.__version__}, CPU, {THREADS} threads)"
+        )
         if not args.no_eval:
-            res["torch"]["valid_ppl"], res["torch"]["test_ppl"] = evaluate(TorchAdapter(tm, torch), valid, test,
-                                                                           args.eval_tokens)
+            res["torch"]["valid_ppl"], res["torch"]["test_ppl"] = evaluate(
+                TorchAdapter(tm, torch), valid, test, args.eval_tokens
+            )
             print(f"torch  : valid ppl {res['torch']['valid_ppl']:.2f}, test ppl {res['torch']['test_ppl']:.2f}")
         res["speed_ratio_kotoba_over_torch"] = res["kotoba"]["tokens_per_s"] / res["torch"]["tokens_per_s"]
         print(f"tokens/s ratio kotoba / torch = {res['speed_ratio_kotoba_over_torch']:.2f}")

@@ -45,8 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kotoba.io import save_json
 from kotoba.evaluate import evaluate_analogies, evaluate_word_pairs
+from kotoba.io import save_json
 from kotoba.vectors import WordVectors
 from kotoba.word2vec import Word2VecConfig, train
 
@@ -76,7 +76,9 @@ def kotoba_config(model: str, threads: int, seed: int, nominal: bool = False) ->
     return Word2VecConfig(sg=model == "sg", alpha=alpha, min_alpha=min_alpha, threads=threads, seed=seed, **SETTINGS)
 
 
-def run_kotoba(path: Path, model: str, threads: int, seed: int, nominal: bool = False) -> tuple[float, WordVectors, int]:
+def run_kotoba(
+    path: Path, model: str, threads: int, seed: int, nominal: bool = False
+) -> tuple[float, WordVectors, int]:
     t = time.perf_counter()
     m = train(path, kotoba_config(model, threads, seed, nominal), progress=False)
     return time.perf_counter() - t, m.wv, int(m.stats["raw_words"])
@@ -92,7 +94,9 @@ def run_kotoba_cold(path: Path, model: str, threads: int, seed: int, nominal: bo
     with tempfile.TemporaryDirectory(prefix="kotoba-cold-") as tmp:
         Path(tmp, "bench_cfg.py").write_text(
             "from kotoba.word2vec import Word2VecConfig\n"
-            f"cfg = Word2VecConfig(**{kotoba_config(model, threads, seed, nominal).to_dict()!r})\n", encoding="utf-8")
+            f"cfg = Word2VecConfig(**{kotoba_config(model, threads, seed, nominal).to_dict()!r})\n",
+            encoding="utf-8",
+        )
         env = dict(os.environ, NUMBA_CACHE_DIR=str(Path(tmp, "numba-cache")), PYTHONPATH=tmp)
         out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
     return float(out.stdout.strip().splitlines()[-1])
@@ -105,7 +109,9 @@ def gensim_input(path: Path, tmp: Path) -> Path:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         words = f.read().split()
     out = tmp / (path.stem + ".lines.txt")
-    out.write_text("\n".join(" ".join(words[i:i + 1000]) for i in range(0, len(words), 1000)) + "\n", encoding="utf-8")
+    out.write_text(
+        "\n".join(" ".join(words[i : i + 1000]) for i in range(0, len(words), 1000)) + "\n", encoding="utf-8"
+    )
     return out
 
 
@@ -113,10 +119,21 @@ def run_gensim(path: Path, model: str, threads: int, seed: int) -> tuple[float, 
     from gensim.models import Word2Vec
 
     t = time.perf_counter()
-    m = Word2Vec(corpus_file=str(path), sg=int(model == "sg"), hs=0, vector_size=SETTINGS["dim"],
-                 window=SETTINGS["window"], negative=SETTINGS["negative"], sample=SETTINGS["sample"],
-                 min_count=SETTINGS["min_count"], epochs=SETTINGS["epochs"], alpha=ALPHA[model],
-                 min_alpha=MIN_ALPHA, workers=threads, seed=seed)
+    m = Word2Vec(
+        corpus_file=str(path),
+        sg=int(model == "sg"),
+        hs=0,
+        vector_size=SETTINGS["dim"],
+        window=SETTINGS["window"],
+        negative=SETTINGS["negative"],
+        sample=SETTINGS["sample"],
+        min_count=SETTINGS["min_count"],
+        epochs=SETTINGS["epochs"],
+        alpha=ALPHA[model],
+        min_alpha=MIN_ALPHA,
+        workers=threads,
+        seed=seed,
+    )
     dt = time.perf_counter() - t
     return dt, WordVectors(list(m.wv.index_to_key), np.asarray(m.wv.vectors))
 
@@ -126,11 +143,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", choices=["ptb", "text8", "both"], default="both")
     ap.add_argument("--model", choices=["sg", "cbow", "both"], default="both")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="runs per system, with seeds seed, seed+1, ... (median time, mean quality reported)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs per system, with seeds seed, seed+1, ... (median time, mean quality reported)",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-cold", action="store_true", help="skip the cold-start (fresh Numba cache) kotoba run")
-    ap.add_argument("--nominal-schedule", action="store_true", help="kotoba min_alpha=0.0001 instead of gensim's effective one")
+    ap.add_argument(
+        "--nominal-schedule", action="store_true", help="kotoba min_alpha=0.0001 instead of gensim's effective one"
+    )
     ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
@@ -140,8 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     import gensim
 
     sched = "nominal min_alpha 0.0001" if args.nominal_schedule else "min_alpha = gensim's effective end rate"
-    print(f"gensim {gensim.__version__}, threads={args.threads}, repeat={args.repeat}, settings {SETTINGS}, "
-          f"alpha {ALPHA}; kotoba: {sched}; quality via kotoba.evaluate\n")
+    print(
+        f"gensim {gensim.__version__}, threads={args.threads}, repeat={args.repeat}, settings {SETTINGS}, "
+        f"alpha {ALPHA}; kotoba: {sched}; quality via kotoba.evaluate\n"
+    )
     # load (or compile) the kernels once so the warm runs measure training, not the JIT
     with tempfile.TemporaryDirectory() as tmp:
         warm = Path(tmp, "warm.txt")
@@ -149,7 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         for model in models:
             train(warm, Word2VecConfig(sg=model == "sg", min_count=1, epochs=1, threads=1, dim=8), progress=False)
     results = []
-    header = f"{'corpus':6} {'model':5} {'system':7} {'seconds':>8} {'words/s':>10} {'analogy%':>9} {'WS353':>7} {'SimLex':>7}"
+    header = (
+        f"{'corpus':6} {'model':5} {'system':7} {'seconds':>8} {'words/s':>10} "
+        f"{'analogy%':>9} {'WS353':>7} {'SimLex':>7}"
+    )
     for corpus in corpora:
         path = args.data_dir / CORPORA[corpus]
         if not path.exists():
@@ -173,15 +201,28 @@ def main(argv: list[str] | None = None) -> int:
                     raw = raw or rows["kotoba"]["raw_words"]
                     sec = statistics.median(times)
                     q = {k: statistics.mean(x[k] for x in quals) for k in quals[0]}
-                    rows[system] = dict(corpus=corpus, model=model, system=system, seconds=sec, times=times,
-                                        raw_words=raw, words_per_sec=raw * SETTINGS["epochs"] / sec, **q)
+                    rows[system] = dict(
+                        corpus=corpus,
+                        model=model,
+                        system=system,
+                        seconds=sec,
+                        times=times,
+                        raw_words=raw,
+                        words_per_sec=raw * SETTINGS["epochs"] / sec,
+                        **q,
+                    )
                     r = rows[system]
-                    print(f"{corpus:6} {model:5} {system:7} {sec:8.2f} {r['words_per_sec'] / 1e6:9.2f}M "
-                          f"{r['analogy']:9.2f} {r['ws353']:7.3f} {r['simlex']:7.3f}")
+                    print(
+                        f"{corpus:6} {model:5} {system:7} {sec:8.2f} {r['words_per_sec'] / 1e6:9.2f}M "
+                        f"{r['analogy']:9.2f} {r['ws353']:7.3f} {r['simlex']:7.3f}"
+                    )
                 k, g = rows["kotoba"], rows["gensim"]
                 k["speedup_vs_gensim"] = g["seconds"] / k["seconds"]
-                line = (f"  kotoba/gensim: throughput x{k['speedup_vs_gensim']:.2f}, analogy {k['analogy'] - g['analogy']:+.2f} pts, "
-                        f"WS353 {k['ws353'] - g['ws353']:+.3f}, SimLex {k['simlex'] - g['simlex']:+.3f}")
+                line = (
+                    f"  kotoba/gensim: throughput x{k['speedup_vs_gensim']:.2f}, "
+                    f"analogy {k['analogy'] - g['analogy']:+.2f} pts, "
+                    f"WS353 {k['ws353'] - g['ws353']:+.3f}, SimLex {k['simlex'] - g['simlex']:+.3f}"
+                )
                 if not args.no_cold:
                     k["cold_seconds"] = run_kotoba_cold(path, model, args.threads, args.seed, args.nominal_schedule)
                     line += f"; kotoba cold start {k['cold_seconds']:.2f} s vs warm {k['seconds']:.2f} s"

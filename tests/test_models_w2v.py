@@ -7,14 +7,13 @@ import math
 import numpy as np
 import pytest
 
+from conftest import shared_file
 from kotoba.errors import ConfigError
 from kotoba.gradcheck import check_gradients
 from kotoba.models import CBOW, SimpleCBOW, SimpleSkipGram, SkipGram
 from kotoba.optim import Adam
 from kotoba.train import Trainer
 from kotoba.util import convert_one_hot, create_co_matrix, create_contexts_target, most_similar, preprocess
-
-from conftest import shared_file
 
 TEXT = "You say goodbye and I say hello."
 
@@ -32,8 +31,9 @@ def test_toy_simple_cbow_acceptance(toy):
     model = SimpleCBOW(len(w2i), 5, window_size=1, rng=np.random.default_rng(0))
     trainer = Trainer(model, Adam(lr=0.001))
     # 6 samples / batch 3 = 2 iterations per epoch -> 500 epochs = 1000 iterations
-    losses = trainer.fit(contexts, target, max_epoch=500, batch_size=3, eval_interval=1,
-                         rng=np.random.default_rng(0), progress=False)
+    losses = trainer.fit(
+        contexts, target, max_epoch=500, batch_size=3, eval_interval=1, rng=np.random.default_rng(0), progress=False
+    )
     assert len(losses) == 1000
     assert abs(losses[0] - math.log(7)) < 0.01
     assert np.mean(losses[-100:]) < 1.0
@@ -64,8 +64,12 @@ def test_simple_models_one_hot_matches_ids(toy):
 def test_init_and_dtypes(toy):
     corpus, w2i, *_ = toy
     V, H = len(w2i), 8
-    for model in (SimpleCBOW(V, H, rng=np.random.default_rng(0)), SimpleSkipGram(V, H, rng=np.random.default_rng(0)),
-                  CBOW(V, H, 1, corpus, rng=np.random.default_rng(0)), SkipGram(V, H, 1, corpus, rng=np.random.default_rng(0))):
+    for model in (
+        SimpleCBOW(V, H, rng=np.random.default_rng(0)),
+        SimpleSkipGram(V, H, rng=np.random.default_rng(0)),
+        CBOW(V, H, 1, corpus, rng=np.random.default_rng(0)),
+        SkipGram(V, H, 1, corpus, rng=np.random.default_rng(0)),
+    ):
         W_in = model.word_vecs
         assert W_in.shape == (V, H) and W_in.dtype == np.float32
         assert np.abs(W_in).max() <= 0.5 / H and W_in.std() > 0.1 / H  # word2vec.c: U(-0.5/H, 0.5/H)
@@ -132,8 +136,9 @@ def test_word_vecs_is_w_in_and_trained_in_place(toy):
     assert model.word_vecs is W_in
     assert all(layer.params[0] is W_in for layer in model.in_layers)
     before = W_in.copy()
-    Trainer(model, Adam(lr=0.01)).fit(contexts, target, max_epoch=20, batch_size=3,
-                                      rng=np.random.default_rng(0), progress=False)
+    Trainer(model, Adam(lr=0.01)).fit(
+        contexts, target, max_epoch=20, batch_size=3, rng=np.random.default_rng(0), progress=False
+    )
     assert model.word_vecs is W_in and model.in_layers[0].params[0] is W_in
     assert np.abs(W_in - before).max() > 0.05  # the same object now holds the trained values
     sg = SkipGram(len(w2i), 5, 1, corpus, rng=np.random.default_rng(0))
@@ -159,8 +164,15 @@ def test_negative_sampling_overfits_ptb_head(name, epochs):
     V = len(w2i)  # 961 types in 3,000 tokens
     contexts, target = create_contexts_target(corpus, window_size=2)
     model = {"CBOW": CBOW, "SkipGram": SkipGram}[name](V, 50, 2, corpus, rng=np.random.default_rng(0))
-    losses = Trainer(model, Adam(lr=0.01)).fit(contexts, target, max_epoch=epochs, batch_size=100,
-                                               eval_interval=10, rng=np.random.default_rng(0), progress=False)
+    losses = Trainer(model, Adam(lr=0.01)).fit(
+        contexts,
+        target,
+        max_epoch=epochs,
+        batch_size=100,
+        eval_interval=10,
+        rng=np.random.default_rng(0),
+        progress=False,
+    )
     # first entry is (1 + 5) ln 2 per context = 4.16 (CBOW) / 16.6 (skip-gram, 4 contexts)
     assert losses[0] == pytest.approx((4 if name == "SkipGram" else 1) * 6 * math.log(2), rel=0.01)
     assert losses[-1] < 0.5 * losses[0]  # measured: 4.14 -> 0.25 (CBOW), 16.6 -> 5.0 (skip-gram)

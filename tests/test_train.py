@@ -56,8 +56,15 @@ def run_toy(seed: int, shuffle_seed: int, epochs: int = 20) -> list[float]:
     contexts, target, V = toy_data()
     model = SimpleCBOW(V, 5, rng=np.random.default_rng(seed))
     trainer = Trainer(model, Adam(lr=0.01))
-    return trainer.fit(contexts, target, max_epoch=epochs, batch_size=2, eval_interval=1,
-                       rng=np.random.default_rng(shuffle_seed), progress=False)
+    return trainer.fit(
+        contexts,
+        target,
+        max_epoch=epochs,
+        batch_size=2,
+        eval_interval=1,
+        rng=np.random.default_rng(shuffle_seed),
+        progress=False,
+    )
 
 
 def test_same_seed_same_history():
@@ -93,13 +100,16 @@ def test_loss_list_means_per_interval_and_flush():
 def test_shared_params_merged_and_clipped():
     x = np.arange(4)
     opt = RecordingOptimizer()
-    Trainer(Recorder(grad_value=1.0), opt).fit(x, x, max_epoch=1, batch_size=2, progress=False, rng=np.random.default_rng(0))
+    Trainer(Recorder(grad_value=1.0), opt).fit(
+        x, x, max_epoch=1, batch_size=2, progress=False, rng=np.random.default_rng(0)
+    )
     # the one array held twice reaches the optimizer once, its two gradients summed: |[2,2,2,2]| = 4
     assert opt.seen == [(1, [4.0]), (1, [4.0])]
 
     opt = RecordingOptimizer()
-    Trainer(Recorder(grad_value=1.0), opt).fit(x, x, max_epoch=1, batch_size=2, max_grad=0.5,
-                                                progress=False, rng=np.random.default_rng(0))
+    Trainer(Recorder(grad_value=1.0), opt).fit(
+        x, x, max_epoch=1, batch_size=2, max_grad=0.5, progress=False, rng=np.random.default_rng(0)
+    )
     for _, norms in opt.seen:
         assert math.sqrt(sum(n * n for n in norms)) == pytest.approx(0.5, rel=1e-3)
 
@@ -161,8 +171,9 @@ def test_row_sparse_path_matches_dense():
     weights = []
     for wrap in (lambda o: o, DenseOnly):
         model = CBOW(len(w2i), 6, 2, corpus, rng=np.random.default_rng(0))
-        Trainer(model, wrap(SGD(lr=0.5))).fit(contexts, target, max_epoch=5, batch_size=4,
-                                             rng=np.random.default_rng(1), progress=False)
+        Trainer(model, wrap(SGD(lr=0.5))).fit(
+            contexts, target, max_epoch=5, batch_size=4, rng=np.random.default_rng(1), progress=False
+        )
         weights.append([p.copy() for p in model.params])
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
@@ -180,8 +191,9 @@ def test_row_grads_passed_only_without_clipping():
     contexts, target = create_contexts_target(corpus)
     model = CBOW(len(w2i), 4, 1, corpus, rng=np.random.default_rng(0))
     opt = SpyRows(lr=0.01)
-    losses = Trainer(model, opt).fit(contexts, target, max_epoch=100, batch_size=3, eval_interval=10,
-                                     rng=np.random.default_rng(0), progress=False)
+    losses = Trainer(model, opt).fit(
+        contexts, target, max_epoch=100, batch_size=3, eval_interval=10, rng=np.random.default_rng(0), progress=False
+    )
     assert opt.got_rows and losses[-1] < losses[0]
     Trainer(model, opt).fit(contexts, target, max_epoch=1, max_grad=1.0, progress=False, rng=np.random.default_rng(0))
     assert not opt.got_rows  # clip_grads scales dense grads only, so clipping uses the merged path

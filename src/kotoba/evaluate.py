@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from numbers import Integral
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 

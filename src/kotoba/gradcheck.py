@@ -7,7 +7,7 @@ analytic gradient from ``backward``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

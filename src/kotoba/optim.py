@@ -19,7 +19,7 @@ with ``params``).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -163,7 +163,9 @@ class Adam:
             self.m = [np.zeros_like(p) for p in params]
             self.v = [np.zeros_like(p) for p in params]
         self.iter += 1
-        lr_t = float(self.lr * np.sqrt(1.0 - self.beta2**self.iter) / (1.0 - self.beta1**self.iter))  # float: keeps float32 arrays float32
+        lr_t = float(
+            self.lr * np.sqrt(1.0 - self.beta2**self.iter) / (1.0 - self.beta1**self.iter)
+        )  # float: keeps float32 arrays float32
         for p, g, m, v in zip(params, grads, self.m, self.v):
             m += (1 - self.beta1) * (g - m)
             v += (1 - self.beta2) * (g * g - v)
@@ -171,7 +173,7 @@ class Adam:
 
 
 class SparseAdam:
-    """"Lazy" Adam for embedding matrices, like PyTorch's ``SparseAdam``.
+    """ "Lazy" Adam for embedding matrices, like PyTorch's ``SparseAdam``.
 
     Each step touches only the rows (indices along the first axis) that got gradient: for
     those rows the moments and the parameter are updated with exactly :class:`Adam`'s formula;
@@ -238,7 +240,9 @@ class SparseAdam:
             self.step[key] = 0
         self.step[key] += 1
         t = self.step[key]
-        lr_t = float(self.lr * np.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t))  # float: keeps float32 arrays float32
+        lr_t = float(
+            self.lr * np.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+        )  # float: keeps float32 arrays float32
         g = g.astype(p.dtype, copy=False)
         m = self.m[key][rows]
         v = self.v[key][rows]
@@ -311,7 +315,11 @@ def merge_shared(
             k, transposed = first_at.get(_layout(p.T)), True
             if k is None and compare_values:
                 k = next(
-                    (j for j, q in enumerate(out_params) if q.ndim == 2 and q.shape == p.shape[::-1] and np.array_equal(q.T, p)),
+                    (
+                        j
+                        for j, q in enumerate(out_params)
+                        if q.ndim == 2 and q.shape == p.shape[::-1] and np.array_equal(q.T, p)
+                    ),
                     None,
                 )
         if k is None:

@@ -21,7 +21,7 @@ Differences from the book, all deliberate:
 from __future__ import annotations
 
 import difflib
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from numpy.typing import DTypeLike

@@ -21,18 +21,19 @@ import difflib
 import gzip
 import io
 import os
+from collections.abc import Iterable, Iterator, Sequence
 from numbers import Integral
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Sequence, Union
+from typing import IO
 
 import numpy as np
 
 from .errors import ConfigError, DataError, FormatError, UnknownWordError
 from .io import atomic_write
 
-Key = Union[str, np.ndarray]
+Key = str | np.ndarray
 #: A positive/negative query term: a word, a vector, or either with an explicit weight.
-Term = Union[Key, tuple]
+Term = Key | tuple
 
 # ASCII whitespace as ``bytes.split()`` sees it: the word2vec formats separate fields with it, so
 # a word containing one cannot be written (and since we split on bytes, multi-byte UTF-8 characters
@@ -306,7 +307,9 @@ class WordVectors:
             return self._vectors[idx] / self.safe_norms[idx], idx
         return self._check_vector(t), None
 
-    def analogy(self, a: str, b: str, c: str, topn: int = 1, restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+    def analogy(
+        self, a: str, b: str, c: str, topn: int = 1, restrict_vocab: int | None = None
+    ) -> list[tuple[str, float]]:
         """a is to b as c is to ?: the words nearest to b - a + c (3CosAdd), as (word, cosine)."""
         return self.most_similar(positive=[b, c], negative=[a], topn=topn, restrict_vocab=restrict_vocab)
 
@@ -400,7 +403,7 @@ class WordVectors:
         encoding: str = "utf-8",
         unicode_errors: str = "strict",
         vocab_path: str | os.PathLike | None = None,
-    ) -> "WordVectors":
+    ) -> WordVectors:
         """Read a word2vec.c / gensim file, text or binary (``binary=None`` detects which).
 
         limit: read only the first N vectors. vocab_path: a ``word count`` file to fill ``counts``.
@@ -553,7 +556,9 @@ class _Reader:
             try:
                 vecs[len(words)] = np.array(parts[1:], dtype=np.float32)
             except ValueError:
-                raise FormatError(f"{self.path}: {where}: word {word!r} has a value that is not a number{self.hint}") from None
+                raise FormatError(
+                    f"{self.path}: {where}: word {word!r} has a value that is not a number{self.hint}"
+                ) from None
             self._add(words, seen, word, where)
         return words, vecs
 

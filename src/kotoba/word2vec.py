@@ -23,9 +23,10 @@ import queue
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -90,9 +91,13 @@ class Word2VecConfig:
             raise bad("sample", "must be in [0, 1)")
         if not (isinstance(self.ns_exponent, (int, float)) and math.isfinite(self.ns_exponent)):
             raise bad("ns_exponent", "must be a finite number")
-        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, (int, np.integer)) or self.threads < 1):
+        if self.threads is not None and (
+            isinstance(self.threads, bool) or not isinstance(self.threads, (int, np.integer)) or self.threads < 1
+        ):
             raise bad("threads", "must be None or an integer >= 1")
-        if self.max_vocab_size is not None and (not isinstance(self.max_vocab_size, (int, np.integer)) or self.max_vocab_size < 1):
+        if self.max_vocab_size is not None and (
+            not isinstance(self.max_vocab_size, (int, np.integer)) or self.max_vocab_size < 1
+        ):
             raise bad("max_vocab_size", "must be None or an integer >= 1")
         if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) or self.seed < 0:
             raise bad("seed", "must be an integer >= 0")
@@ -112,7 +117,7 @@ class Word2VecConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Word2VecConfig":
+    def from_dict(cls, d: dict[str, Any]) -> Word2VecConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
         if unknown:
@@ -154,21 +159,32 @@ class Word2VecModel:
         """Write ``word2vec.npz`` (arrays, no pickle) and ``word2vec.json`` (vocab, config, progress) atomically."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        arrays = {"vectors": np.asarray(self.wv.vectors), "counts": self.counts,
-                  "epochs_done": np.array(self.stats.get("epochs_done", 0), np.int64)}
+        arrays = {
+            "vectors": np.asarray(self.wv.vectors),
+            "counts": self.counts,
+            "epochs_done": np.array(self.stats.get("epochs_done", 0), np.int64),
+        }
         if self.syn1neg is not None:
             arrays["syn1neg"] = self.syn1neg
         if self.syn1 is not None:
             arrays["syn1"] = self.syn1
         # arrays first, then the JSON that names their epoch: a crash in between is detected on load
         save_npz(d / _NPZ, arrays)
-        save_json(d / _JSON, {
-            "format": FORMAT, "version": FORMAT_VERSION, "config": self.config.to_dict(),
-            "words": self.words, "base_seed": str(self.base_seed), "losses": self.losses, "stats": self.stats,
-        })
+        save_json(
+            d / _JSON,
+            {
+                "format": FORMAT,
+                "version": FORMAT_VERSION,
+                "config": self.config.to_dict(),
+                "words": self.words,
+                "base_seed": str(self.base_seed),
+                "losses": self.losses,
+                "stats": self.stats,
+            },
+        )
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> "Word2VecModel":
+    def load(cls, directory: str | os.PathLike) -> Word2VecModel:
         """Read a model written by :meth:`save`; FormatError if files are missing or inconsistent."""
         from .vectors import WordVectors
 
@@ -194,10 +210,21 @@ class Word2VecModel:
         syn1neg = arrays.get("syn1neg")
         syn1 = arrays.get("syn1")
         if (syn1neg is not None) != (config.negative > 0) or (syn1 is not None) != config.hs:
-            raise FormatError(f"{d}: output layers do not match the config (negative={config.negative}, hs={config.hs})")
+            raise FormatError(
+                f"{d}: output layers do not match the config (negative={config.negative}, hs={config.hs})"
+            )
         wv = WordVectors(words, vectors.astype(np.float32), counts.astype(np.int64))
-        return cls(config, words, counts.astype(np.int64), wv, syn1neg, syn1,
-                   list(meta.get("losses", [])), stats, int(meta.get("base_seed", "0")))
+        return cls(
+            config,
+            words,
+            counts.astype(np.int64),
+            wv,
+            syn1neg,
+            syn1,
+            list(meta.get("losses", [])),
+            stats,
+            int(meta.get("base_seed", "0")),
+        )
 
 
 # --------------------------------------------------------------------------- the trainer
@@ -251,8 +278,17 @@ def _interleave_jobs(jobs: list[tuple[int, int, int]], offsets: np.ndarray, part
 class _Run:
     """State of one training run over encoded arrays (shared by fresh and resumed runs)."""
 
-    def __init__(self, config: Word2VecConfig, ids: np.ndarray, offsets: np.ndarray, counts: np.ndarray,
-                 syn0: np.ndarray, syn1neg: np.ndarray | None, syn1: np.ndarray | None, base_seed: int):
+    def __init__(
+        self,
+        config: Word2VecConfig,
+        ids: np.ndarray,
+        offsets: np.ndarray,
+        counts: np.ndarray,
+        syn0: np.ndarray,
+        syn1neg: np.ndarray | None,
+        syn1: np.ndarray | None,
+        base_seed: int,
+    ):
         self.config = config
         self.ids = ids
         self.offsets = offsets
@@ -294,11 +330,15 @@ class _Run:
         self.jobs = _interleave_jobs(_make_jobs(offsets, config.job_words), offsets, self.threads)
         self.scratch = [
             # the kernel trusts these sizes (it runs without bounds checks)
-            _Scratch(sen=np.empty(max(max_len, 1), np.int32), ctx=np.empty(2 * config.window, np.int32),
-                     negs=np.empty(max(config.negative, 1), np.int32), neu1=np.empty((1, padded), np.float32),
-                     neu1e=np.empty(padded, np.float32),
-                     grad=np.empty((2 * config.window, config.negative + 1), np.float32),
-                     err=np.empty((2 * config.window, padded), np.float32))
+            _Scratch(
+                sen=np.empty(max(max_len, 1), np.int32),
+                ctx=np.empty(2 * config.window, np.int32),
+                negs=np.empty(max(config.negative, 1), np.int32),
+                neu1=np.empty((1, padded), np.float32),
+                neu1e=np.empty(padded, np.float32),
+                grad=np.empty((2 * config.window, config.negative + 1), np.float32),
+                err=np.empty((2 * config.window, padded), np.float32),
+            )
             for _ in range(self.threads)
         ]
 
@@ -320,15 +360,43 @@ class _Run:
         c = self.config
         s0, s1, pos = self.jobs[j]
         return train_job(
-            c.sg, self.ids, self.offsets, s0, s1, self.syn0, self._syn1neg, self._syn1, self.keep,
-            self.neg_prob, self.neg_alias, self.codes, self.points, self.codelens,
-            c.negative, c.hs, c.batch_negatives, c.window, c.cbow_mean, c.alpha, c.min_alpha,
-            epoch * self.train_words + pos, self.total_words, _job_seed(self.base_seed, epoch, j),
-            s.sen, s.ctx, s.negs, s.neu1, s.neu1e, s.grad, s.err,
+            c.sg,
+            self.ids,
+            self.offsets,
+            s0,
+            s1,
+            self.syn0,
+            self._syn1neg,
+            self._syn1,
+            self.keep,
+            self.neg_prob,
+            self.neg_alias,
+            self.codes,
+            self.points,
+            self.codelens,
+            c.negative,
+            c.hs,
+            c.batch_negatives,
+            c.window,
+            c.cbow_mean,
+            c.alpha,
+            c.min_alpha,
+            epoch * self.train_words + pos,
+            self.total_words,
+            _job_seed(self.base_seed, epoch, j),
+            s.sen,
+            s.ctx,
+            s.negs,
+            s.neu1,
+            s.neu1e,
+            s.grad,
+            s.err,
         )
 
     def epoch(self, epoch: int, on_result: Callable[[float, int, int, int], None]) -> None:
-        """Run every job of one epoch on the worker threads; ``on_result`` sees each job's output in the caller's thread."""
+        """Run every job of one epoch on the worker threads.
+
+        ``on_result`` sees each job's output in the caller's thread."""
         todo: queue.SimpleQueue = queue.SimpleQueue()
         for j in range(len(self.jobs)):
             todo.put(j)
@@ -426,14 +494,24 @@ def train(
             # one read of the text counts the vocabulary and encodes the ids; EmptyCorpusError
             # for an empty corpus or when min_count removes every word
             vocab, encoded = scan_corpus(
-                source, out_dir, config.min_count, config.max_vocab_size, config.lowercase,
-                config.max_sentence_len, corpus_name=str(source),
+                source,
+                out_dir,
+                config.min_count,
+                config.max_vocab_size,
+                config.lowercase,
+                config.max_sentence_len,
+                corpus_name=str(source),
             )
             words, counts = vocab.words, vocab.counts
         else:
             words, counts = state.words, state.counts
-            encoded = encode_corpus(source, Vocab(words, counts), out_dir, lowercase=config.lowercase,
-                                    max_sentence_len=config.max_sentence_len)
+            encoded = encode_corpus(
+                source,
+                Vocab(words, counts),
+                out_dir,
+                lowercase=config.lowercase,
+                max_sentence_len=config.max_sentence_len,
+            )
         if config.hs and len(words) < 2:
             raise EmptyCorpusError("hierarchical softmax needs at least 2 distinct words that survive min_count")
         ids, offsets, raw_words = encoded.ids, encoded.sent_offsets, encoded.raw_words
@@ -456,8 +534,11 @@ def train(
         train_seconds = time.perf_counter() - t_train
     seconds = time.perf_counter() - t_start
     epochs_run = config.epochs - start_epoch
-    stats.update(seconds=seconds, train_seconds=train_seconds,
-                 words_per_sec=raw_words * epochs_run / seconds if seconds > 0 else 0.0)
+    stats.update(
+        seconds=seconds,
+        train_seconds=train_seconds,
+        words_per_sec=raw_words * epochs_run / seconds if seconds > 0 else 0.0,
+    )
     return _model(run, words, counts, losses, stats)
 
 
@@ -469,16 +550,25 @@ def _model(run: _Run, words, counts, losses, stats) -> Word2VecModel:
     return Word2VecModel(run.config, list(words), counts, wv, syn1neg, syn1, losses, dict(stats), run.base_seed)
 
 
-def _train_epochs(run: _Run, start_epoch: int, losses: list, stats: dict, words, counts,
-                  progress: bool, callback, checkpoint_dir) -> None:
+def _train_epochs(
+    run: _Run, start_epoch: int, losses: list, stats: dict, words, counts, progress: bool, callback, checkpoint_dir
+) -> None:
     from tqdm.auto import tqdm
 
     config = run.config
     interval = max(config.job_words, run.train_words // 10)
     t0 = time.perf_counter()
     done_at_start = start_epoch * run.train_words
-    with tqdm(total=run.total_words, initial=done_at_start, unit="w", unit_scale=True, disable=not progress,
-              desc="word2vec", dynamic_ncols=True, smoothing=0.1) as bar:
+    with tqdm(
+        total=run.total_words,
+        initial=done_at_start,
+        unit="w",
+        unit_scale=True,
+        disable=not progress,
+        desc="word2vec",
+        dynamic_ncols=True,
+        smoothing=0.1,
+    ) as bar:
         acc = {"loss": 0.0, "pairs": 0, "words": 0, "done": done_at_start}
 
         def on_result(loss: float, loss_pairs: int, pairs: int, seen: int) -> None:
@@ -495,10 +585,17 @@ def _train_epochs(run: _Run, start_epoch: int, losses: list, stats: dict, words,
                 return
             mean = acc["loss"] / acc["pairs"]
             if not math.isfinite(mean):
-                raise DivergenceError(f"word2vec loss became {mean} in epoch {epoch + 1}; lower alpha (now {config.alpha})")
+                raise DivergenceError(
+                    f"word2vec loss became {mean} in epoch {epoch + 1}; lower alpha (now {config.alpha})"
+                )
             lr = run.lr_at(acc["done"])
-            info = {"epoch": epoch + 1, "words": acc["done"], "loss": mean, "lr": lr,
-                    "words_per_sec": (acc["done"] - done_at_start) / max(time.perf_counter() - t0, 1e-9)}
+            info = {
+                "epoch": epoch + 1,
+                "words": acc["done"],
+                "loss": mean,
+                "lr": lr,
+                "words_per_sec": (acc["done"] - done_at_start) / max(time.perf_counter() - t0, 1e-9),
+            }
             losses.append({"epoch": epoch + 1, "words": acc["done"], "loss": mean})
             bar.set_postfix(loss=f"{mean:.4f}", lr=f"{lr:.5f}", refresh=False)
             if callback is not None:

@@ -112,7 +112,9 @@ def test_embedding_dot_gradients(rng, idx_shape):
 
     errs = check_gradients(lambda: float(np.sum(C * layer.forward(h, idx))), [h, W], analytic)
     assert max(errs) < TOL
-    np.testing.assert_allclose(layer.forward(h, idx), np.sum(W[idx] * (h[:, None] if len(idx_shape) == 2 else h), axis=-1))
+    np.testing.assert_allclose(
+        layer.forward(h, idx), np.sum(W[idx] * (h[:, None] if len(idx_shape) == 2 else h), axis=-1)
+    )
 
 
 def test_scatter_add_and_sum_rows(rng):

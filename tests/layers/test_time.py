@@ -183,8 +183,9 @@ def test_time_affine_gradients(rng):
     W, b = randn(rng, H, 7), randn(rng, 7)
     x = randn(rng, N, T, H)
     layer = TimeAffine(W, b)
-    check_layer(lambda: layer.forward(x), lambda G: [layer.backward(G)], [x], layer.params, lambda: layer.grads, rng,
-                (N, T, 7))
+    check_layer(
+        lambda: layer.forward(x), lambda G: [layer.backward(G)], [x], layer.params, lambda: layer.grads, rng, (N, T, 7)
+    )
 
 
 def test_time_affine_with_transposed_view(rng):

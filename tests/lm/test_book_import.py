@@ -30,6 +30,7 @@ def ptb_dir(tmp_path):
 
 def book_params(V, D, H, n_lstm, rng, tied_copy=True):
     """Random weights in the book's layout and dtype (float16, gates f, g, i, o)."""
+
     def r(*shape, scale=0.5):
         return (rng.standard_normal(shape) * scale).astype(np.float16)
 
@@ -69,11 +70,14 @@ def dump(path, obj):
     return path
 
 
-@pytest.mark.parametrize("model,n_lstm,D,H,tied_copy", [
-    ("rnnlm", 1, 4, 3, True),
-    ("better", 2, 5, 5, True),
-    ("better", 2, 5, 5, False),
-])
+@pytest.mark.parametrize(
+    "model,n_lstm,D,H,tied_copy",
+    [
+        ("rnnlm", 1, 4, 3, True),
+        ("better", 2, 5, 5, True),
+        ("better", 2, 5, 5, False),
+    ],
+)
 def test_import_matches_book_forward(tmp_path, ptb_dir, rng, model, n_lstm, D, H, tied_copy):
     book_vocab = book_ptb_vocab(ptb_dir / "ptb.train.txt")
     vocab = ptb_vocab(ptb_dir)
@@ -162,13 +166,16 @@ def test_code_running_pickles_are_refused_and_never_run(tmp_path, ptb_dir, kind)
     assert not (tmp_path / "x.npz").exists()
 
 
-@pytest.mark.parametrize("obj,match", [
-    ({"W": np.zeros(3, np.float16)}, "list of arrays"),
-    ((np.zeros(3, np.float16),), "list of arrays"),
-    ([np.array([1.0, None], dtype=object)], "dtype object"),
-    ([np.arange(4)], "floating"),
-    ([np.zeros(2, np.float16), "text"], "not a numpy.ndarray"),
-])
+@pytest.mark.parametrize(
+    "obj,match",
+    [
+        ({"W": np.zeros(3, np.float16)}, "list of arrays"),
+        ((np.zeros(3, np.float16),), "list of arrays"),
+        ([np.array([1.0, None], dtype=object)], "dtype object"),
+        ([np.arange(4)], "floating"),
+        ([np.zeros(2, np.float16), "text"], "not a numpy.ndarray"),
+    ],
+)
 def test_non_array_content_refused(tmp_path, obj, match):
     with pytest.raises(UnsafePickleError, match=match):
         load_book_pickle(dump(tmp_path / "x.pkl", obj))

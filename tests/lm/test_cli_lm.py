@@ -43,9 +43,37 @@ def test_train_eval_generate(tmp_path, corpus, capsys):
     train, valid = corpus
     ckpt = tmp_path / "lm.npz"
     png = tmp_path / "curve.png"
-    rc = main(["lm", "train", "--data", str(train), "--valid", str(valid), "--model", "lstm",
-               "--wordvec", "16", "--hidden", "16", "--batch-size", "4", "--time-size", "8", "--lr", "5",
-               "--epochs", "3", "--seed", "0", "-o", str(ckpt), "--quiet", "--plot", str(png)])
+    rc = main(
+        [
+            "lm",
+            "train",
+            "--data",
+            str(train),
+            "--valid",
+            str(valid),
+            "--model",
+            "lstm",
+            "--wordvec",
+            "16",
+            "--hidden",
+            "16",
+            "--batch-size",
+            "4",
+            "--time-size",
+            "8",
+            "--lr",
+            "5",
+            "--epochs",
+            "3",
+            "--seed",
+            "0",
+            "-o",
+            str(ckpt),
+            "--quiet",
+            "--plot",
+            str(png),
+        ]
+    )
     assert rc == 0
     assert ckpt.exists() and png.read_bytes()[:4] == b"\x89PNG"
     model, vocab, meta = load_lm(ckpt)
@@ -60,8 +88,22 @@ def test_train_eval_generate(tmp_path, corpus, capsys):
     assert 1 < res["perplexity"] < 6 and res["tokens"] == n_tokens
     assert res["perplexity"] == pytest.approx(meta["valid_perplexity"][meta["best_epoch"] - 1], rel=1e-4)
 
-    args = ["lm", "generate", str(ckpt), "--start", "the cat", "--length", "30", "--temperature", "0.8",
-            "--top-k", "5", "--seed", "3", "--no-stop"]
+    args = [
+        "lm",
+        "generate",
+        str(ckpt),
+        "--start",
+        "the cat",
+        "--length",
+        "30",
+        "--temperature",
+        "0.8",
+        "--top-k",
+        "5",
+        "--seed",
+        "3",
+        "--no-stop",
+    ]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert main(args) == 0
@@ -79,9 +121,34 @@ def test_train_ptb_layout_rnn_and_better(tmp_path, corpus, capsys, monkeypatch):
     monkeypatch.setenv("KOTOBA_DATA", str(d))  # --data-dir defaults to $KOTOBA_DATA
     for model in ("rnn", "better"):
         ckpt = tmp_path / f"{model}.npz"
-        rc = main(["lm", "train", "--model", model, "--wordvec", "8", "--hidden", "8", "--batch-size", "4",
-                   "--time-size", "6", "--epochs", "1", "--optimizer", "adam", "--lr", "0.01", "--wrap",
-                   "--dropout", "0.2", "-o", str(ckpt), "--quiet"])
+        rc = main(
+            [
+                "lm",
+                "train",
+                "--model",
+                model,
+                "--wordvec",
+                "8",
+                "--hidden",
+                "8",
+                "--batch-size",
+                "4",
+                "--time-size",
+                "6",
+                "--epochs",
+                "1",
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.01",
+                "--wrap",
+                "--dropout",
+                "0.2",
+                "-o",
+                str(ckpt),
+                "--quiet",
+            ]
+        )
         assert rc == 0
         m, vocab, meta = load_lm(ckpt)
         assert type(m).__name__ == {"rnn": "SimpleRnnlm", "better": "BetterRnnlm"}[model]
@@ -135,15 +202,18 @@ def test_download_cli_against_local_server(tmp_path, capsys):
         t.join(5)
 
 
-@pytest.mark.parametrize("argv,msg", [
-    (["lm", "eval", "{tmp}/missing.npz", "--json", "--data", "{tmp}/x.txt"], "missing.npz"),
-    (["lm", "train", "--data", "ptb", "-o", "{tmp}/o.npz", "--quiet"], "KOTOBA_DATA"),
-    (["lm", "train", "--data", "{tmp}/nope.txt", "-o", "{tmp}/o.npz", "--quiet"], "nope.txt"),
-    (["lm", "train", "--data", "{tmp}/x.txt", "--hidden", "0", "-o", "{tmp}/o.npz"], "--hidden"),
-    (["lm", "train", "--data", "{tmp}/x.txt", "-o", "{tmp}/o.npz", "--quiet"], "too short"),
-    (["lm", "import-book", "{tmp}/x.txt", "--data-dir", "{tmp}", "-o", "{tmp}/o.npz"], "pickle"),
-    (["lm", "download"], "--dest"),
-])
+@pytest.mark.parametrize(
+    "argv,msg",
+    [
+        (["lm", "eval", "{tmp}/missing.npz", "--json", "--data", "{tmp}/x.txt"], "missing.npz"),
+        (["lm", "train", "--data", "ptb", "-o", "{tmp}/o.npz", "--quiet"], "KOTOBA_DATA"),
+        (["lm", "train", "--data", "{tmp}/nope.txt", "-o", "{tmp}/o.npz", "--quiet"], "nope.txt"),
+        (["lm", "train", "--data", "{tmp}/x.txt", "--hidden", "0", "-o", "{tmp}/o.npz"], "--hidden"),
+        (["lm", "train", "--data", "{tmp}/x.txt", "-o", "{tmp}/o.npz", "--quiet"], "too short"),
+        (["lm", "import-book", "{tmp}/x.txt", "--data-dir", "{tmp}", "-o", "{tmp}/o.npz"], "pickle"),
+        (["lm", "download"], "--dest"),
+    ],
+)
 def test_user_errors_exit_2(tmp_path, capsys, monkeypatch, argv, msg):
     monkeypatch.delenv("KOTOBA_DATA", raising=False)
     (tmp_path / "x.txt").write_text("just a few words\n")
@@ -156,8 +226,30 @@ def test_user_errors_exit_2(tmp_path, capsys, monkeypatch, argv, msg):
 def test_generate_unknown_word_exit_2(tmp_path, corpus, capsys):
     train, _ = corpus
     ckpt = tmp_path / "lm.npz"
-    assert main(["lm", "train", "--data", str(train), "--wordvec", "4", "--hidden", "4", "--batch-size", "2",
-                 "--time-size", "4", "--epochs", "1", "-o", str(ckpt), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "lm",
+                "train",
+                "--data",
+                str(train),
+                "--wordvec",
+                "4",
+                "--hidden",
+                "4",
+                "--batch-size",
+                "2",
+                "--time-size",
+                "4",
+                "--epochs",
+                "1",
+                "-o",
+                str(ckpt),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     rc = main(["lm", "generate", str(ckpt), "--start", "the caat"])
     err = capsys.readouterr().err
     assert rc == 2 and "'caat'" in err and "cat" in err

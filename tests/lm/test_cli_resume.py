@@ -4,7 +4,6 @@ that ran straight through."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from kotoba.cli import main
 from kotoba.lm.checkpoint import load_lm
@@ -17,9 +16,32 @@ def write_corpus(path, rng, n_lines):
 
 
 def train_args(train, valid, out, epochs, state=None, resume=False, quiet=True):
-    args = ["lm", "train", "--data", str(train), "--valid", str(valid), "--model", "better",
-            "--wordvec", "12", "--hidden", "12", "--batch-size", "4", "--time-size", "6",
-            "--epochs", str(epochs), "--seed", "3", "--dropout", "0.3", "-o", str(out)]
+    args = [
+        "lm",
+        "train",
+        "--data",
+        str(train),
+        "--valid",
+        str(valid),
+        "--model",
+        "better",
+        "--wordvec",
+        "12",
+        "--hidden",
+        "12",
+        "--batch-size",
+        "4",
+        "--time-size",
+        "6",
+        "--epochs",
+        str(epochs),
+        "--seed",
+        "3",
+        "--dropout",
+        "0.3",
+        "-o",
+        str(out),
+    ]
     if quiet:
         args.append("--quiet")
     if state:

@@ -56,8 +56,18 @@ def test_training_lowers_perplexity_and_keeps_best(tmp_path, rng):
     model = Rnnlm(V, 8, 16, rng=rng)
     trainer = RnnlmTrainer(model, SGD(lr=1.0))
     before = perplexity(model, ids)
-    trainer.fit(ids, 4, 5, max_epoch=3, max_grad=0.25, valid_ids=ids[:100], eval_interval=5, progress=False,
-                checkpoint=tmp_path / "best.npz", vocab=[str(i) for i in range(V)])
+    trainer.fit(
+        ids,
+        4,
+        5,
+        max_epoch=3,
+        max_grad=0.25,
+        valid_ids=ids[:100],
+        eval_interval=5,
+        progress=False,
+        checkpoint=tmp_path / "best.npz",
+        vocab=[str(i) for i in range(V)],
+    )
     assert trainer.epoch == 3 and trainer.iteration == 0
     assert len(trainer.valid_ppl_list) == 3 and len(trainer.ppl_list) == 3 * 17 // 5  # 17 batches/epoch
     assert trainer.valid_ppl_list[-1] < before / 2
@@ -152,7 +162,6 @@ def test_load_state_refuses_other_models(tmp_path, rng):
 
 def test_learns_on_real_ptb_text():
     from conftest import shared_file
-
     from kotoba.lm.data import load_ptb
 
     ptb_dir = shared_file("ptb/ptb.train.txt").parent

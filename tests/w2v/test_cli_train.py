@@ -32,8 +32,7 @@ SMALL = ["--dim", "16", "--epochs", "2", "--min-count", "2", "--threads", "1", "
 def test_train_writes_loadable_binary_vectors_and_json(corpus, tmp_path, capsys):
     out = tmp_path / "vectors.bin"
     vocab = tmp_path / "vocab.txt"
-    rc = main(["train", str(corpus), "-o", str(out), "--sg", "--save-vocab", str(vocab),
-               "--quiet", "--json", *SMALL])
+    rc = main(["train", str(corpus), "-o", str(out), "--sg", "--save-vocab", str(vocab), "--quiet", "--json", *SMALL])
     assert rc == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["vocab_size"] == 10 and summary["dim"] == 16 and summary["format"] == "binary"

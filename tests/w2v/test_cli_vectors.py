@@ -84,11 +84,15 @@ def test_bad_inputs_exit_2(tmp_path, vectors_file, capsys):
 def eval_files(tmp_path):
     q = tmp_path / "q.txt"
     q.write_text(
-        ": royal\nman king woman queen\nman king woman pear\n: capitals\nparis france tokyo japan\nparis france rome italy\n",
+        ": royal\nman king woman queen\nman king woman pear\n"
+        ": capitals\nparis france tokyo japan\nparis france rome italy\n",
         encoding="utf-8",
     )
     pairs = tmp_path / "pairs.tsv"
-    pairs.write_text("# two comment lines\n# as in gensim's files\nman\twoman\t8\nking\tqueen\t9\napple\tpear\t7\nman\tapple\t1\nking\tzebra\t2\n")
+    pairs.write_text(
+        "# two comment lines\n# as in gensim's files\n"
+        "man\twoman\t8\nking\tqueen\t9\napple\tpear\t7\nman\tapple\t1\nking\tzebra\t2\n"
+    )
     return str(q), str(pairs)
 
 
@@ -106,7 +110,9 @@ def test_evaluate_json_matches_library(vectors_file, eval_files, capsys):
     from kotoba.evaluate import evaluate_analogies, evaluate_word_pairs
 
     q, pairs = eval_files
-    assert main(["evaluate", vectors_file, "--analogies", q, "--pairs", pairs, "--json", "--restrict-vocab", "100"]) == 0
+    assert (
+        main(["evaluate", vectors_file, "--analogies", q, "--pairs", pairs, "--json", "--restrict-vocab", "100"]) == 0
+    )
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     wv = WordVectors.load_word2vec_format(vectors_file)
     score, sections = evaluate_analogies(wv, q, restrict_vocab=100)

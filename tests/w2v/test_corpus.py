@@ -51,7 +51,7 @@ def test_long_lines_and_blocks(tmp_path, monkeypatch):
     expected = []
     for line in lines:
         for k in range(0, len(line), 25):
-            expected.append([vocab.index[w] for w in line[k:k + 25]])
+            expected.append([vocab.index[w] for w in line[k : k + 25]])
     assert [enc.sentence(i).tolist() for i in range(enc.n_sentences)] == expected
     assert enc.n_words == vocab.total_words
 

@@ -108,8 +108,12 @@ def _same_sections(ours, theirs):
 @pytest.mark.parametrize("restrict_vocab, case_insensitive", [(30000, True), (1500, True), (1500, False), (40, True)])
 def test_analogies_identical_to_gensim_random(random_pair, questions, restrict_vocab, case_insensitive):
     wv, kv = random_pair
-    score, sections = evaluate_analogies(wv, questions, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
-    g_score, g_sections = kv.evaluate_word_analogies(str(questions), restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
+    score, sections = evaluate_analogies(
+        wv, questions, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive
+    )
+    g_score, g_sections = kv.evaluate_word_analogies(
+        str(questions), restrict_vocab=restrict_vocab, case_insensitive=case_insensitive
+    )
     assert score == g_score
     _same_sections(sections, g_sections)
     total = sections[-1]
@@ -124,7 +128,9 @@ def test_analogies_identical_to_gensim_trained(real_pair, restrict_vocab, case_i
     wv, kv = real_pair
     path = eval_file("questions-words.txt")
     score, sections = evaluate_analogies(wv, path, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
-    g_score, g_sections = kv.evaluate_word_analogies(str(path), restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
+    g_score, g_sections = kv.evaluate_word_analogies(
+        str(path), restrict_vocab=restrict_vocab, case_insensitive=case_insensitive
+    )
     assert score == g_score and len(sections[-1]["correct"]) > 0
     _same_sections(sections, g_sections)
 
@@ -190,7 +196,9 @@ def test_planted_analogy_is_solved():
     words = ["man", "king", "woman", "queen", "apple", "pear"]
     vecs = np.array([[1, 0, 0], [1, 1, 0], [-1, 0, 0.1], [-1, 1, 0.1], [0, -1, 1], [0.1, -1, 1]], dtype=np.float32)
     wv = WordVectors(words, vecs)
-    score, sections = evaluate_analogies_from_text(wv, ": royal\nman king woman queen\nMAN KING WOMAN QUEEN\nman king woman pear\nman king woman unknown\n")
+    score, sections = evaluate_analogies_from_text(
+        wv, ": royal\nman king woman queen\nMAN KING WOMAN QUEEN\nman king woman pear\nman king woman unknown\n"
+    )
     assert score == pytest.approx(2 / 3)
     assert sections[0]["section"] == "royal" and sections[0]["oov"] == 1
     assert sections[0]["correct"] == [("MAN", "KING", "WOMAN", "QUEEN")] * 2
@@ -229,9 +237,7 @@ def test_analogy_file_errors(tmp_path, random_pair):
 
 @pytest.mark.parametrize("name", ["wordsim353.tsv", "simlex999.txt"])
 @pytest.mark.parametrize("which", ["random", "real"])
-@pytest.mark.parametrize(
-    "kw", [{}, {"case_insensitive": False}, {"dummy4unknown": True}, {"restrict_vocab": 500}]
-)
+@pytest.mark.parametrize("kw", [{}, {"case_insensitive": False}, {"dummy4unknown": True}, {"restrict_vocab": 500}])
 def test_word_pairs_identical_to_gensim(random_pair, real_pair, name, which, kw):
     wv, kv = random_pair if which == "random" else real_pair
     path = eval_file(name)

@@ -69,7 +69,15 @@ def test_gensim_files_load_exactly(rng, tmp_path, binary):
 def test_binary_layout_is_word2vec_c(tmp_path):
     wv = WordVectors(["ab", "猫"], np.array([[1.0, -2.5], [0.5, 3.0]], dtype=np.float32))
     wv.save_word2vec_format(tmp_path / "v.bin", binary=True)
-    expected = b"2 2\n" + b"ab " + struct.pack("<2f", 1.0, -2.5) + b"\n" + "猫 ".encode() + struct.pack("<2f", 0.5, 3.0) + b"\n"
+    expected = (
+        b"2 2\n"
+        + b"ab "
+        + struct.pack("<2f", 1.0, -2.5)
+        + b"\n"
+        + "猫 ".encode()
+        + struct.pack("<2f", 0.5, 3.0)
+        + b"\n"
+    )
     assert (tmp_path / "v.bin").read_bytes() == expected
     wv.save_word2vec_format(tmp_path / "v.txt", binary=False)
     assert (tmp_path / "v.txt").read_text(encoding="utf-8") == "2 2\nab 1.0 -2.5\n猫 0.5 3.0\n"
@@ -106,7 +114,9 @@ def test_gzip_read_and_write(rng, tmp_path):
         raw = (tmp_path / "v.w2v.gz").read_bytes()
         assert raw[:2] == b"\x1f\x8b"
         np.testing.assert_array_equal(WordVectors.load_word2vec_format(tmp_path / "v.w2v.gz").vectors, wv.vectors)
-        np.testing.assert_array_equal(KeyedVectors.load_word2vec_format(str(tmp_path / "v.w2v.gz"), binary=binary).vectors, wv.vectors)
+        np.testing.assert_array_equal(
+            KeyedVectors.load_word2vec_format(str(tmp_path / "v.w2v.gz"), binary=binary).vectors, wv.vectors
+        )
         # a gzipped file under any name is recognised by its magic bytes
         (tmp_path / "renamed").write_bytes(raw)
         assert WordVectors.load_word2vec_format(tmp_path / "renamed").index_to_key == wv.index_to_key
@@ -159,7 +169,11 @@ def _write(tmp_path, data: bytes, name="bad.w2v") -> Path:
         (b"2 2\na 1 2\na 3 4\n", False, r"line 3: duplicate word 'a' \(first at line 2\)"),
         (b"1 2\na 1 2\nb 3 4\n", False, "more data after"),
         (b"2 2\na " + struct.pack("<2f", 1, 2) + b"\nb " + struct.pack("<f", 1), True, "ends inside entry 2"),
-        (b"2 2\na " + struct.pack("<2f", 1, 2) + b"\na " + struct.pack("<2f", 3, 4), True, "entry 2: duplicate word 'a'"),
+        (
+            b"2 2\na " + struct.pack("<2f", 1, 2) + b"\na " + struct.pack("<2f", 3, 4),
+            True,
+            "entry 2: duplicate word 'a'",
+        ),
         (b"1 2\na " + struct.pack("<2f", 1, 2) + b"\nextra stuff", True, "more data after"),
         (b"1 2\n\xff\xfe " + struct.pack("<2f", 1, 2), True, "entry 1: word .* is not valid utf-8"),
     ],

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from kotoba.kernels import w2v
+from kotoba.kernels.sampling import alias_probabilities, build_alias_table, build_huffman_tree
 from kotoba.layers import Embedding, NegativeSamplingLoss
 from kotoba.optim import SGD
-from kotoba.kernels.sampling import alias_probabilities, build_alias_table, build_huffman_tree
 
 # --------------------------------------------------------------------------- sampling tables
 
@@ -117,7 +117,7 @@ def _hs_reference(h, syn1, code, point):
 
 
 def _tables(rng, v=12, d=8):
-    syn0 = ((rng.random((v, d)) - 0.5)).astype(np.float32)
+    syn0 = (rng.random((v, d)) - 0.5).astype(np.float32)
     syn1neg = (0.5 * rng.standard_normal((v, d))).astype(np.float32)
     syn1 = (0.5 * rng.standard_normal((v, d))).astype(np.float32)
     return syn0, syn1neg, syn1
@@ -182,8 +182,20 @@ def test_cbow_ns_step_matches_reference_layers(rng):
     ref_loss, want0, want1 = _reference_ns_sgd(syn0, syn1neg, ctx[None, :], target, negs, lr, "mean")
     d = syn0.shape[1]
     loss = w2v.cbow_step(
-        syn0, syn1neg, syn1, ctx, ctx.size, True, target, negs, negs.size, *NO_PATH, 0,
-        np.float32(lr), np.empty((1, d), np.float32), *_scratch(d),
+        syn0,
+        syn1neg,
+        syn1,
+        ctx,
+        ctx.size,
+        True,
+        target,
+        negs,
+        negs.size,
+        *NO_PATH,
+        0,
+        np.float32(lr),
+        np.empty((1, d), np.float32),
+        *_scratch(d),
     )
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
@@ -199,8 +211,20 @@ def test_cbow_sum_mode_uses_the_summed_context(rng):
     ref_loss, _, want1 = _reference_ns_sgd(scaled, syn1neg, ctx[None, :], target, negs, lr, "mean")
     d = syn0.shape[1]
     loss = w2v.cbow_step(
-        syn0, syn1neg, syn1, ctx, ctx.size, False, target, negs, negs.size, *NO_PATH, 0,
-        np.float32(lr), np.empty((1, d), np.float32), *_scratch(d),
+        syn0,
+        syn1neg,
+        syn1,
+        ctx,
+        ctx.size,
+        False,
+        target,
+        negs,
+        negs.size,
+        *NO_PATH,
+        0,
+        np.float32(lr),
+        np.empty((1, d), np.float32),
+        *_scratch(d),
     )
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
@@ -236,8 +260,21 @@ def test_sg_and_cbow_hs_steps_match_numpy(rng):
     want0[ctx] -= lr * dh
     want1 = syn1.astype(np.float64) - lr * ds1
     loss = w2v.cbow_step(
-        syn0, syn1neg, syn1, ctx, ctx.size, True, target, negs, -1, tree.codes, tree.points, clen,
-        np.float32(lr), np.empty((1, d), np.float32), *_scratch(d),
+        syn0,
+        syn1neg,
+        syn1,
+        ctx,
+        ctx.size,
+        True,
+        target,
+        negs,
+        -1,
+        tree.codes,
+        tree.points,
+        clen,
+        np.float32(lr),
+        np.empty((1, d), np.float32),
+        *_scratch(d),
     )
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
@@ -278,26 +315,58 @@ def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=1
     if keep is None:
         keep = np.ones(v, np.float32)
     out = w2v.train_job(
-        sg, ids, offsets, 0, offsets.size - 1, syn0, syn1neg, syn1, keep, table.prob, table.alias,
-        tree.codes, tree.points, tree.codelens, negative, hs, batch, window, True, 0.05, 0.0001, 0,
-        int(ids.size), np.uint64(seed), np.empty(ids.size, np.int32), np.empty(2 * window, np.int32),
-        np.empty(max(negative, 1), np.int32), np.empty((1, d), np.float32), np.empty(d, np.float32),
-        np.empty((2 * window, negative + 1), np.float32), np.empty((2 * window, d), np.float32),
+        sg,
+        ids,
+        offsets,
+        0,
+        offsets.size - 1,
+        syn0,
+        syn1neg,
+        syn1,
+        keep,
+        table.prob,
+        table.alias,
+        tree.codes,
+        tree.points,
+        tree.codelens,
+        negative,
+        hs,
+        batch,
+        window,
+        True,
+        0.05,
+        0.0001,
+        0,
+        int(ids.size),
+        np.uint64(seed),
+        np.empty(ids.size, np.int32),
+        np.empty(2 * window, np.int32),
+        np.empty(max(negative, 1), np.int32),
+        np.empty((1, d), np.float32),
+        np.empty(d, np.float32),
+        np.empty((2 * window, negative + 1), np.float32),
+        np.empty((2 * window, d), np.float32),
     )
     return out, syn0, syn1neg, syn1
 
 
 @pytest.mark.parametrize(
     "sg,hs,negative,batch",
-    [(True, False, 3, False), (True, False, 3, True), (True, True, 2, True), (False, False, 3, False),
-     (True, True, 0, False), (False, True, 2, False)],
+    [
+        (True, False, 3, False),
+        (True, False, 3, True),
+        (True, True, 2, True),
+        (False, False, 3, False),
+        (True, True, 0, False),
+        (False, True, 2, False),
+    ],
 )
 def test_train_job_is_deterministic_and_seed_dependent(rng, sg, hs, negative, batch):
     ids, offsets, counts = _toy_corpus(rng)
     a = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=5, batch=batch)
     b = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=5, batch=batch)
     c = _run_job(ids, offsets, counts, sg=sg, hs=hs, negative=negative, seed=6, batch=batch)
-    (loss, loss_pairs, pairs, seen), syn0 = a[0], a[1]
+    loss, loss_pairs, pairs, seen = a[0]
     assert seen == ids.size and pairs > 0 and np.isfinite(loss) and loss > 0
     assert 0 < loss_pairs < pairs
     for x, y in zip(a[1:], b[1:]):
@@ -338,7 +407,6 @@ def test_train_job_learns_a_planted_structure():
         same = np.mean([sim[i, j] for i in range(v) for j in range(v) if i != j and i // 10 == j // 10])
         diff = np.mean([sim[i, j] for i in range(v) for j in range(v) if i // 10 != j // 10])
         assert same > diff + 0.3, (sg, batch, same, diff)
-
 
 
 def test_table_sigmoid_is_within_2e6_of_exact():

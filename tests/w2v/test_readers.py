@@ -39,10 +39,18 @@ def test_lines_are_sentences_and_blank_lines_skipped(tmp_path):
     for bs in (1, 2, 5, 1 << 16):
         stats = ReadStats()
         assert list(iter_sentences(p, stats=stats, block_size=bs)) == [
-            ["the", "cat", "sat"], ["On", "the", "mat"], ["end"]]
+            ["the", "cat", "sat"],
+            ["On", "the", "mat"],
+            ["end"],
+        ]
         assert stats.lines == 5 and stats.tokens == 7
     assert list(iter_sentences(p, lowercase=True, max_sentence_len=2)) == [
-        ["the", "cat"], ["sat"], ["on", "the"], ["mat"], ["end"]]
+        ["the", "cat"],
+        ["sat"],
+        ["on", "the"],
+        ["mat"],
+        ["end"],
+    ]
 
 
 def test_lowercase_does_not_depend_on_block_boundaries(tmp_path):

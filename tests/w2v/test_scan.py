@@ -16,10 +16,16 @@ from kotoba.text import corpus as corpus_mod
 from kotoba.text.corpus import scan_corpus
 
 
-def _two_pass(source, out: Path, min_count=1, max_vocab_size=None, lowercase=False, max_sentence_len=10000,
-              max_table_size=5_000_000):
-    vocab = build_vocab(iter_sentences(source, lowercase, max_sentence_len), min_count, max_vocab_size,
-                        max_table_size)
+def _two_pass(
+    source,
+    out: Path,
+    min_count=1,
+    max_vocab_size=None,
+    lowercase=False,
+    max_sentence_len=10000,
+    max_table_size=5_000_000,
+):
+    vocab = build_vocab(iter_sentences(source, lowercase, max_sentence_len), min_count, max_vocab_size, max_table_size)
     stats = ReadStats()
     enc = encode_corpus(source, vocab, out, lowercase, max_sentence_len, reuse=False, stats=stats)
     return vocab, enc, stats
@@ -71,8 +77,7 @@ def test_long_single_line_is_cut_like_iter_sentences(tmp_path):
     p.write_text(" " + " ".join(words))  # text8 style: leading space, no newline
     for max_len in (1, 7, 1000, 10000, 40000):
         for block in (97, 4096):
-            _assert_same(p, tmp_path / f"{max_len}-{block}", min_count=2, max_sentence_len=max_len,
-                         block_size=block)
+            _assert_same(p, tmp_path / f"{max_len}-{block}", min_count=2, max_sentence_len=max_len, block_size=block)
 
 
 def test_several_files_and_a_directory(tmp_path):
@@ -89,25 +94,66 @@ def test_several_files_and_a_directory(tmp_path):
 
 # Whitespace str.split knows but bytes.split does not, invalid UTF-8, a BOM, Greek sigma for
 # lowercase, U+FFFF, U+FFFD, and CJK: the byte-level tokenising must agree with the reader's.
-_PIECES = ["a", "b", "Ab", "ΣΑΣ", "σ", "ΟΔΟΣ", "猫", "犬だ", "\uffff", "\ufffd", "é", "É", "x\x00y",
-           " ", "  ", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u2028", "\u3000", "\n",
-           "\n\n"]
+_PIECES = [
+    "a",
+    "b",
+    "Ab",
+    "ΣΑΣ",
+    "σ",
+    "ΟΔΟΣ",
+    "猫",
+    "犬だ",
+    "\uffff",
+    "\ufffd",
+    "é",
+    "É",
+    "x\x00y",
+    " ",
+    "  ",
+    "\t",
+    "\r",
+    "\x0b",
+    "\x0c",
+    "\x1c",
+    "\x1f",
+    "\x85",
+    "\xa0",
+    "\u2028",
+    "\u3000",
+    "\n",
+    "\n\n",
+]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(parts=st.lists(st.sampled_from(_PIECES), max_size=60), junk=st.sampled_from([b"", b"\xff", b"\xe3\x81", b"\xc3"]),
-       bom=st.booleans(), lowercase=st.booleans(), min_count=st.integers(1, 3),
-       max_vocab_size=st.sampled_from([None, 1, 3]), max_len=st.integers(1, 5), block=st.integers(1, 9))
-def test_generated_text_matches_two_passes(tmp_path_factory, parts, junk, bom, lowercase, min_count,
-                                           max_vocab_size, max_len, block):
+@given(
+    parts=st.lists(st.sampled_from(_PIECES), max_size=60),
+    junk=st.sampled_from([b"", b"\xff", b"\xe3\x81", b"\xc3"]),
+    bom=st.booleans(),
+    lowercase=st.booleans(),
+    min_count=st.integers(1, 3),
+    max_vocab_size=st.sampled_from([None, 1, 3]),
+    max_len=st.integers(1, 5),
+    block=st.integers(1, 9),
+)
+def test_generated_text_matches_two_passes(
+    tmp_path_factory, parts, junk, bom, lowercase, min_count, max_vocab_size, max_len, block
+):
     tmp = tmp_path_factory.mktemp("gen")
     data = "".join(parts).encode("utf-8")
-    data = (b"\xef\xbb\xbf" if bom else b"") + data[: len(data) // 2] + junk + data[len(data) // 2:]
+    data = (b"\xef\xbb\xbf" if bom else b"") + data[: len(data) // 2] + junk + data[len(data) // 2 :]
     p = tmp / "g.txt"
     p.write_bytes(data)
     try:
-        _assert_same(p, tmp, block_size=block, min_count=min_count, max_vocab_size=max_vocab_size,
-                     lowercase=lowercase, max_sentence_len=max_len)
+        _assert_same(
+            p,
+            tmp,
+            block_size=block,
+            min_count=min_count,
+            max_vocab_size=max_vocab_size,
+            lowercase=lowercase,
+            max_sentence_len=max_len,
+        )
     except EmptyCorpusError as e:
         # then both routes must fail, with the same message
         with pytest.raises(EmptyCorpusError) as two:
@@ -119,7 +165,7 @@ def test_pruning_falls_back_to_two_passes(tmp_path):
     rng = np.random.default_rng(1)
     words = [f"w{i}" for i in rng.zipf(1.5, 20_000) % 5000]
     p = tmp_path / "z.txt"
-    p.write_text("\n".join(" ".join(words[i:i + 13]) for i in range(0, len(words), 13)))
+    p.write_text("\n".join(" ".join(words[i : i + 13]) for i in range(0, len(words), 13)))
     vocab, _ = _assert_same(p, tmp_path / "pruned", min_count=2, max_table_size=300)
     exact, _ = _assert_same(p, tmp_path / "exact", min_count=2)
     assert len(vocab) < len(exact)  # pruning did happen, and scan_corpus followed build_vocab
@@ -138,8 +184,13 @@ def test_errors(tmp_path):
         scan_corpus(rare, tmp_path / "out", min_count=2, corpus_name="rare.txt")
     with pytest.raises(DataError, match="no such file"):
         scan_corpus(tmp_path / "missing.txt", tmp_path / "out")
-    for kw in ({"min_count": 0}, {"max_vocab_size": 0}, {"max_sentence_len": 0}, {"block_size": 0},
-               {"max_table_size": 0}):
+    for kw in (
+        {"min_count": 0},
+        {"max_vocab_size": 0},
+        {"max_sentence_len": 0},
+        {"block_size": 0},
+        {"max_table_size": 0},
+    ):
         with pytest.raises(ConfigError):
             scan_corpus(rare, tmp_path / "out", **kw)
     assert not list((tmp_path / "out").glob("*"))

@@ -37,7 +37,13 @@ def test_lookup_shapes_and_membership(rng):
 
 def test_most_similar_matches_gensim_exactly(rng):
     wv, kv = _pair(rng)
-    for pos, neg in [("w1", None), (["w1", "w7"], ["東京"]), (None, ["w9"]), ([("w2", 2.0), "w13"], [("w8", -0.5)]), (("w1", "w7"), ("東京",))]:
+    for pos, neg in [
+        ("w1", None),
+        (["w1", "w7"], ["東京"]),
+        (None, ["w9"]),
+        ([("w2", 2.0), "w13"], [("w8", -0.5)]),
+        (("w1", "w7"), ("東京",)),
+    ]:
         ours = wv.most_similar(positive=pos, negative=neg, topn=7)
         theirs = kv.most_similar(positive=pos, negative=neg, topn=7)
         assert ours == [(w, float(s)) for w, s in theirs], (pos, neg)

@@ -78,14 +78,17 @@ def test_save_load_round_trip(tmp_path):
     assert w.raw_total_words == w.total_words == 17  # raw count is not stored
 
 
-@pytest.mark.parametrize("content,match", [
-    ("a 3\nb\n", r"vocab.txt:2: expected 'word count'"),
-    ("a 3\nb x\n", r"vocab.txt:2"),
-    ("a 3\nb -1\n", r"vocab.txt:2"),
-    ("a 3 4\n", r"vocab.txt:1"),
-    ("a 3\na 2\n", r"'a' occurs twice"),
-    ("\n\n", r"no words"),
-])
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        ("a 3\nb\n", r"vocab.txt:2: expected 'word count'"),
+        ("a 3\nb x\n", r"vocab.txt:2"),
+        ("a 3\nb -1\n", r"vocab.txt:2"),
+        ("a 3 4\n", r"vocab.txt:1"),
+        ("a 3\na 2\n", r"'a' occurs twice"),
+        ("\n\n", r"no words"),
+    ],
+)
 def test_load_rejects_bad_files(tmp_path, content, match):
     p = tmp_path / "vocab.txt"
     p.write_text(content)
@@ -103,8 +106,10 @@ def test_load_missing_file_and_bad_words(tmp_path):
 
 
 @settings(max_examples=50, deadline=None)
-@given(sents=st.lists(st.lists(st.sampled_from("abcdefghij"), max_size=10), min_size=1, max_size=10),
-       min_count=st.integers(1, 4))
+@given(
+    sents=st.lists(st.lists(st.sampled_from("abcdefghij"), max_size=10), min_size=1, max_size=10),
+    min_count=st.integers(1, 4),
+)
 def test_matches_a_plain_counter(sents, min_count):
     exact = Counter(t for s in sents for t in s)
     first = {}

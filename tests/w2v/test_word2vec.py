@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 import pytest
-from conftest import shared_file
 
+from conftest import shared_file
 from kotoba.errors import ConfigError, EmptyCorpusError, FormatError
 from kotoba.word2vec import Word2VecConfig, Word2VecModel, train
 
@@ -33,9 +33,23 @@ SMALL = dict(dim=16, window=3, min_count=2, epochs=3, sample=0.0, job_words=500)
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(dim=0), dict(window=0), dict(epochs=0), dict(negative=-1), dict(negative=0, hs=False), dict(sample=-1e-3),
-     dict(sample=1.0), dict(alpha=0.0), dict(alpha=float("nan")), dict(alpha=0.01, min_alpha=0.1), dict(threads=0),
-     dict(min_count=0), dict(dim=2.5), dict(max_vocab_size=0), dict(seed=-1)],
+    [
+        dict(dim=0),
+        dict(window=0),
+        dict(epochs=0),
+        dict(negative=-1),
+        dict(negative=0, hs=False),
+        dict(sample=-1e-3),
+        dict(sample=1.0),
+        dict(alpha=0.0),
+        dict(alpha=float("nan")),
+        dict(alpha=0.01, min_alpha=0.1),
+        dict(threads=0),
+        dict(min_count=0),
+        dict(dim=2.5),
+        dict(max_vocab_size=0),
+        dict(seed=-1),
+    ],
 )
 def test_bad_config_values_raise_config_error(kwargs):
     with pytest.raises(ConfigError):
@@ -64,8 +78,14 @@ def test_empty_corpus_and_min_count_errors(tmp_path):
 
 @pytest.mark.parametrize(
     "sg,hs,negative,batch",
-    [(True, False, 5, True), (True, False, 5, False), (False, False, 5, True), (True, True, 0, True),
-     (True, True, 2, True), (False, True, 3, True)],
+    [
+        (True, False, 5, True),
+        (True, False, 5, False),
+        (False, False, 5, True),
+        (True, True, 0, True),
+        (True, True, 2, True),
+        (False, True, 3, True),
+    ],
 )
 def test_single_thread_runs_are_bit_identical_and_learn(tmp_path, sg, hs, negative, batch):
     corpus = _toy_corpus(tmp_path / "toy.txt")
@@ -108,10 +128,16 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path):
         train(corpus, cfg, checkpoint_dir=ckpt, progress=False, callback=stop_in_epoch_3)
     assert Word2VecModel.load(ckpt).stats["epochs_done"] == 2
     with pytest.raises(ConfigError):  # a different config cannot continue this checkpoint
-        train(corpus, Word2VecConfig(sg=True, threads=1, seed=8, **SMALL), checkpoint_dir=ckpt, resume=True,
-              progress=False)
-    resumed = train(corpus, Word2VecConfig(sg=True, threads=1, seed=7, **SMALL), checkpoint_dir=ckpt, resume=True,
-                    progress=False)
+        train(
+            corpus,
+            Word2VecConfig(sg=True, threads=1, seed=8, **SMALL),
+            checkpoint_dir=ckpt,
+            resume=True,
+            progress=False,
+        )
+    resumed = train(
+        corpus, Word2VecConfig(sg=True, threads=1, seed=7, **SMALL), checkpoint_dir=ckpt, resume=True, progress=False
+    )
     np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
     np.testing.assert_array_equal(resumed.syn1neg, full.syn1neg)
     assert resumed.losses == full.losses

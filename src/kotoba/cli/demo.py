@@ -25,7 +25,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 QUERY_WORDS = ("government", "police", "australia", "fire", "president")
 
 
-def register(sub: "argparse._SubParsersAction") -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the main jobs offline on a small real corpus and show the results")
     p.add_argument("--out", default="demo-out", help="folder for the files it writes (default demo-out)")
     p.add_argument("--corpus", help="text file to use instead of the shipped Lee background corpus")
@@ -38,8 +38,10 @@ def shipped_data_dir() -> Path:
     """gensim's test-data folder, which holds the Lee corpus and the evaluation sets."""
     spec = importlib.util.find_spec("gensim")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError("the demo corpus ships with gensim (a dev dependency): run `make demo`, "
-                        "or `pip install gensim`, or pass --corpus FILE")
+        raise DataError(
+            "the demo corpus ships with gensim (a dev dependency): run `make demo`, "
+            "or `pip install gensim`, or pass --corpus FILE"
+        )
     d = Path(list(spec.submodule_search_locations)[0]) / "test" / "test_data"
     if not (d / "lee_background.cor").exists():
         raise DataError(f"{d / 'lee_background.cor'} is missing from this gensim install; pass --corpus FILE")
@@ -60,8 +62,7 @@ def _toy(seed: int) -> None:
     rng = np.random.default_rng(seed)
     model = SimpleCBOW(len(w2i), 5, rng=rng)
     trainer = Trainer(model, Adam(lr=0.001))
-    losses = trainer.fit(contexts, target, max_epoch=1000, batch_size=3, eval_interval=100,
-                         rng=rng, progress=False)
+    losses = trainer.fit(contexts, target, max_epoch=1000, batch_size=3, eval_interval=100, rng=rng, progress=False)
     print(f"[1] book toy run: {text!r}  SimpleCBOW, 1000 epochs, loss {losses[0]:.3f} -> {losses[-1]:.3f}")
     sims = most_similar("you", w2i, i2w, model.word_vecs, top=3)
     print("    nearest to 'you': " + ", ".join(f"{w} {s:.2f}" for w, s in sims))
@@ -84,24 +85,26 @@ def _word2vec(corpus: Path, data_dir: Path | None, out: Path, seed: int):
     from ..vectors import WordVectors
     from ..word2vec import Word2VecConfig, train
 
-    cfg = Word2VecConfig(sg=True, dim=100, window=5, negative=5, min_count=3, epochs=20,
-                         lowercase=True, seed=seed, threads=None)
+    cfg = Word2VecConfig(
+        sg=True, dim=100, window=5, negative=5, min_count=3, epochs=20, lowercase=True, seed=seed, threads=None
+    )
     t0 = time.perf_counter()
     model = train(corpus, cfg, progress=False)
     secs = time.perf_counter() - t0
     st = model.stats
     loss = model.losses[-1]["loss"] if model.losses else float("nan")
-    print(f"[2] word2vec skip-gram on {corpus.name}: {st['raw_words']:,} words x {cfg.epochs} epochs, "
-          f"vocab {len(model.words):,}, {secs:.1f} s ({st['words_per_sec'] / 1e6:.2f}M words/s), "
-          f"final loss {loss:.3f}")
+    print(
+        f"[2] word2vec skip-gram on {corpus.name}: {st['raw_words']:,} words x {cfg.epochs} epochs, "
+        f"vocab {len(model.words):,}, {secs:.1f} s ({st['words_per_sec'] / 1e6:.2f}M words/s), "
+        f"final loss {loss:.3f}"
+    )
     wv = model.wv
     for w in QUERY_WORDS:
         if w in wv:
             print(f"    {w:>11}: " + ", ".join(f"{n} {s:.2f}" for n, s in wv.most_similar(w, topn=5)))
     if data_dir is not None and (data_dir / "wordsim353.tsv").exists():
         _, (rho, _), oov = evaluate_word_pairs(wv, data_dir / "wordsim353.tsv")
-        print(f"    WordSim353 Spearman {rho:.3f} (OOV {oov:.1f}%; a 60k-word corpus is tiny, "
-              f"so expect a low score)")
+        print(f"    WordSim353 Spearman {rho:.3f} (OOV {oov:.1f}%; a 60k-word corpus is tiny, so expect a low score)")
     path = out / "vectors.bin"
     wv.save_word2vec_format(path, binary=True)
     back = WordVectors.load_word2vec_format(path)
@@ -134,8 +137,10 @@ def _language_model(corpus: Path, out: Path, seed: int) -> None:
     # the baseline any LM must beat: unigram frequencies from the training part (add-one smoothed)
     freq = np.bincount(train_ids, minlength=len(vocab)) + 1.0
     unigram_ppl = float(np.exp(-np.mean(np.log(freq[valid_ids] / freq.sum()))))
-    print(f"[3] LSTM language model (64 units) on the same text: 2 epochs in {secs:.1f} s, "
-          f"held-out perplexity {ppl:.1f} (unigram baseline {unigram_ppl:.1f})")
+    print(
+        f"[3] LSTM language model (64 units) on the same text: 2 epochs in {secs:.1f} s, "
+        f"held-out perplexity {ppl:.1f} (unigram baseline {unigram_ppl:.1f})"
+    )
     model.reset_state()
     words = generate(model, vocab, "the government", length=20, temperature=0.8, top_k=40, rng=rng)
     print("    sample: " + " ".join(words))

@@ -18,21 +18,30 @@ MODELS = ("rnn", "lstm", "better")
 DEFAULT_SIZES = {"rnn": (100, 100), "lstm": (100, 100), "better": (650, 650)}
 
 
-def register(sub: "argparse._SubParsersAction") -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the top-level parser."""
     lm = sub.add_parser("lm", help="RNN/LSTM language models: train, evaluate, generate text")
     lsub = lm.add_subparsers(dest="lm_command", metavar="SUBCOMMAND", required=True)
     data_dir_help = "folder holding ptb.{train,valid,test}.txt (default: $KOTOBA_DATA)"
 
     p = lsub.add_parser("train", help="train a language model and save a checkpoint")
-    p.add_argument("--data", nargs="+", default=["ptb"], metavar="ptb|FILE",
-                   help="'ptb' (default) or text files, one sentence per line")
+    p.add_argument(
+        "--data",
+        nargs="+",
+        default=["ptb"],
+        metavar="ptb|FILE",
+        help="'ptb' (default) or text files, one sentence per line",
+    )
     p.add_argument("--valid", metavar="FILE", help="validation text for --data FILE... (PTB uses ptb.valid.txt)")
     p.add_argument("--data-dir", default=None, help=data_dir_help)
     p.add_argument("--vocab-size", type=int, default=10000, help="vocabulary cap for --data FILE... (default 10000)")
     p.add_argument("--min-count", type=int, default=1, help="drop rarer words to <unk> (--data FILE... only)")
-    p.add_argument("--model", choices=MODELS, default="lstm",
-                   help="rnn: SimpleRnnlm; lstm: Rnnlm (default); better: BetterRnnlm (2 LSTMs, dropout, tied weights)")
+    p.add_argument(
+        "--model",
+        choices=MODELS,
+        default="lstm",
+        help="rnn: SimpleRnnlm; lstm: Rnnlm (default); better: BetterRnnlm (2 LSTMs, dropout, tied weights)",
+    )
     p.add_argument("--wordvec", type=int, default=None, help="word vector size (default 100, better: 650)")
     p.add_argument("--hidden", type=int, default=None, help="hidden size (default 100, better: 650)")
     p.add_argument("--batch-size", type=int, default=20)
@@ -41,23 +50,34 @@ def register(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
     p.add_argument("--max-grad", type=float, default=0.25, help="clip the global gradient norm (0: no clipping)")
     p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--lr-decay", type=float, default=4.0,
-                   help="divide the lr by this when the valid perplexity does not improve (1: never)")
+    p.add_argument(
+        "--lr-decay",
+        type=float,
+        default=4.0,
+        help="divide the lr by this when the valid perplexity does not improve (1: never)",
+    )
     p.add_argument("--dropout", type=float, default=0.5, help="dropout ratio (better only)")
     p.add_argument("--seed", type=int, default=0)
     wrap = p.add_mutually_exclusive_group()
-    wrap.add_argument("--wrap", dest="wrap", action="store_true",
-                      help="batch rows wrap around the corpus end as in the book")
+    wrap.add_argument(
+        "--wrap", dest="wrap", action="store_true", help="batch rows wrap around the corpus end as in the book"
+    )
     wrap.add_argument("--no-wrap", dest="wrap", action="store_false", help="stop each row at the corpus end (default)")
     p.set_defaults(wrap=False)
     p.add_argument("-o", "--output", required=True, metavar="CKPT", help="checkpoint path to write")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--plot", metavar="PNG", help="write the training perplexity curve here")
-    p.add_argument("--state", metavar="NPZ",
-                   help="keep a resumable trainer state here (after every epoch and every --state-every batches)")
+    p.add_argument(
+        "--state",
+        metavar="NPZ",
+        help="keep a resumable trainer state here (after every epoch and every --state-every batches)",
+    )
     p.add_argument("--state-every", type=int, default=None, metavar="N", help="also save --state every N batches")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from --state (same options); the result equals an uninterrupted run")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from --state (same options); the result equals an uninterrupted run",
+    )
     p.set_defaults(func=cmd_train)
 
     p = lsub.add_parser("eval", help="perplexity of a checkpoint on a PTB split or text files")
@@ -144,9 +164,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     D = D0 if args.wordvec is None else args.wordvec
     H = H0 if args.hidden is None else args.hidden
     lr = args.lr if args.lr is not None else (20.0 if args.optimizer == "sgd" else 1e-3)
-    for name, v in (("wordvec", D), ("hidden", H), ("batch-size", args.batch_size), ("time-size", args.time_size),
-                    ("lr", lr), ("epochs", args.epochs), ("vocab-size", args.vocab_size),
-                    ("lr-decay", args.lr_decay)):
+    for name, v in (
+        ("wordvec", D),
+        ("hidden", H),
+        ("batch-size", args.batch_size),
+        ("time-size", args.time_size),
+        ("lr", lr),
+        ("epochs", args.epochs),
+        ("vocab-size", args.vocab_size),
+        ("lr-decay", args.lr_decay),
+    ):
         _positive(name, v)
     if args.max_grad < 0:
         raise ConfigError(f"--max-grad must be >= 0, got {args.max_grad}")
@@ -174,22 +201,43 @@ def cmd_train(args: argparse.Namespace) -> int:
         save_lm(args.output, model, vocab, meta={"model": args.model, "data": source, "partial": True, **info})
 
     trainer.fit(
-        train, batch_size=args.batch_size, time_size=args.time_size, max_epoch=args.epochs,
-        max_grad=args.max_grad or None, valid_ids=valid, lr_decay=args.lr_decay, progress=not args.quiet,
-        wrap=args.wrap, eval_interval=min(20, n_batches),  # a tiny corpus still gets a curve point per epoch
-        rng=None if args.resume else rng, state_path=args.state, state_every=args.state_every,
+        train,
+        batch_size=args.batch_size,
+        time_size=args.time_size,
+        max_epoch=args.epochs,
+        max_grad=args.max_grad or None,
+        valid_ids=valid,
+        lr_decay=args.lr_decay,
+        progress=not args.quiet,
+        wrap=args.wrap,
+        eval_interval=min(20, n_batches),  # a tiny corpus still gets a curve point per epoch
+        rng=None if args.resume else rng,
+        state_path=args.state,
+        state_every=args.state_every,
         checkpoint=save_best if valid is not None else None,
     )
     seconds = time.perf_counter() - t0
     if trainer.best_params is not None:
         trainer.use_best()  # the epoch with the best validation perplexity, as the book keeps
     meta = {
-        "model": args.model, "wordvec_size": D, "hidden_size": H, "data": source,
-        "optimizer": args.optimizer, "lr": lr, "lr_decay": args.lr_decay, "max_grad": args.max_grad,
-        "epochs": args.epochs, "batch_size": args.batch_size, "time_size": args.time_size, "wrap": args.wrap,
-        "seed": args.seed, "dropout": args.dropout if args.model == "better" else None,
-        "train_seconds": round(seconds, 2), "train_perplexity": trainer.ppl_list,
-        "valid_perplexity": trainer.valid_ppl_list, "best_epoch": trainer.best_epoch,
+        "model": args.model,
+        "wordvec_size": D,
+        "hidden_size": H,
+        "data": source,
+        "optimizer": args.optimizer,
+        "lr": lr,
+        "lr_decay": args.lr_decay,
+        "max_grad": args.max_grad,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "time_size": args.time_size,
+        "wrap": args.wrap,
+        "seed": args.seed,
+        "dropout": args.dropout if args.model == "better" else None,
+        "train_seconds": round(seconds, 2),
+        "train_perplexity": trainer.ppl_list,
+        "valid_perplexity": trainer.valid_ppl_list,
+        "best_epoch": trainer.best_epoch,
     }
     if trainer.ppl_list:
         _say(args, f"last training perplexity {trainer.ppl_list[-1]:.2f}")
@@ -219,8 +267,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     ppl = float(perplexity(model, ids, batch_size=args.batch_size, time_size=args.time_size))
     what = ", ".join(str(p) for p in paths)
     if args.json:
-        print(json.dumps({"checkpoint": str(args.checkpoint), "data": what, "tokens": int(len(ids)),
-                          "perplexity": ppl}))
+        print(
+            json.dumps({"checkpoint": str(args.checkpoint), "data": what, "tokens": int(len(ids)), "perplexity": ppl})
+        )
     else:
         print(f"perplexity {ppl:.2f} on {what} ({len(ids):,} tokens)")
     return 0
@@ -235,8 +284,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     model, vocab, _ = load_lm(args.checkpoint)
     words = generate(
-        model, vocab, args.start, length=args.length, temperature=args.temperature, top_k=args.top_k,
-        rng=np.random.default_rng(args.seed), skip_unk=not args.allow_unk, stop_at_eos=not args.no_stop,
+        model,
+        vocab,
+        args.start,
+        length=args.length,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        rng=np.random.default_rng(args.seed),
+        skip_unk=not args.allow_unk,
+        stop_at_eos=not args.no_stop,
     )
     lines = " ".join(words).split(EOS)
     print("\n".join(line.strip() for line in lines))
@@ -247,8 +303,10 @@ def cmd_import_book(args: argparse.Namespace) -> int:
     from ..lm.book_import import import_book
 
     meta = import_book(args.pickle, model=args.model, data_dir=args.data_dir, out=args.output)
-    print(f"saved {args.output} ({meta['model']}: V={meta['vocab_size']}, D={meta['wordvec_size']}, "
-          f"H={meta['hidden_size']})")
+    print(
+        f"saved {args.output} ({meta['model']}: V={meta['vocab_size']}, D={meta['wordvec_size']}, "
+        f"H={meta['hidden_size']})"
+    )
     return 0
 
 

@@ -15,9 +15,11 @@ from ..evaluate import evaluate_analogies, evaluate_word_pairs
 from ..vectors import WordVectors
 
 
-def register(sub: "argparse._SubParsersAction") -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the top-level parser."""
-    p = sub.add_parser("similar", help="nearest words to a word (cosine)", description="Nearest words to WORD by cosine similarity.")
+    p = sub.add_parser(
+        "similar", help="nearest words to a word (cosine)", description="Nearest words to WORD by cosine similarity."
+    )
     p.add_argument("vectors", metavar="VECTORS", help="word2vec file (text or binary, .gz ok)")
     p.add_argument("word", metavar="WORD")
     p.add_argument("-n", "--topn", type=_positive, default=10, help="how many neighbours (default 10)")
@@ -36,7 +38,9 @@ def register(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("c", metavar="C")
     p.add_argument("-n", "--topn", type=_positive, default=5, help="how many answers (default 5)")
     p.add_argument("--method", choices=("3cosadd", "3cosmul"), default="3cosadd")
-    p.add_argument("--restrict-vocab", type=_positive, default=None, metavar="N", help="answer only from the first N words")
+    p.add_argument(
+        "--restrict-vocab", type=_positive, default=None, metavar="N", help="answer only from the first N words"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=_analogy)
 
@@ -52,8 +56,16 @@ def register(sub: "argparse._SubParsersAction") -> None:
     p.add_argument("vectors", metavar="VECTORS", help="word2vec file (text or binary, .gz ok)")
     p.add_argument("--analogies", metavar="FILE", help="analogy questions (questions-words.txt format)")
     p.add_argument("--pairs", metavar="FILE", nargs="+", default=[], help="word-pair files: word1 TAB word2 TAB score")
-    p.add_argument("--restrict-vocab", type=_positive, default=30000, metavar="N", help="use only the first N words (default 30000)")
-    p.add_argument("--method", choices=("3cosadd", "3cosmul"), default="3cosadd", help="analogy objective (default 3cosadd)")
+    p.add_argument(
+        "--restrict-vocab",
+        type=_positive,
+        default=30000,
+        metavar="N",
+        help="use only the first N words (default 30000)",
+    )
+    p.add_argument(
+        "--method", choices=("3cosadd", "3cosmul"), default="3cosadd", help="analogy objective (default 3cosadd)"
+    )
     p.add_argument("--case-sensitive", action="store_true", help="do not upper-case words before matching")
     p.add_argument("--delimiter", default="\t", help="field separator of the pair files (default TAB)")
     p.add_argument("--json", action="store_true", help="one JSON object per line, the last one a summary")
@@ -109,12 +121,22 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ConfigError("nothing to evaluate: give --analogies FILE and/or --pairs FILE ...")
     wv = WordVectors.load_word2vec_format(args.vectors)
     ci = not args.case_sensitive
-    summary: dict = {"summary": True, "vectors": args.vectors, "words": len(wv), "dim": wv.vector_size, "restrict_vocab": args.restrict_vocab}
+    summary: dict = {
+        "summary": True,
+        "vectors": args.vectors,
+        "words": len(wv),
+        "dim": wv.vector_size,
+        "restrict_vocab": args.restrict_vocab,
+    }
     if not args.json:
-        print(f"vectors: {args.vectors} ({len(wv)} words, {wv.vector_size} dims); first {args.restrict_vocab} words used")
+        print(
+            f"vectors: {args.vectors} ({len(wv)} words, {wv.vector_size} dims); first {args.restrict_vocab} words used"
+        )
 
     if args.analogies:
-        score, sections = evaluate_analogies(wv, args.analogies, restrict_vocab=args.restrict_vocab, case_insensitive=ci, method=args.method)
+        score, sections = evaluate_analogies(
+            wv, args.analogies, restrict_vocab=args.restrict_vocab, case_insensitive=ci, method=args.method
+        )
         total = sections[-1]
         n_done = len(total["correct"]) + len(total["incorrect"])
         summary.update(
@@ -128,7 +150,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         if args.json:
             for s in sections[:-1]:
                 c, i = len(s["correct"]), len(s["incorrect"])
-                row = {"analogy_section": s["section"], "correct": c, "evaluated": c + i, "skipped": s["oov"], "accuracy": c / (c + i) if c + i else None}
+                row = {
+                    "analogy_section": s["section"],
+                    "correct": c,
+                    "evaluated": c + i,
+                    "skipped": s["oov"],
+                    "accuracy": c / (c + i) if c + i else None,
+                }
                 print(json.dumps(row, ensure_ascii=False))
         else:
             _print_analogy_table(args.analogies, args.method, sections)
@@ -138,7 +166,14 @@ def _evaluate(args: argparse.Namespace) -> int:
         (r, rp), (rho, sp), oov = evaluate_word_pairs(
             wv, path, delimiter=args.delimiter, restrict_vocab=args.restrict_vocab, case_insensitive=ci
         )
-        row = {"pairs_file": path, "pearson": _clean(r), "pearson_p": _clean(rp), "spearman": _clean(rho), "spearman_p": _clean(sp), "oov_percent": oov}
+        row = {
+            "pairs_file": path,
+            "pearson": _clean(r),
+            "pearson_p": _clean(rp),
+            "spearman": _clean(rho),
+            "spearman_p": _clean(sp),
+            "oov_percent": oov,
+        }
         pair_rows.append(row)
         if args.json:
             print(json.dumps(row, ensure_ascii=False))

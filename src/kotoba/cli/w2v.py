@@ -33,7 +33,7 @@ _HYPER = [
 ]
 
 
-def register(sub: "argparse._SubParsersAction") -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     """Add ``kotoba train`` to the top-level parser."""
     p = sub.add_parser(
         "train",
@@ -44,8 +44,13 @@ def register(sub: "argparse._SubParsersAction") -> None:
         ),
     )
     p.add_argument("corpus", nargs="+", metavar="CORPUS", help="text file or folder (several allowed)")
-    p.add_argument("-o", "--output", required=True, metavar="VECTORS",
-                   help="vectors file to write (e.g. vectors.bin); a name ending in .gz is gzipped")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="VECTORS",
+        help="vectors file to write (e.g. vectors.bin); a name ending in .gz is gzipped",
+    )
     arch = p.add_mutually_exclusive_group()
     arch.add_argument("--sg", dest="sg", action="store_true", default=None, help="skip-gram")
     arch.add_argument("--cbow", dest="sg", action="store_false", default=None, help="CBOW (default)")
@@ -53,10 +58,17 @@ def register(sub: "argparse._SubParsersAction") -> None:
     for opt, dest, typ, help_ in _HYPER:
         p.add_argument(opt, dest=dest, type=typ, default=None, help=help_)
     p.add_argument("--lowercase", action="store_true", default=None, help="lowercase the text before counting")
-    p.add_argument("--format", choices=("binary", "text"), default=None,
-                   help="vectors file format (default: text if VECTORS ends in .txt or .vec, else binary)")
-    p.add_argument("--checkpoint", metavar="DIR",
-                   help="save the model here after every epoch (the encoded corpus is kept in DIR/corpus)")
+    p.add_argument(
+        "--format",
+        choices=("binary", "text"),
+        default=None,
+        help="vectors file format (default: text if VECTORS ends in .txt or .vec, else binary)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="save the model here after every epoch (the encoded corpus is kept in DIR/corpus)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint DIR")
     p.add_argument("--save-vocab", metavar="PATH", help="also write the vocabulary as 'word count' lines")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary text")

@@ -240,7 +240,9 @@ def hs_update(hm, hr, syn1, codes, points, target, clen, lr, neu1e, want_loss=Tr
 
 
 @njit(**_JIT, inline="always")
-def sg_step(syn0, syn1neg, syn1, inp, target, negs, nneg, codes, points, clen, lr, neu1e, gbuf, want_loss=True) -> float:
+def sg_step(
+    syn0, syn1neg, syn1, inp, target, negs, nneg, codes, points, clen, lr, neu1e, gbuf, want_loss=True
+) -> float:
     """One skip-gram step: input word ``inp`` predicts ``target``.
 
     syn0: (V, D) input vectors, syn1neg: (V, D) NS output vectors, syn1: (V, D) HS inner-node
@@ -264,7 +266,22 @@ def sg_step(syn0, syn1neg, syn1, inp, target, negs, nneg, codes, points, clen, l
 
 @njit(**_JIT, inline="always")
 def cbow_step(
-    syn0, syn1neg, syn1, ctx, nctx, cbow_mean, target, negs, nneg, codes, points, clen, lr, neu1, neu1e, gbuf,
+    syn0,
+    syn1neg,
+    syn1,
+    ctx,
+    nctx,
+    cbow_mean,
+    target,
+    negs,
+    nneg,
+    codes,
+    points,
+    clen,
+    lr,
+    neu1,
+    neu1e,
+    gbuf,
     want_loss=True,
 ) -> float:
     """One CBOW step: context words ``ctx[:nctx]`` (nctx >= 1) predict ``target``.
@@ -392,10 +409,37 @@ def _subsample(ids, lo, hi, keep, sen, state):
 
 @njit(**_JIT)
 def train_job(
-    sg, ids, offsets, s_begin, s_end,
-    syn0, syn1neg, syn1, keep, neg_prob, neg_alias, codes, points, codelens,
-    negative, hs, batch, window, cbow_mean, alpha, min_alpha, word_pos, total_words, seed,
-    sen, ctx, negs, neu1, neu1e, grad, err,
+    sg,
+    ids,
+    offsets,
+    s_begin,
+    s_end,
+    syn0,
+    syn1neg,
+    syn1,
+    keep,
+    neg_prob,
+    neg_alias,
+    codes,
+    points,
+    codelens,
+    negative,
+    hs,
+    batch,
+    window,
+    cbow_mean,
+    alpha,
+    min_alpha,
+    word_pos,
+    total_words,
+    seed,
+    sen,
+    ctx,
+    negs,
+    neu1,
+    neu1e,
+    grad,
+    err,
 ):
     """Train on sentences ``s_begin:s_end`` of an encoded corpus (one worker's job).
 
@@ -443,7 +487,9 @@ def train_job(
                 loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, negs, nneg, lr, grad, err, want)
                 if clen > 0:
                     for j in range(nctx):
-                        loss += sg_step(syn0, syn1neg, syn1, ctx[j], w, negs, -1, codes, points, clen, lr, neu1e, gbuf, want)
+                        loss += sg_step(
+                            syn0, syn1neg, syn1, ctx[j], w, negs, -1, codes, points, clen, lr, neu1e, gbuf, want
+                        )
                 if want:
                     loss_pairs += nctx
                 pairs += nctx
@@ -454,7 +500,9 @@ def train_job(
                         continue
                     state = draw_negatives(state, negs, negative, neg_prob, neg_alias)
                     want = steps % LOSS_EVERY == 0
-                    loss += sg_step(syn0, syn1neg, syn1, sen[j], w, negs, nneg, codes, points, clen, lr, neu1e, gbuf, want)
+                    loss += sg_step(
+                        syn0, syn1neg, syn1, sen[j], w, negs, nneg, codes, points, clen, lr, neu1e, gbuf, want
+                    )
                     if want:
                         loss_pairs += 1
                     pairs += 1
@@ -466,7 +514,23 @@ def train_job(
                 state = draw_negatives(state, negs, negative, neg_prob, neg_alias)
                 want = steps % LOSS_EVERY == 0
                 loss += cbow_step(
-                    syn0, syn1neg, syn1, ctx, nctx, cbow_mean, w, negs, nneg, codes, points, clen, lr, neu1, neu1e, gbuf, want
+                    syn0,
+                    syn1neg,
+                    syn1,
+                    ctx,
+                    nctx,
+                    cbow_mean,
+                    w,
+                    negs,
+                    nneg,
+                    codes,
+                    points,
+                    clen,
+                    lr,
+                    neu1,
+                    neu1e,
+                    gbuf,
+                    want,
                 )
                 if want:
                     loss_pairs += 1

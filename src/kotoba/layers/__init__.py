@@ -23,7 +23,7 @@ from .embedding import (
     scatter_add_rows,
     sum_rows,
 )
-from .time import RNN, TimeRNN, LSTM, TimeLSTM, TimeEmbedding, TimeAffine, TimeSoftmaxWithLoss, TimeDropout
+from .time import LSTM, RNN, TimeAffine, TimeDropout, TimeEmbedding, TimeLSTM, TimeRNN, TimeSoftmaxWithLoss
 
 __all__ = [
     "Affine",
@@ -43,4 +43,12 @@ __all__ = [
     "UnigramSampler",
     "scatter_add_rows",
     "sum_rows",
+    "LSTM",
+    "RNN",
+    "TimeAffine",
+    "TimeDropout",
+    "TimeEmbedding",
+    "TimeLSTM",
+    "TimeRNN",
+    "TimeSoftmaxWithLoss",
 ]

@@ -45,7 +45,9 @@ def _class_ids(t: np.ndarray, num_classes: int, batch_shape: tuple[int, ...]) ->
     if t.shape == batch_shape + (num_classes,) and t.ndim == len(batch_shape) + 1:
         return t.argmax(axis=-1)
     if t.shape != batch_shape:
-        raise ValueError(f"labels of shape {t.shape} fit neither ids {batch_shape} nor one-hot {batch_shape + (num_classes,)}")
+        raise ValueError(
+            f"labels of shape {t.shape} fit neither ids {batch_shape} nor one-hot {batch_shape + (num_classes,)}"
+        )
     return t
 
 

@@ -171,7 +171,9 @@ class UnigramSampler:
     with ``searchsorted``. So the target never appears among its own negatives.
     """
 
-    def __init__(self, corpus: np.ndarray, power: float, sample_size: int, rng: np.random.Generator | None = None) -> None:
+    def __init__(
+        self, corpus: np.ndarray, power: float, sample_size: int, rng: np.random.Generator | None = None
+    ) -> None:
         corpus = np.asarray(corpus).reshape(-1)
         if corpus.size == 0:
             raise EmptyCorpusError("cannot build a unigram sampler from an empty corpus")

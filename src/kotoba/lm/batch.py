@@ -20,7 +20,7 @@ to the next. An epoch has ``L // (N * T)`` batches (:func:`num_batches`), in bot
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

@@ -22,8 +22,8 @@ import codecs
 import io
 import os
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -92,7 +93,9 @@ def load_lm(path: str | os.PathLike, rng: np.random.Generator | None = None) -> 
     if not isinstance(vocab, list) or not all(isinstance(w, str) for w in vocab):
         raise FormatError(f"{side_path}: 'vocab' must be a list of strings")
     if len(vocab) != model.config["vocab_size"]:
-        raise FormatError(f"{side_path}: vocab has {len(vocab)} words but config says vocab_size={model.config['vocab_size']}")
+        raise FormatError(
+            f"{side_path}: vocab has {len(vocab)} words but config says vocab_size={model.config['vocab_size']}"
+        )
     arrays = load_npz(path)
     if len(arrays) != len(model.params):
         raise FormatError(f"{path}: has {len(arrays)} arrays but a {side['config']['class']} needs {len(model.params)}")

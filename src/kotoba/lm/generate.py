@@ -8,7 +8,8 @@ The model is used as the book's ``RnnlmGen`` uses it: its LSTM layers are statef
 from __future__ import annotations
 
 import difflib
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 

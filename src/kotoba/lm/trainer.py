@@ -19,8 +19,9 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -129,7 +130,7 @@ class RnnlmTrainer:
         state_path: str | os.PathLike | None = None,
         state_every: int | None = None,
         max_iters: int | None = None,
-    ) -> "RnnlmTrainer":
+    ) -> RnnlmTrainer:
         """Train from the current position (epoch ``self.epoch``, batch ``self.iteration``) up
         to ``max_epoch`` epochs in total.
 
@@ -157,7 +158,9 @@ class RnnlmTrainer:
             if vocab is None:
                 raise ConfigError("checkpoint to a file needs the vocabulary: pass vocab=")
             if len(vocab) != model.config["vocab_size"]:
-                raise ConfigError(f"vocab has {len(vocab)} words but the model has vocab_size={model.config['vocab_size']}")
+                raise ConfigError(
+                    f"vocab has {len(vocab)} words but the model has vocab_size={model.config['vocab_size']}"
+                )
         train_ids = np.asarray(train_ids)
         n_batches = num_batches(len(train_ids), batch_size, time_size)
         if self.iteration >= n_batches:
@@ -207,7 +210,11 @@ class RnnlmTrainer:
                     if progress:
                         elapsed = max(time.perf_counter() - t_start, 1e-9)
                         run_ppl = math.exp(self._loss_sum / self._loss_count) if self._loss_count else self.ppl_list[-1]
-                        bar.set_postfix(ppl=f"{run_ppl:.1f}", tok_s=f"{(self.iteration - it_start) * tokens_per_batch / elapsed:.0f}", refresh=False)
+                        bar.set_postfix(
+                            ppl=f"{run_ppl:.1f}",
+                            tok_s=f"{(self.iteration - it_start) * tokens_per_batch / elapsed:.0f}",
+                            refresh=False,
+                        )
                         bar.update(1)
                     last = self.iteration == n_batches
                     if state_path is not None and state_every and self.iteration % state_every == 0 and not last:
@@ -233,7 +240,9 @@ class RnnlmTrainer:
             return
         ppl = perplexity(model, valid_ids, batch_size=10, time_size=time_size)
         if not math.isfinite(ppl):
-            raise DivergenceError(f"validation perplexity became {ppl} after epoch {self.epoch}; lower the learning rate")
+            raise DivergenceError(
+                f"validation perplexity became {ppl} after epoch {self.epoch}; lower the learning rate"
+            )
         self.valid_ppl_list.append(ppl)
         if self.best_ppl is None or ppl < self.best_ppl:
             self.best_ppl, self.best_epoch = ppl, self.epoch
@@ -246,7 +255,10 @@ class RnnlmTrainer:
         else:
             opt.lr /= lr_decay
         if progress:
-            tqdm.write(f"epoch {self.epoch}: valid perplexity {ppl:.2f} (best {self.best_ppl:.2f}), lr {getattr(opt, 'lr', float('nan')):.4g}")
+            tqdm.write(
+                f"epoch {self.epoch}: valid perplexity {ppl:.2f} (best {self.best_ppl:.2f}), "
+                f"lr {getattr(opt, 'lr', float('nan')):.4g}"
+            )
 
     def use_best(self) -> None:
         """Copy ``best_params`` (the best validation perplexity so far) into the model."""

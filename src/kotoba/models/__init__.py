@@ -6,5 +6,7 @@ word2vec (chapters 3–4): :class:`SimpleCBOW`, :class:`SimpleSkipGram` (full so
 """
 
 from .cbow import CBOW, SimpleCBOW
+from .rnnlm import BetterRnnlm, Rnnlm, SimpleRnnlm
 from .skip_gram import SimpleSkipGram, SkipGram
-from .rnnlm import SimpleRnnlm, Rnnlm, BetterRnnlm
+
+__all__ = ["CBOW", "SimpleCBOW", "BetterRnnlm", "Rnnlm", "SimpleRnnlm", "SimpleSkipGram", "SkipGram"]

@@ -32,8 +32,7 @@ import numpy as np
 from ..errors import ConfigError, EmptyCorpusError, FormatError
 from ..io import atomic_write, load_json, save_json
 from .readers import BLOCK_SIZE, ReadStats, Source, corpus_files, empty_corpus_error, file_pieces, iter_sentences
-from .vocab import (DEFAULT_MAX_TABLE_SIZE, Vocab, build_vocab, check_vocab_options, select_words,
-                    vocab_from_counts)
+from .vocab import DEFAULT_MAX_TABLE_SIZE, Vocab, build_vocab, check_vocab_options, select_words, vocab_from_counts
 from .wordtable import WordTable
 
 IDS_FILE = "ids.int32"
@@ -71,10 +70,10 @@ class EncodedCorpus:
 
     def sentence(self, i: int) -> np.ndarray:
         """Word ids of sentence ``i``: (length,) int32 view."""
-        return self.ids[self.sent_offsets[i]:self.sent_offsets[i + 1]]
+        return self.ids[self.sent_offsets[i] : self.sent_offsets[i + 1]]
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "EncodedCorpus":
+    def open(cls, path: str | os.PathLike) -> EncodedCorpus:
         """Memory-map an encoded corpus folder, checking that its files agree with its meta.
 
         The check reads ``ids`` once (min and max) because the training kernels index arrays
@@ -197,8 +196,14 @@ def encode_corpus(
             )
         f_ids.write(ids_buf.tobytes())
         f_off.write(off_buf.tobytes())
-    meta = dict(wanted, n_ids=n_ids, n_sentences=n_sent, raw_words=st.tokens - raw_before,
-                lines=st.lines, invalid_utf8=st.invalid_utf8)
+    meta = dict(
+        wanted,
+        n_ids=n_ids,
+        n_sentences=n_sent,
+        raw_words=st.tokens - raw_before,
+        lines=st.lines,
+        invalid_utf8=st.invalid_utf8,
+    )
     save_json(meta_path, meta)
     return EncodedCorpus.open(out_dir)
 
@@ -283,24 +288,36 @@ def scan_corpus(
         except _TablePruned:
             prov_ids.unlink(missing_ok=True)
             prov_cuts.unlink(missing_ok=True)
-            vocab = build_vocab(iter_sentences(files, lowercase, max_sentence_len), min_count, max_vocab_size,
-                                max_table_size, corpus_name=corpus_name)
+            vocab = build_vocab(
+                iter_sentences(files, lowercase, max_sentence_len),
+                min_count,
+                max_vocab_size,
+                max_table_size,
+                corpus_name=corpus_name,
+            )
             return vocab, encode_corpus(files, vocab, out_dir, lowercase, max_sentence_len, reuse=False, stats=st)
         for name in ("files", "lines", "tokens", "bytes", "invalid_utf8"):
             setattr(st, name, getattr(st, name) + getattr(scan.stats, name))
         if scan.n_tokens == 0:
             raise empty_corpus_error(files)
         counts = scan.counts
-        vocab = vocab_from_counts(scan.words.words(), counts, scan.n_tokens, min_count, max_vocab_size,
-                                  corpus_name=corpus_name)
+        vocab = vocab_from_counts(
+            scan.words.words(), counts, scan.n_tokens, min_count, max_vocab_size, corpus_name=corpus_name
+        )
         perm = np.full(len(counts), -1, np.int32)
         perm[select_words(counts, min_count, max_vocab_size)] = np.arange(len(vocab), dtype=np.int32)
         n_ids, n_sent = _remap(prov_ids, prov_cuts, scan.n_tokens, scan.n_cuts, perm, out_dir)
     finally:
         prov_ids.unlink(missing_ok=True)
         prov_cuts.unlink(missing_ok=True)
-    meta = dict(_meta(files, vocab, lowercase, max_sentence_len), n_ids=n_ids, n_sentences=n_sent,
-                raw_words=scan.n_tokens, lines=scan.stats.lines, invalid_utf8=scan.stats.invalid_utf8)
+    meta = dict(
+        _meta(files, vocab, lowercase, max_sentence_len),
+        n_ids=n_ids,
+        n_sentences=n_sent,
+        raw_words=scan.n_tokens,
+        lines=scan.stats.lines,
+        invalid_utf8=scan.stats.invalid_utf8,
+    )
     save_json(out_dir / META_FILE, meta)
     return vocab, EncodedCorpus.open(out_dir)
 
@@ -313,8 +330,9 @@ class _Scan:
     ``n_cuts`` (sentences, each written as its end position in the token stream).
     """
 
-    def __init__(self, files: list[Path], lowercase: bool, max_len: int, max_table_size: int,
-                 block_size: int, stats: ReadStats):
+    def __init__(
+        self, files: list[Path], lowercase: bool, max_len: int, max_table_size: int, block_size: int, stats: ReadStats
+    ):
         self.files, self.lowercase, self.max_len = files, lowercase, max_len
         self.max_table_size, self.block_size, self.stats = max_table_size, block_size, stats
         self.words = WordTable()
@@ -360,8 +378,9 @@ class _Scan:
         data = piece.encode("utf-8")
         return self.words.encode(data)
 
-    def _flush(self, ids_buf: list[np.ndarray], cuts_buf: list[np.ndarray], f_ids: IO[bytes],
-               f_cuts: IO[bytes]) -> None:
+    def _flush(
+        self, ids_buf: list[np.ndarray], cuts_buf: list[np.ndarray], f_ids: IO[bytes], f_cuts: IO[bytes]
+    ) -> None:
         ids = np.concatenate(ids_buf) if ids_buf else np.zeros(0, np.int32)
         f_ids.write(ids)
         if cuts_buf:
@@ -369,7 +388,7 @@ class _Scan:
             f_cuts.write(cuts)
             self.n_cuts += len(cuts)
         counts = np.bincount(ids, minlength=len(self.words))
-        counts[:len(self.counts)] += self.counts
+        counts[: len(self.counts)] += self.counts
         self.counts = counts
         ids_buf.clear()
         cuts_buf.clear()
@@ -384,7 +403,7 @@ def _sentence_ends(ends: np.ndarray, line_start: int, last_cut: int, total: int,
     ``max_len`` tokens and at its end unless that leaves an empty sentence.
     -> (C,) int64 increasing positions ``> last_cut``.
     """
-    starts = np.concatenate(([line_start], ends[:-1]))[:len(ends)]
+    starts = np.concatenate(([line_start], ends[:-1]))[: len(ends)]
     lengths = ends - starts
     parts = [np.arange(starts[i] + max_len, ends[i] + 1, max_len) for i in np.flatnonzero(lengths >= max_len)]
     parts.append(ends[lengths % max_len != 0])
@@ -395,21 +414,25 @@ def _sentence_ends(ends: np.ndarray, line_start: int, last_cut: int, total: int,
     return cuts[cuts > last_cut]
 
 
-def _remap(ids_path: Path, cuts_path: Path, n_tokens: int, n_cuts: int, perm: np.ndarray,
-           out_dir: Path) -> tuple[int, int]:
+def _remap(
+    ids_path: Path, cuts_path: Path, n_tokens: int, n_cuts: int, perm: np.ndarray, out_dir: Path
+) -> tuple[int, int]:
     """Write the final ids and sentence offsets from the provisional ones, block by block.
 
     perm: (W,) int32 provisional id -> final id, -1 for a dropped word. Sentences whose every
     word was dropped disappear. Returns (ids written, sentences written).
     """
     cuts = np.memmap(cuts_path, np.int64, mode="r", shape=(n_cuts,))
-    n_ids = 0     # final ids written so far
+    n_ids = 0  # final ids written so far
     n_sent = 0
-    prev = 0      # the last offset written
-    start = 0     # provisional position of the block
-    c = 0         # the first cut not yet mapped
-    with open(ids_path, "rb") as f_in, atomic_write(out_dir / IDS_FILE, "wb") as f_ids, \
-            atomic_write(out_dir / OFFSETS_FILE, "wb") as f_off:
+    prev = 0  # the last offset written
+    start = 0  # provisional position of the block
+    c = 0  # the first cut not yet mapped
+    with (
+        open(ids_path, "rb") as f_in,
+        atomic_write(out_dir / IDS_FILE, "wb") as f_ids,
+        atomic_write(out_dir / OFFSETS_FILE, "wb") as f_off,
+    ):
         f_off.write(np.zeros(1, np.int64))
         while start < n_tokens:
             new = perm[np.fromfile(f_in, np.int32, _SCAN_IDS_BLOCK)]

@@ -23,14 +23,15 @@ import lzma
 import os
 import threading
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Union
+from typing import IO
 
 from ..errors import ConfigError, DataError, EmptyCorpusError
 
-PathLike = Union[str, "os.PathLike[str]"]
-Source = Union[PathLike, Iterable[PathLike]]
+PathLike = str | os.PathLike
+Source = PathLike | Iterable[PathLike]
 
 #: bytes read from a (decompressed) file at a time. The tokens of one block are held at once
 #: as str objects (about 10x the bytes), and larger blocks were measured to be no faster.
@@ -92,7 +93,8 @@ def corpus_files(source: Source) -> list[Path]:
     for p in map(Path, paths):
         if p.is_dir():
             found = sorted(
-                q for q in p.rglob("*")
+                q
+                for q in p.rglob("*")
                 if q.is_file() and not any(part.startswith(".") for part in q.relative_to(p).parts)
             )
             if not found:
@@ -150,9 +152,7 @@ def empty_corpus_error(files: list[Path]) -> EmptyCorpusError:
     return EmptyCorpusError(f"corpus {names} contains no tokens")
 
 
-def _iter_file(
-    path: Path, lowercase: bool, max_len: int, st: ReadStats, block_size: int
-) -> Iterator[list[str]]:
+def _iter_file(path: Path, lowercase: bool, max_len: int, st: ReadStats, block_size: int) -> Iterator[list[str]]:
     sentence: list[str] = []  # tokens of the current line not yet yielded
     for piece in file_pieces(path, lowercase, st, block_size):
         lines = piece.split("\n")
@@ -185,8 +185,8 @@ def file_pieces(path: Path, lowercase: bool, st: ReadStats, block_size: int = BL
     ``invalid_utf8``; counting tokens is left to the caller, who splits the pieces.
     """
     decoder = codecs.getincrementaldecoder("utf-8-sig")(errors=_ERRORS_NAME)
-    carry = ""          # the start of a token cut by the block boundary
-    line_open = False   # has the current line any character yet (for the line count)?
+    carry = ""  # the start of a token cut by the block boundary
+    line_open = False  # has the current line any character yet (for the line count)?
     opener = _OPENERS.get(path.suffix.lower(), open)
     try:
         f = opener(path, "rb")
@@ -208,7 +208,7 @@ def file_pieces(path: Path, lowercase: bool, st: ReadStats, block_size: int = BL
             if not final and text and not text[-1].isspace():
                 # the last token may go on in the next block: keep it back (rsplit scans from the end)
                 carry = text.rsplit(None, 1)[-1]
-                text = text[:len(text) - len(carry)]
+                text = text[: len(text) - len(carry)]
                 if len(carry) > MAX_TOKEN_CHARS:
                     raise DataError(
                         f"{path}: a run of more than {MAX_TOKEN_CHARS:,} characters without "

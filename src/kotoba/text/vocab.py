@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -32,8 +32,7 @@ class Vocab:
     ``raw_total_words`` is every token read, including the words that were dropped.
     """
 
-    def __init__(self, words: Sequence[str], counts: Sequence[int] | np.ndarray,
-                 raw_total_words: int | None = None):
+    def __init__(self, words: Sequence[str], counts: Sequence[int] | np.ndarray, raw_total_words: int | None = None):
         self.words = list(words)
         self.counts = np.asarray(counts, dtype=np.int64).reshape(-1)
         if len(self.words) != len(self.counts):
@@ -85,7 +84,7 @@ class Vocab:
                 f.write(f"{w} {c}\n")
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Vocab":
+    def load(cls, path: str | os.PathLike) -> Vocab:
         """Read a file of ``word count`` lines, keeping its order.
 
         The file does not record how many tokens were dropped, so ``raw_total_words`` is set
@@ -139,7 +138,8 @@ def build_vocab(
     ``ReduceVocab``. A pruned word starts again from 0 if it comes back, so after pruning the
     counts of rare words are undercounts, a word near ``min_count`` can be lost, and tie order
     for a re-added word is its first appearance after it was last pruned. A word that was never
-    pruned (its count was above ``t`` at every pruning) keeps its exact count. Without pruning (fewer distinct words than ``max_table_size``) the result is exact.
+    pruned (its count was above ``t`` at every pruning) keeps its exact count. Without pruning
+    (fewer distinct words than ``max_table_size``) the result is exact.
     ``raw_total_words`` always counts every token read.
     """
     check_vocab_options(min_count, max_vocab_size, max_table_size)
@@ -153,8 +153,14 @@ def build_vocab(
             for w in [w for w, c in counts.items() if c <= threshold]:
                 del counts[w]
             threshold += 1
-    return vocab_from_counts(list(counts), np.fromiter(counts.values(), np.int64, len(counts)), raw,
-                             min_count, max_vocab_size, corpus_name=corpus_name)
+    return vocab_from_counts(
+        list(counts),
+        np.fromiter(counts.values(), np.int64, len(counts)),
+        raw,
+        min_count,
+        max_vocab_size,
+        corpus_name=corpus_name,
+    )
 
 
 def check_vocab_options(min_count: int, max_vocab_size: int | None, max_table_size: int) -> None:

@@ -50,7 +50,8 @@ def _tokenise(data, ids, ends, table, word_start, word_len, word_hash, arena, n_
     Writes the tokens' ids to ``ids`` and, for each newline, the number of tokens before it to
     ``ends``. The caller guarantees room: ``len(ids) > L // 2``, ``len(ends) >=`` newlines,
     the word arrays and ``arena`` can take ``L // 2 + 1`` more words and ``L + L // 2 + 1`` more
-    bytes (each word is stored followed by a newline), and the table stays at most half full. -> (n_ids, n_ends, n_words, arena_used).
+    bytes (each word is stored followed by a newline), and the table stays at most half full.
+    Returns (n_ids, n_ends, n_words, arena_used).
     """
     mask = np.uint64(len(table) - 1)
     n = len(data)
@@ -86,7 +87,7 @@ def _tokenise(data, ids, ends, table, word_start, word_len, word_hash, arena, n_
                     word_start[w] = arena_used
                     word_len[w] = length
                     word_hash[w] = h
-                    arena[arena_used:arena_used + length] = data[start:i]
+                    arena[arena_used : arena_used + length] = data[start:i]
                     arena[arena_used + length] = 10  # words() splits the arena at these
                     arena_used += length + 1
                     n_words += 1
@@ -128,7 +129,7 @@ def _grown(a: np.ndarray, need: int) -> np.ndarray:
     if len(a) >= need:
         return a
     out = np.zeros(max(need, 2 * len(a)), a.dtype)
-    out[:len(a)] = a
+    out[: len(a)] = a
     return out
 
 
@@ -158,14 +159,23 @@ class WordTable:
         ids = np.empty(most, np.int32)
         ends = np.empty(data.count(b"\n"), np.int64)
         n_ids, n_ends, self.n_words, self.arena_used = _tokenise(
-            buf, ids, ends, self.table, self.word_start, self.word_len, self.word_hash, self.arena,
-            self.n_words, self.arena_used)
+            buf,
+            ids,
+            ends,
+            self.table,
+            self.word_start,
+            self.word_len,
+            self.word_hash,
+            self.arena,
+            self.n_words,
+            self.arena_used,
+        )
         return ids[:n_ids], ends[:n_ends]
 
     def words(self) -> list[str]:
         """The words in id order, decoded (the caller passed valid UTF-8)."""
         # the arena holds each word followed by a newline, which no token contains
-        return self.arena[:self.arena_used].tobytes().decode("utf-8").split("\n")[:-1]
+        return self.arena[: self.arena_used].tobytes().decode("utf-8").split("\n")[:-1]
 
     def _reserve(self, words: int, nbytes: int) -> None:
         need = self.n_words + words
