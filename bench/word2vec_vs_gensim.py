@@ -23,7 +23,7 @@ to ``alpha * (1 - (E - 1 + 1/W) / E)`` — 0.1·alpha for W = 2, E = 5 — and a
 * words/s = raw corpus tokens × epochs / seconds.
 * kotoba "warm" runs in this process after its Numba kernels are loaded; "cold" runs once in a
   subprocess with an empty ``NUMBA_CACHE_DIR``, so it includes compiling the kernels.
-* Quality, for both systems with :mod:`kotoba.evaluate` (gensim's rules): analogy accuracy on
+* Quality, for both systems with :mod:`kotoba.vectors.evaluate` (gensim's rules): analogy accuracy on
   ``eval/questions-words.txt`` (restrict_vocab 30,000), Spearman on WordSim353 and SimLex-999.
 
 The multi-threaded runs are not deterministic (Hogwild), and on a shared machine timings are
@@ -45,9 +45,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kotoba.evaluate import evaluate_analogies, evaluate_word_pairs
 from kotoba.io import save_json
 from kotoba.vectors import WordVectors
+from kotoba.vectors.evaluate import evaluate_analogies, evaluate_word_pairs
 from kotoba.word2vec import Word2VecConfig, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     sched = "nominal min_alpha 0.0001" if args.nominal_schedule else "min_alpha = gensim's effective end rate"
     print(
         f"gensim {gensim.__version__}, threads={args.threads}, repeat={args.repeat}, settings {SETTINGS}, "
-        f"alpha {ALPHA}; kotoba: {sched}; quality via kotoba.evaluate\n"
+        f"alpha {ALPHA}; kotoba: {sched}; quality via kotoba.vectors.evaluate\n"
     )
     # load (or compile) the kernels once so the warm runs measure training, not the JIT
     with tempfile.TemporaryDirectory() as tmp:

@@ -107,7 +107,7 @@ def test_evaluate_table(vectors_file, eval_files, capsys):
 
 
 def test_evaluate_json_matches_library(vectors_file, eval_files, capsys):
-    from kotoba.evaluate import evaluate_analogies, evaluate_word_pairs
+    from kotoba.vectors.evaluate import evaluate_analogies, evaluate_word_pairs
 
     q, pairs = eval_files
     assert (

@@ -9,7 +9,8 @@ import pytest
 
 from conftest import SHARED_DATA
 from kotoba.errors import ConfigError, DataError
-from kotoba.evaluate import (
+from kotoba.vectors import WordVectors
+from kotoba.vectors.evaluate import (
     _AnalogySolver,
     _betainc,
     evaluate_analogies,
@@ -19,7 +20,6 @@ from kotoba.evaluate import (
     read_analogies,
     spearmanr,
 )
-from kotoba.vectors import WordVectors
 
 gensim_kv = pytest.importorskip("gensim.models.keyedvectors")
 stats = pytest.importorskip("scipy.stats")

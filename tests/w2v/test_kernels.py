@@ -7,10 +7,10 @@ import heapq
 import numpy as np
 import pytest
 
-from kotoba.kernels import w2v
-from kotoba.kernels.sampling import alias_probabilities, build_alias_table, build_huffman_tree
 from kotoba.layers import Embedding, NegativeSamplingLoss
 from kotoba.optim import SGD
+from kotoba.word2vec import kernels as w2v
+from kotoba.word2vec.sampling import alias_probabilities, build_alias_table, build_huffman_tree
 
 # --------------------------------------------------------------------------- sampling tables
 
@@ -149,7 +149,7 @@ def _reference_ns_sgd(w_in, w_out, inputs, target, negs, lr, combine):
     h = rows.mean(axis=1) if combine == "mean" else rows[:, 0, :]
     loss = loss_layer.forward(h, np.full(n, target)) * n
     dh = loss_layer.backward(float(n))
-    # word2vec.c gives every CBOW context row the full dL/dh (not dL/dh / C): see kernels.w2v
+    # word2vec.c gives every CBOW context row the full dL/dh (not dL/dh / C): see word2vec.kernels
     embed.backward(np.repeat(dh[:, None, :], c, axis=1))
     SGD(lr).update(embed.params + loss_layer.params, embed.grads + loss_layer.grads)
     return loss, w_in, w_out
@@ -420,7 +420,7 @@ def test_table_sigmoid_is_within_2e6_of_exact():
 
 
 def test_jobs_are_interleaved_like_word2vec_c_threads():
-    from kotoba.word2vec import _interleave_jobs, _make_jobs
+    from kotoba.word2vec.trainer import _interleave_jobs, _make_jobs
 
     offsets = np.array([0, 3, 5, 9, 10, 14, 20, 21], np.int64)
     jobs = _make_jobs(offsets, 3)

@@ -194,7 +194,7 @@ def test_ptb_prefix_gives_sensible_neighbours(tmp_path):
 
 def test_initialisation_is_word2vec_c(tmp_path):
     """Input vectors start uniform in [-0.5/d, 0.5/d), output vectors at zero (word2vec.c)."""
-    from kotoba.word2vec import _init_weights
+    from kotoba.word2vec.trainer import _init_weights
 
     cfg = Word2VecConfig(dim=40, hs=True)
     syn0, syn1neg, syn1 = _init_weights(500, 40, cfg, np.random.default_rng(0))

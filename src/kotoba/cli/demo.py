@@ -81,8 +81,7 @@ def tokenized_copy(src: Path, dst: Path) -> Path:
 
 
 def _word2vec(corpus: Path, data_dir: Path | None, out: Path, seed: int):
-    from ..evaluate import evaluate_word_pairs
-    from ..vectors import WordVectors
+    from ..vectors import WordVectors, evaluate_word_pairs
     from ..word2vec import Word2VecConfig, train
 
     cfg = Word2VecConfig(

@@ -11,8 +11,7 @@ import math
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..evaluate import evaluate_analogies, evaluate_word_pairs
-from ..vectors import WordVectors
+from ..vectors import WordVectors, evaluate_analogies, evaluate_word_pairs
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,48 +1,30 @@
-"""Word vectors as a user holds them: similarity queries and word2vec-format files.
+"""Word vectors as a user holds them: similarity queries.
 
 :class:`WordVectors` is a vocabulary (``index_to_key``) plus a ``(V, D)`` float32 matrix.
 Its queries follow gensim's ``KeyedVectors`` arithmetic step for step (same float32/float64
 mix, same ordering of candidates), so a query gives the same words and the same cosines as
-gensim on the same vectors. Files are the word2vec.c formats:
-
-* header ``"V D\\n"`` in both;
-* text: ``word v1 v2 ... vD\\n`` with each value the shortest decimal that reads back to the same
-  float32 (what gensim writes, so our text files are byte-identical to gensim's and load exactly);
-* binary: ``word`` + ``b" "`` + D little-endian float32 + ``b"\\n"`` (word2vec.c's layout).
-
-A ``.gz`` file (by its magic bytes) is read transparently; a path ending in ``.gz`` is written
-gzipped.
+gensim on the same vectors. Files are the word2vec.c formats of :mod:`.formats`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import gzip
-import io
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from numbers import Integral
-from pathlib import Path
-from typing import IO
 
 import numpy as np
 
-from .errors import ConfigError, DataError, FormatError, UnknownWordError
-from .io import atomic_write
+from ..errors import ConfigError, DataError, UnknownWordError
+from .formats import read_word2vec_format, write_word2vec_format
 
 Key = str | np.ndarray
 #: A positive/negative query term: a word, a vector, or either with an explicit weight.
 Term = Key | tuple
 
-# ASCII whitespace as ``bytes.split()`` sees it: the word2vec formats separate fields with it, so
-# a word containing one cannot be written (and since we split on bytes, multi-byte UTF-8 characters
-# such as U+3000 IDEOGRAPHIC SPACE stay inside words, exactly as gensim's ``split(" ")`` keeps them).
-_ASCII_WS = b" \t\n\r\x0b\x0c"
 # How many of the most frequent words difflib scans for "did you mean" suggestions: bounded so an
 # unknown word costs milliseconds, not a pass over a million-word vocabulary.
 _SUGGEST_POOL = 10000
-_CHUNK = 1 << 20
 
 
 def _unitvec(v: np.ndarray) -> np.ndarray:
@@ -367,32 +349,7 @@ class WordVectors:
         vocab_path: also write ``word count`` lines (word2vec.c's ``-save-vocab``, gensim's
         ``fvocab``); needs ``counts``. A path ending in ``.gz`` is gzipped.
         """
-        encoded = [w.encode(encoding) for w in self.index_to_key]
-        for w, e in zip(self.index_to_key, encoded):
-            if any(ch in e for ch in _ASCII_WS):
-                raise FormatError(f"word {w!r} contains whitespace; the word2vec format cannot store it")
-        if vocab_path is not None and self.counts is None:
-            raise DataError(f"cannot write {vocab_path}: these vectors have no counts")
-        V, D = self._vectors.shape
-        with _open_write(path) as f:
-            f.write(f"{V} {D}\n".encode("ascii"))
-            buf: list[bytes] = []
-            size = 0
-            for e, row in zip(encoded, self._vectors):
-                if binary:
-                    rec = e + b" " + row.astype("<f4").tobytes() + b"\n"
-                else:
-                    # str() of a float32 scalar is its shortest round-trip decimal, as gensim writes.
-                    rec = e + b" " + " ".join(map(str, row)).encode("ascii") + b"\n"
-                buf.append(rec)
-                size += len(rec)
-                if size >= _CHUNK:
-                    f.write(b"".join(buf))
-                    buf, size = [], 0
-            f.write(b"".join(buf))
-        if vocab_path is not None:
-            with _open_write(vocab_path) as f:
-                f.write(b"".join(e + b" " + str(int(c)).encode() + b"\n" for e, c in zip(encoded, self.counts)))
+        write_word2vec_format(path, self.index_to_key, self._vectors, self.counts, binary, vocab_path, encoding)
 
     @classmethod
     def load_word2vec_format(
@@ -410,16 +367,7 @@ class WordVectors:
         Raises :class:`FormatError` naming the file and line (text) or entry (binary) on a bad
         header, wrong number of values, truncated data, duplicate words or undecodable words.
         """
-        path = Path(path)
-        if limit is not None and (not isinstance(limit, Integral) or limit < 0):
-            raise ConfigError(f"limit must be a non-negative integer, got {limit!r}")
-        with _open_read(path) as f:
-            try:
-                words, vecs = _Reader(f, path, encoding, unicode_errors).read(binary, limit)
-            except (EOFError, OSError, gzip.BadGzipFile) as e:
-                raise FormatError(f"{path}: unreadable or truncated file ({e})") from e
-        counts = _read_counts(Path(vocab_path), words, encoding) if vocab_path is not None else None
-        return cls(words, vecs, counts)
+        return cls(*read_word2vec_format(path, binary, limit, encoding, unicode_errors, vocab_path))
 
 
 def _as_list(value) -> list:
@@ -441,185 +389,3 @@ def _is_weighted(value) -> bool:
         and isinstance(value[1], (Integral, float, np.floating))
         and not isinstance(value[1], bool)
     )
-
-
-@contextlib.contextmanager
-def _open_write(path: str | os.PathLike) -> Iterator[IO[bytes]]:
-    """Atomic binary write; gzipped when the name ends in ``.gz`` (mtime 0: reproducible bytes)."""
-    path = Path(path)
-    with atomic_write(path, "wb") as raw:
-        if path.name.endswith(".gz"):
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-                yield gz  # closing it writes the gzip trailer into the temp file before the rename
-        else:
-            yield raw
-
-
-def _open_read(path: Path) -> IO[bytes]:
-    if not path.exists():
-        raise FormatError(f"{path}: no such file")
-    if path.is_dir():
-        raise FormatError(f"{path}: is a directory, not a vectors file")
-    f = open(path, "rb")
-    magic = f.read(2)
-    f.seek(0)
-    if magic == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
-    return f
-
-
-class _Reader:
-    """Parses one word2vec file from a binary stream; keeps positions for error messages."""
-
-    def __init__(self, f: IO[bytes], path: Path, encoding: str, unicode_errors: str):
-        self.f = f
-        self.path = path
-        self.encoding = encoding
-        self.errors = unicode_errors
-        self.hint = ""  # appended to text-parsing errors when the caller insisted on text
-        self._rest = b""  # bytes read past the last binary entry
-
-    def decode(self, raw: bytes, where: str) -> str:
-        try:
-            return raw.decode(self.encoding, self.errors)
-        except UnicodeDecodeError as e:
-            raise FormatError(
-                f"{self.path}: {where}: word {raw[:60]!r} is not valid {self.encoding} ({e.reason}); "
-                "try unicode_errors='ignore' (word2vec.c may cut multi-byte characters)"
-            ) from None
-
-    def read(self, binary: bool | None, limit: int | None) -> tuple[list[str], np.ndarray]:
-        header = self.f.readline()
-        fields = header.split()
-        try:
-            V, D = (int(x) for x in fields)
-            ok = V >= 0 and D >= 1 and len(fields) == 2
-        except ValueError:
-            ok = False
-        if not ok:
-            raise FormatError(
-                f"{self.path}: line 1: expected a header 'VOCAB_SIZE DIMENSIONS', got {header[:80]!r} "
-                "(files without a header, like GloVe's, are not word2vec format)"
-            )
-        n = V if limit is None else min(V, limit)
-        if binary is None:
-            binary = self._looks_binary(D)
-        elif not binary:
-            self.hint = " (is this a binary file? pass binary=True or leave binary unset)"
-        words, vecs = (self._binary if binary else self._text)(V, D, n)
-        if limit is None:
-            self._expect_end(binary)
-        return words, vecs
-
-    def _looks_binary(self, D: int) -> bool:
-        """Text if the first record is one line of a word and D numbers; binary otherwise."""
-        start = self.f.tell()
-        head = self.f.read((1 << 16) + 40 * D)  # room for one text line of D long numbers
-        self.f.seek(start)
-        line = head.split(b"\n", 1)[0].split()
-        if len(line) != D + 1:
-            return True
-        try:
-            np.array(line[1:], dtype=np.float32)
-        except ValueError:
-            return True
-        return False
-
-    def _add(self, words: list[str], seen: dict[str, str], word: str, where: str) -> None:
-        if word in seen:
-            raise FormatError(f"{self.path}: {where}: duplicate word {word!r} (first at {seen[word]})")
-        seen[word] = where
-        words.append(word)
-
-    def _text(self, V: int, D: int, n: int) -> tuple[list[str], np.ndarray]:
-        words: list[str] = []
-        seen: dict[str, str] = {}
-        vecs = np.empty((n, D), dtype=np.float32)
-        lineno = 1
-        while len(words) < n:
-            line = self.f.readline()
-            lineno += 1
-            if not line:
-                raise FormatError(
-                    f"{self.path}: truncated: the header declares {V} vectors but the file ends after "
-                    f"{len(words)} (line {lineno - 1})"
-                )
-            parts = line.split()
-            if not parts:
-                continue  # a blank line carries nothing
-            where = f"line {lineno}"
-            word = self.decode(parts[0], where)
-            if len(parts) != D + 1:
-                raise FormatError(
-                    f"{self.path}: {where}: word {word!r} has {len(parts) - 1} values, the header says {D}{self.hint}"
-                )
-            try:
-                vecs[len(words)] = np.array(parts[1:], dtype=np.float32)
-            except ValueError:
-                raise FormatError(
-                    f"{self.path}: {where}: word {word!r} has a value that is not a number{self.hint}"
-                ) from None
-            self._add(words, seen, word, where)
-        return words, vecs
-
-    def _binary(self, V: int, D: int, n: int) -> tuple[list[str], np.ndarray]:
-        words: list[str] = []
-        seen: dict[str, str] = {}
-        vecs = np.empty((n, D), dtype=np.float32)
-        rec = 4 * D
-        buf, pos = b"", 0
-        while len(words) < n:
-            sp = buf.find(b" ", pos)
-            if sp == -1 or len(buf) - sp - 1 < rec:
-                more = self.f.read(max(_CHUNK, rec + 4096))
-                if not more:
-                    last = f" (last word read: {words[-1]!r})" if words else ""
-                    raise FormatError(
-                        f"{self.path}: truncated: the header declares {V} vectors of {D} float32 but the data "
-                        f"ends inside entry {len(words) + 1}{last}"
-                    )
-                buf, pos = buf[pos:] + more, 0
-                continue
-            # word2vec.c ends each record with "\n", gensim does not: skip it before a word.
-            raw = buf[pos:sp].lstrip(b"\n")
-            where = f"entry {len(words) + 1}"
-            if not raw or any(ch in raw for ch in _ASCII_WS):
-                raise FormatError(
-                    f"{self.path}: {where}: malformed word {raw[:60]!r} (wrong dimensions in the header, "
-                    "or not a binary word2vec file?)"
-                )
-            word = self.decode(raw, where)
-            vecs[len(words)] = np.frombuffer(buf, dtype="<f4", count=D, offset=sp + 1)
-            self._add(words, seen, word, where)
-            pos = sp + 1 + rec
-        self._rest = buf[pos:]
-        return words, vecs
-
-    def _expect_end(self, binary: bool) -> None:
-        """After the declared vectors only whitespace may follow, else the header lied."""
-        rest = (self._rest if binary else b"") + self.f.read(1 << 16)
-        if rest.strip():
-            raise FormatError(
-                f"{self.path}: more data after the {'entries' if binary else 'lines'} the header declares "
-                f"(next bytes: {rest.strip()[:40]!r}); is the header's vocabulary size right?"
-            )
-
-
-def _read_counts(path: Path, words: list[str], encoding: str) -> np.ndarray:
-    if not path.exists():
-        raise FormatError(f"{path}: no such file")
-    counts: dict[str, int] = {}
-    with _open_read(path) as f:
-        for lineno, line in enumerate(io.TextIOWrapper(f, encoding=encoding), 1):
-            parts = line.split()
-            if not parts:
-                continue
-            try:
-                word, c = parts
-                counts[word] = int(c)
-            except ValueError:
-                raise FormatError(f"{path}: line {lineno}: expected 'word count', got {line[:80]!r}") from None
-    missing = [w for w in words if w not in counts]
-    if missing:
-        raise FormatError(f"{path}: no count for {len(missing)} words, e.g. {missing[0]!r}")
-    return np.array([counts[w] for w in words], dtype=np.int64)

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, DataError
-from .vectors import WordVectors, _unitvec, gensim_top
+from ..errors import ConfigError, DataError
+from .wordvectors import WordVectors, _unitvec, gensim_top
 
 Question = tuple[str, str, str, str]
 

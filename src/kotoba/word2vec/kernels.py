@@ -31,7 +31,7 @@ vector loops have no scalar tail.
 
 Randomness: a per-job xorshift64* generator seeded (through splitmix64) from a 64-bit seed the
 trainer derives from its ``numpy.random.Generator`` — draws the reduced window, the subsampling
-coin, and the negatives (alias method, see :mod:`kotoba.kernels.sampling`).
+coin, and the negatives (alias method, see :mod:`kotoba.word2vec.sampling`).
 
 The learning rate decays linearly from ``alpha`` to ``min_alpha`` over ``total_words`` (vocabulary
 tokens × epochs, counted before subsampling, as word2vec.c does); ``word_pos`` is where this job

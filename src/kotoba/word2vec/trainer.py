@@ -2,7 +2,7 @@
 
 The corpus is read twice in a streaming way (once to count words, once to encode it into a
 memory-mapped array of word ids, see :mod:`kotoba.text`), then ``threads`` Python threads each
-run the ``nogil`` Numba kernel of :mod:`kotoba.kernels.w2v` over jobs of about ``job_words``
+run the ``nogil`` Numba kernel of :mod:`kotoba.word2vec.kernels` over jobs of about ``job_words``
 tokens, updating the shared weight matrices without locks (Hogwild, as word2vec.c and gensim do).
 
 As in word2vec.c and gensim, the corpus is cut into ``threads`` contiguous parts trained side by
@@ -16,7 +16,6 @@ repeatable and an interrupted run resumed from an epoch checkpoint equals an uni
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import queue
@@ -24,208 +23,20 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError, DivergenceError, EmptyCorpusError, FormatError
-from .io import load_json, load_npz, save_json, save_npz
-from .kernels.sampling import build_alias_table, build_huffman_tree
-from .kernels.w2v import train_job
-from .text.corpus import encode_corpus, scan_corpus, subsample_keep_probs
-from .text.vocab import Vocab
-
-FORMAT = "kotoba-word2vec"
-FORMAT_VERSION = 1
-_NPZ = "word2vec.npz"
-_JSON = "word2vec.json"
-
-
-@dataclass(frozen=True)
-class Word2VecConfig:
-    """Hyper-parameters of a word2vec run (word2vec.c's names and defaults where it has them).
-
-    ``alpha`` defaults to 0.025 for skip-gram and 0.05 for CBOW (word2vec.c), ``min_alpha`` to
-    ``1e-4 * alpha``; ``threads`` None means ``os.cpu_count()``. ``batch_negatives`` (skip-gram
-    with negative sampling only) trains each window as one HogBatch minibatch: its context words
-    share one set of negatives and the output rows are read once per window instead of once per
-    pair -- ~1.5x faster, with analogy / similarity scores within noise of the per-pair rule on
-    PTB and text8 (see bench/word2vec_vs_gensim.py); ``False`` gives word2vec.c's per-pair updates.
-    """
-
-    sg: bool = False
-    hs: bool = False
-    negative: int = 5
-    dim: int = 100
-    window: int = 5
-    min_count: int = 5
-    sample: float = 1e-3
-    epochs: int = 5
-    alpha: float | None = None
-    min_alpha: float | None = None
-    threads: int | None = None
-    seed: int = 0
-    cbow_mean: bool = True
-    max_vocab_size: int | None = None
-    lowercase: bool = False
-    max_sentence_len: int = 10000
-    ns_exponent: float = 0.75
-    batch_negatives: bool = True
-    job_words: int = 10000
-
-    def __post_init__(self) -> None:
-        def bad(name: str, why: str) -> ConfigError:
-            return ConfigError(f"{name}={getattr(self, name)!r}: {why}")
-
-        for name in ("dim", "window", "min_count", "epochs", "max_sentence_len", "job_words"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise bad(name, "must be an integer >= 1")
-        if isinstance(self.negative, bool) or not isinstance(self.negative, (int, np.integer)) or self.negative < 0:
-            raise bad("negative", "must be an integer >= 0")
-        if not self.hs and self.negative == 0:
-            raise ConfigError("negative=0 and hs=False: nothing to train (use negative sampling, hs, or both)")
-        if not (isinstance(self.sample, (int, float)) and 0 <= self.sample < 1):
-            raise bad("sample", "must be in [0, 1)")
-        if not (isinstance(self.ns_exponent, (int, float)) and math.isfinite(self.ns_exponent)):
-            raise bad("ns_exponent", "must be a finite number")
-        if self.threads is not None and (
-            isinstance(self.threads, bool) or not isinstance(self.threads, (int, np.integer)) or self.threads < 1
-        ):
-            raise bad("threads", "must be None or an integer >= 1")
-        if self.max_vocab_size is not None and (
-            not isinstance(self.max_vocab_size, (int, np.integer)) or self.max_vocab_size < 1
-        ):
-            raise bad("max_vocab_size", "must be None or an integer >= 1")
-        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) or self.seed < 0:
-            raise bad("seed", "must be an integer >= 0")
-        alpha = (0.025 if self.sg else 0.05) if self.alpha is None else self.alpha
-        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
-            raise bad("alpha", "must be a finite number > 0")
-        min_alpha = 1e-4 * alpha if self.min_alpha is None else self.min_alpha
-        if not (isinstance(min_alpha, (int, float)) and 0 <= min_alpha <= alpha):
-            raise bad("min_alpha", f"must be in [0, alpha={alpha}]")
-        object.__setattr__(self, "alpha", float(alpha))
-        object.__setattr__(self, "min_alpha", float(min_alpha))
-
-    def resolved_threads(self) -> int:
-        return int(self.threads) if self.threads is not None else (os.cpu_count() or 1)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Word2VecConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise FormatError(f"unknown word2vec config keys {sorted(unknown)}")
-        return cls(**d)
-
-
-def _same_training(a: Word2VecConfig, b: Word2VecConfig) -> bool:
-    """Configs that train the same model (the thread count changes speed and the job order, see _interleave_jobs)."""
-    return dataclasses.replace(a, threads=None) == dataclasses.replace(b, threads=None)
-
-
-@dataclass
-class Word2VecModel:
-    """A trained (or partly trained) word2vec model.
-
-    words / counts: the vocabulary (most frequent first); wv: the input vectors as
-    :class:`kotoba.vectors.WordVectors`; syn1neg: (V, D) float32 negative-sampling output
-    vectors (None without NS); syn1: (V, D) float32 hierarchical-softmax inner-node vectors (row
-    i for node i < V-1; None without HS). losses: one dict per progress interval with ``epoch``,
-    ``words`` (tokens processed so far) and ``loss`` (mean loss per training pair over the
-    interval). stats: ``raw_words`` (corpus tokens per epoch, out-of-vocabulary included),
-    ``train_words`` (in-vocabulary tokens per epoch), ``epochs_done``, ``seconds`` (wall time of
-    the whole ``train`` call), ``train_seconds`` (kernel phase only), ``words_per_sec``
-    (raw_words × epochs / seconds).
-    """
-
-    config: Word2VecConfig
-    words: list[str]
-    counts: np.ndarray
-    wv: Any
-    syn1neg: np.ndarray | None
-    syn1: np.ndarray | None
-    losses: list[dict[str, float]] = field(default_factory=list)
-    stats: dict[str, Any] = field(default_factory=dict)
-    base_seed: int = 0
-
-    def save(self, directory: str | os.PathLike) -> None:
-        """Write ``word2vec.npz`` (arrays, no pickle) and ``word2vec.json`` (vocab, config, progress) atomically."""
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        arrays = {
-            "vectors": np.asarray(self.wv.vectors),
-            "counts": self.counts,
-            "epochs_done": np.array(self.stats.get("epochs_done", 0), np.int64),
-        }
-        if self.syn1neg is not None:
-            arrays["syn1neg"] = self.syn1neg
-        if self.syn1 is not None:
-            arrays["syn1"] = self.syn1
-        # arrays first, then the JSON that names their epoch: a crash in between is detected on load
-        save_npz(d / _NPZ, arrays)
-        save_json(
-            d / _JSON,
-            {
-                "format": FORMAT,
-                "version": FORMAT_VERSION,
-                "config": self.config.to_dict(),
-                "words": self.words,
-                "base_seed": str(self.base_seed),
-                "losses": self.losses,
-                "stats": self.stats,
-            },
-        )
-
-    @classmethod
-    def load(cls, directory: str | os.PathLike) -> Word2VecModel:
-        """Read a model written by :meth:`save`; FormatError if files are missing or inconsistent."""
-        from .vectors import WordVectors
-
-        d = Path(directory)
-        meta = load_json(d / _JSON)
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise FormatError(f"{d / _JSON}: not a kotoba word2vec model")
-        if meta.get("version") != FORMAT_VERSION:
-            raise FormatError(f"{d / _JSON}: unsupported version {meta.get('version')!r}")
-        arrays = load_npz(d / _NPZ)
-        try:
-            config = Word2VecConfig.from_dict(meta["config"])
-            words = list(meta["words"])
-            vectors = arrays["vectors"]
-            counts = arrays["counts"]
-        except (KeyError, TypeError, ConfigError) as e:
-            raise FormatError(f"{d}: incomplete or invalid word2vec model ({e})") from e
-        stats = dict(meta.get("stats", {}))
-        if int(arrays.get("epochs_done", -1)) != int(stats.get("epochs_done", -2)):
-            raise FormatError(f"{d}: {_NPZ} and {_JSON} are from different epochs (interrupted save?)")
-        if vectors.shape != (len(words), config.dim) or counts.shape != (len(words),):
-            raise FormatError(f"{d}: arrays do not match the vocabulary of {len(words)} words and dim {config.dim}")
-        syn1neg = arrays.get("syn1neg")
-        syn1 = arrays.get("syn1")
-        if (syn1neg is not None) != (config.negative > 0) or (syn1 is not None) != config.hs:
-            raise FormatError(
-                f"{d}: output layers do not match the config (negative={config.negative}, hs={config.hs})"
-            )
-        wv = WordVectors(words, vectors.astype(np.float32), counts.astype(np.int64))
-        return cls(
-            config,
-            words,
-            counts.astype(np.int64),
-            wv,
-            syn1neg,
-            syn1,
-            list(meta.get("losses", [])),
-            stats,
-            int(meta.get("base_seed", "0")),
-        )
-
+from ..errors import ConfigError, DivergenceError, EmptyCorpusError
+from ..text.corpus import encode_corpus, scan_corpus, subsample_keep_probs
+from ..text.vocab import Vocab
+from ..vectors import WordVectors
+from .config import Word2VecConfig, same_training
+from .kernels import train_job
+from .model import JSON_NAME, Word2VecModel
+from .sampling import build_alias_table, build_huffman_tree
 
 # --------------------------------------------------------------------------- the trainer
 
@@ -482,9 +293,9 @@ def train(
     if resume:
         if checkpoint_dir is None:
             raise ConfigError("resume=True needs a checkpoint_dir")
-        if (Path(checkpoint_dir) / _JSON).exists():
+        if (Path(checkpoint_dir) / JSON_NAME).exists():
             state = Word2VecModel.load(checkpoint_dir)
-            if not _same_training(state.config, config):
+            if not same_training(state.config, config):
                 raise ConfigError(f"{checkpoint_dir}: the checkpoint was made with a different config: {state.config}")
     source = corpus
     stats: dict[str, Any] = {}
@@ -543,8 +354,6 @@ def train(
 
 
 def _model(run: _Run, words, counts, losses, stats) -> Word2VecModel:
-    from .vectors import WordVectors
-
     wv = WordVectors(words, run.vectors(), counts)
     syn1neg, syn1 = run.output_layers()
     return Word2VecModel(run.config, list(words), counts, wv, syn1neg, syn1, losses, dict(stats), run.base_seed)

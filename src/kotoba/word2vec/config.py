@@ -1,0 +1,81 @@
+"""The word2vec run's hyper-parameters: one frozen dataclass, stored as JSON in checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from ..checks import check_float, check_int
+from ..errors import ConfigError, FormatError
+
+
+@dataclass(frozen=True)
+class Word2VecConfig:
+    """Hyper-parameters of a word2vec run (word2vec.c's names and defaults where it has them).
+
+    ``alpha`` defaults to 0.025 for skip-gram and 0.05 for CBOW (word2vec.c), ``min_alpha`` to
+    ``1e-4 * alpha``; ``threads`` None means ``os.cpu_count()``. ``batch_negatives`` (skip-gram
+    with negative sampling only) trains each window as one HogBatch minibatch: its context words
+    share one set of negatives and the output rows are read once per window instead of once per
+    pair -- ~1.5x faster, with analogy / similarity scores within noise of the per-pair rule on
+    PTB and text8 (see bench/word2vec_vs_gensim.py); ``False`` gives word2vec.c's per-pair updates.
+    """
+
+    sg: bool = False
+    hs: bool = False
+    negative: int = 5
+    dim: int = 100
+    window: int = 5
+    min_count: int = 5
+    sample: float = 1e-3
+    epochs: int = 5
+    alpha: float | None = None
+    min_alpha: float | None = None
+    threads: int | None = None
+    seed: int = 0
+    cbow_mean: bool = True
+    max_vocab_size: int | None = None
+    lowercase: bool = False
+    max_sentence_len: int = 10000
+    ns_exponent: float = 0.75
+    batch_negatives: bool = True
+    job_words: int = 10000
+
+    def __post_init__(self) -> None:
+        for name in ("dim", "window", "min_count", "epochs", "max_sentence_len", "job_words"):
+            check_int(name, getattr(self, name))
+        check_int("negative", self.negative, 0)
+        check_int("seed", self.seed, 0)
+        check_int("threads", self.threads, optional=True)
+        check_int("max_vocab_size", self.max_vocab_size, optional=True)
+        check_float("sample", self.sample, 0, 1, high_open=True)
+        check_float("ns_exponent", self.ns_exponent)
+        if not self.hs and self.negative == 0:
+            raise ConfigError("negative=0 and hs=False: nothing to train (use negative sampling, hs, or both)")
+        alpha = (0.025 if self.sg else 0.05) if self.alpha is None else self.alpha
+        check_float("alpha", alpha, 0, low_open=True)
+        min_alpha = 1e-4 * alpha if self.min_alpha is None else self.min_alpha
+        check_float("min_alpha", min_alpha, 0, alpha)
+        object.__setattr__(self, "alpha", float(alpha))
+        object.__setattr__(self, "min_alpha", float(min_alpha))
+
+    def resolved_threads(self) -> int:
+        return int(self.threads) if self.threads is not None else (os.cpu_count() or 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Word2VecConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise FormatError(f"unknown word2vec config keys {sorted(unknown)}")
+        return cls(**d)
+
+
+def same_training(a: Word2VecConfig, b: Word2VecConfig) -> bool:
+    """Configs that train the same model (the thread count changes speed and the job order, see _interleave_jobs)."""
+    return dataclasses.replace(a, threads=None) == dataclasses.replace(b, threads=None)

@@ -1,0 +1,115 @@
+"""A trained word2vec model and its checkpoint: ``word2vec.npz`` (arrays) + ``word2vec.json`` (the rest)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, FormatError
+from ..io import load_json, load_npz, save_json, save_npz
+from ..vectors import WordVectors
+from .config import Word2VecConfig
+
+FORMAT = "kotoba-word2vec"
+FORMAT_VERSION = 1
+NPZ_NAME = "word2vec.npz"
+JSON_NAME = "word2vec.json"
+
+
+@dataclass
+class Word2VecModel:
+    """A trained (or partly trained) word2vec model.
+
+    words / counts: the vocabulary (most frequent first); wv: the input vectors as
+    :class:`kotoba.vectors.WordVectors`; syn1neg: (V, D) float32 negative-sampling output
+    vectors (None without NS); syn1: (V, D) float32 hierarchical-softmax inner-node vectors (row
+    i for node i < V-1; None without HS). losses: one dict per progress interval with ``epoch``,
+    ``words`` (tokens processed so far) and ``loss`` (mean loss per training pair over the
+    interval). stats: ``raw_words`` (corpus tokens per epoch, out-of-vocabulary included),
+    ``train_words`` (in-vocabulary tokens per epoch), ``epochs_done``, ``seconds`` (wall time of
+    the whole ``train`` call), ``train_seconds`` (kernel phase only), ``words_per_sec``
+    (raw_words × epochs / seconds).
+    """
+
+    config: Word2VecConfig
+    words: list[str]
+    counts: np.ndarray
+    wv: Any
+    syn1neg: np.ndarray | None
+    syn1: np.ndarray | None
+    losses: list[dict[str, float]] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    base_seed: int = 0
+
+    def save(self, directory: str | os.PathLike) -> None:
+        """Write ``word2vec.npz`` (arrays, no pickle) and ``word2vec.json`` (vocab, config, progress) atomically."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        arrays = {
+            "vectors": np.asarray(self.wv.vectors),
+            "counts": self.counts,
+            "epochs_done": np.array(self.stats.get("epochs_done", 0), np.int64),
+        }
+        if self.syn1neg is not None:
+            arrays["syn1neg"] = self.syn1neg
+        if self.syn1 is not None:
+            arrays["syn1"] = self.syn1
+        # arrays first, then the JSON that names their epoch: a crash in between is detected on load
+        save_npz(d / NPZ_NAME, arrays)
+        save_json(
+            d / JSON_NAME,
+            {
+                "format": FORMAT,
+                "version": FORMAT_VERSION,
+                "config": self.config.to_dict(),
+                "words": self.words,
+                "base_seed": str(self.base_seed),
+                "losses": self.losses,
+                "stats": self.stats,
+            },
+        )
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> Word2VecModel:
+        """Read a model written by :meth:`save`; FormatError if files are missing or inconsistent."""
+        d = Path(directory)
+        meta = load_json(d / JSON_NAME)
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise FormatError(f"{d / JSON_NAME}: not a kotoba word2vec model")
+        if meta.get("version") != FORMAT_VERSION:
+            raise FormatError(f"{d / JSON_NAME}: unsupported version {meta.get('version')!r}")
+        arrays = load_npz(d / NPZ_NAME)
+        try:
+            config = Word2VecConfig.from_dict(meta["config"])
+            words = list(meta["words"])
+            vectors = arrays["vectors"]
+            counts = arrays["counts"]
+        except (KeyError, TypeError, ConfigError) as e:
+            raise FormatError(f"{d}: incomplete or invalid word2vec model ({e})") from e
+        stats = dict(meta.get("stats", {}))
+        if int(arrays.get("epochs_done", -1)) != int(stats.get("epochs_done", -2)):
+            raise FormatError(f"{d}: {NPZ_NAME} and {JSON_NAME} are from different epochs (interrupted save?)")
+        if vectors.shape != (len(words), config.dim) or counts.shape != (len(words),):
+            raise FormatError(f"{d}: arrays do not match the vocabulary of {len(words)} words and dim {config.dim}")
+        syn1neg = arrays.get("syn1neg")
+        syn1 = arrays.get("syn1")
+        if (syn1neg is not None) != (config.negative > 0) or (syn1 is not None) != config.hs:
+            raise FormatError(
+                f"{d}: output layers do not match the config (negative={config.negative}, hs={config.hs})"
+            )
+        wv = WordVectors(words, vectors.astype(np.float32), counts.astype(np.int64))
+        return cls(
+            config,
+            words,
+            counts.astype(np.int64),
+            wv,
+            syn1neg,
+            syn1,
+            list(meta.get("losses", [])),
+            stats,
+            int(meta.get("base_seed", "0")),
+        )
