@@ -13,7 +13,7 @@ import traceback
 
 from .. import __version__
 from ..errors import KotobaError
-from . import demo, lm, vectors, w2v
+from . import demo, lm, tokenize, vectors, w2v
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     w2v.register(sub)
     vectors.register(sub)
     lm.register(sub)
+    tokenize.register(sub)
     demo.register(sub)
     return parser
 
