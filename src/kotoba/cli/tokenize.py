@@ -34,11 +34,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("files", nargs="+", metavar="FILES", help="text files, Aozora .zip files or folders")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="segmented text to write (UTF-8)")
-    p.add_argument("--tokenizer", default="mecab", choices=NAMES + tuple(ALIASES),
-                   help="mecab (alias ja): MeCab + IPADIC; mecab-unidic: UniDic's shorter units; "
-                        "char: one token per character; whitespace: split on spaces (default mecab)")
-    p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1,
-                   help="tokenising processes; 1 tokenises in this process (default: all CPUs)")
+    p.add_argument(
+        "--tokenizer",
+        default="mecab",
+        choices=NAMES + tuple(ALIASES),
+        help="mecab (alias ja): MeCab + IPADIC; mecab-unidic: UniDic's shorter units; "
+        "char: one token per character; whitespace: split on spaces (default mecab)",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=os.cpu_count() or 1,
+        help="tokenising processes; 1 tokenises in this process (default: all CPUs)",
+    )
     p.set_defaults(func=_tokenize)
 
 
@@ -62,9 +70,11 @@ def _tokenize(args: argparse.Namespace) -> int:
             counts["tokens"] += len(tokens)
             out.write(" ".join(tokens) + "\n")
     seconds = time.perf_counter() - start
-    print(f"wrote {args.output}: {counts['lines']:,} lines, {counts['tokens']:,} tokens from {len(files)} file(s); "
-          f"{counts['chars'] / max(seconds, 1e-9):,.0f} chars/s ({seconds:.1f} s, {args.tokenizer}, "
-          f"{args.workers} worker(s))")
+    print(
+        f"wrote {args.output}: {counts['lines']:,} lines, {counts['tokens']:,} tokens from {len(files)} file(s); "
+        f"{counts['chars'] / max(seconds, 1e-9):,.0f} chars/s ({seconds:.1f} s, {args.tokenizer}, "
+        f"{args.workers} worker(s))"
+    )
     return 0
 
 

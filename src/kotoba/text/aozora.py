@@ -45,7 +45,7 @@ COLOPHON_MARK = "底本："
 _ENCODINGS = ("utf-8-sig", "cp932")
 
 _DASHES = re.compile(r"-{20,}")
-_NOTE = re.compile(r"［＃[^［］]*］")      # innermost note; applied until none is left
+_NOTE = re.compile(r"［＃[^［］]*］")  # innermost note; applied until none is left
 _RUBY = re.compile(r"《[^《》]*》")
 _RUBY_START = "｜"
 
@@ -61,9 +61,7 @@ def is_aozora(path: PathLike) -> bool:
         head = f.read(SNIFF_BYTES)
         f.seek(max(0, os.fstat(f.fileno()).st_size - SNIFF_BYTES))
         tail = f.read()
-    return any(
-        GUIDE_MARK.encode(enc) in head or COLOPHON_MARK.encode(enc) in tail for enc in ("utf-8", "cp932")
-    )
+    return any(GUIDE_MARK.encode(enc) in head or COLOPHON_MARK.encode(enc) in tail for enc in ("utf-8", "cp932"))
 
 
 def iter_aozora_paragraphs(path: PathLike) -> Iterator[str]:
@@ -84,9 +82,10 @@ def iter_text_lines(path: PathLike) -> Iterator[str]:
         encoding = _detect_encoding(f.read(SNIFF_BYTES), path)
     with _open_binary(path) as f:
         text = io.TextIOWrapper(f, encoding=encoding, errors="strict", newline=None)
-        n = 0
+        n = 0  # lines read, for the error message
         try:
-            for n, line in enumerate(text, 1):
+            for line in text:
+                n += 1
                 yield line.rstrip("\n")
         except UnicodeDecodeError as e:
             raise DataError(
@@ -108,8 +107,7 @@ def _open_binary(path: Path) -> IO[bytes]:
         z.close()
         found = ", ".join(texts) or "none"
         raise DataError(f"{path}: expected one .txt file in the zip, found {found}; unpack the one to read")
-    # the member stream keeps the archive open; closing the ZipFile now is safe because the
-    # member holds its own reference to the underlying file
+    # closing the ZipFile leaves the archive open until the member stream is closed too
     member = z.open(texts[0])
     z.close()
     return member
@@ -118,14 +116,13 @@ def _open_binary(path: Path) -> IO[bytes]:
 def _detect_encoding(head: bytes, path: Path) -> str:
     for enc in _ENCODINGS:
         try:
-            # final=False: the sniffed bytes may end in the middle of a character
-            codecs.getincrementaldecoder(enc)(errors="strict").decode(head, final=False)
+            # unless the file is shorter, the sniffed bytes may end in the middle of a character
+            codecs.getincrementaldecoder(enc)(errors="strict").decode(head, final=len(head) < SNIFF_BYTES)
         except UnicodeDecodeError:
             continue
         return enc
     raise DataError(
-        f"{path}: neither UTF-8 nor Shift_JIS (cp932) text; convert it to UTF-8 "
-        "(for EUC-JP: iconv -f EUC-JP -t UTF-8)"
+        f"{path}: neither UTF-8 nor Shift_JIS (cp932) text; convert it to UTF-8 (for EUC-JP: iconv -f EUC-JP -t UTF-8)"
     )
 
 
