@@ -13,7 +13,7 @@ import traceback
 
 from .. import __version__
 from ..errors import KotobaError
-from . import demo, lm, vectors, w2v
+from . import corpus, demo, lm, vectors, w2v
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     vectors.register(sub)
     lm.register(sub)
     demo.register(sub)
+    corpus.register(sub)
     return parser
 
 

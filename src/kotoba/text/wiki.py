@@ -2,11 +2,13 @@
 
 Typical use::
 
-    from kotoba.text.wiki import WikiStats, is_wiki_dump, iter_wiki_lines, write_wiki_text
+    from kotoba.text.wiki import is_wiki_dump, iter_wiki_articles, iter_wiki_lines, write_wiki_text
 
     stats = write_wiki_text("jawiki-latest-pages-articles.xml.bz2", "jawiki.txt", tokenize="mecab")
     for line in iter_wiki_lines("enwiki-latest-pages-articles1.xml.bz2", workers=1):
         ...
+    for article in iter_wiki_articles("enwiki-latest-pages-articles1.xml.bz2"):
+        article.title, article.paragraphs
 
 A dump (``.bz2``, ``.gz``, ``.xz`` or plain ``.xml``; the compression is told by the first bytes, not the
 name) is read with ``xml.etree.ElementTree.iterparse``; every ``<page>`` is dropped from the tree once
@@ -75,6 +77,7 @@ class WikiStats:
     ``bytes_read`` counts bytes of the dump file as stored (compressed, for a ``.bz2``) read so far,
     out of ``file_bytes``; ``mb_per_s`` is therefore compressed megabytes (10^6 bytes) per second.
     ``articles`` are namespace-0 non-redirect pages; ``empty`` of them had no text left after cleaning.
+    ``tokens`` counts whitespace-separated words (after ``tokenize``, when one is given).
     """
 
     pages: int = 0
@@ -82,6 +85,7 @@ class WikiStats:
     redirects: int = 0
     other_namespaces: int = 0
     empty: int = 0
+    paragraphs: int = 0
     lines: int = 0
     tokens: int = 0
     bytes_read: int = 0
@@ -357,18 +361,23 @@ def _named_tokenizer(name: str) -> Callable[[str], list[str]]:
     return tokenize_module.get_tokenizer(name)
 
 
-def _clean_batch(
-    texts: list[str], drop_prefixes: frozenset[str], unit: str, tokenize: Tokenize
-) -> list[list[str]]:
-    """Worker: the output lines of each page of a batch (a page with no prose gives an empty list)."""
+@dataclass(frozen=True)
+class WikiArticle:
+    """One article's title and its text as paragraphs (tokenized words joined by spaces, if asked)."""
+
+    title: str
+    paragraphs: list[str]
+
+
+def _clean_batch(texts: list[str], drop_prefixes: frozenset[str], tokenize: Tokenize) -> list[list[str]]:
+    """Worker: the paragraphs of each page of a batch (a page with no prose gives an empty list)."""
     split = _named_tokenizer(tokenize) if isinstance(tokenize, str) else tokenize
     out = []
     for text in texts:
         paras = paragraphs(text, drop_prefixes)
         if split is not None:
-            paras = [" ".join(split(p)) for p in paras]
-            paras = [p for p in paras if p]
-        out.append([" ".join(paras)] if unit == "article" and paras else paras)
+            paras = [p for p in (" ".join(split(p)) for p in paras) if p]
+        out.append(paras)
     return out
 
 
@@ -378,16 +387,16 @@ class _Clean:
     ``drop_prefixes`` is the live set that reading <siteinfo> fills in before the first page comes.
     """
 
-    def __init__(self, drop_prefixes: set[str], unit: str, tokenize: Tokenize):
-        self.drop_prefixes, self.unit, self.tokenize = drop_prefixes, unit, tokenize
+    def __init__(self, drop_prefixes: set[str], tokenize: Tokenize):
+        self.drop_prefixes, self.tokenize = drop_prefixes, tokenize
 
-    def __call__(self, texts: list[str]) -> list[list[str]]:
-        return _clean_batch(texts, frozenset(self.drop_prefixes), self.unit, self.tokenize)
+    def __call__(self, batch: list[_Page]) -> list[list[str]]:
+        return _clean_batch([page.text for page in batch], frozenset(self.drop_prefixes), self.tokenize)
 
 
-def _batches(pages: Iterable[_Page], stats: WikiStats) -> Iterator[list[str]]:
-    """Group the articles' wikitext into batches; count what is skipped."""
-    batch: list[str] = []
+def _batches(pages: Iterable[_Page], stats: WikiStats) -> Iterator[list[_Page]]:
+    """Group the articles into batches; count what is skipped."""
+    batch: list[_Page] = []
     chars = 0
     for page in pages:
         stats.pages += 1
@@ -397,7 +406,7 @@ def _batches(pages: Iterable[_Page], stats: WikiStats) -> Iterator[list[str]]:
             stats.redirects += 1
         else:
             stats.articles += 1
-            batch.append(page.text)
+            batch.append(page)
             chars += len(page.text)
             if len(batch) >= BATCH_PAGES or chars >= BATCH_CHARS:
                 yield batch
@@ -406,14 +415,15 @@ def _batches(pages: Iterable[_Page], stats: WikiStats) -> Iterator[list[str]]:
         yield batch
 
 
-def _in_order(work: Iterator[list[str]], run: _Clean, workers: int) -> Iterator[list[list[str]]]:
-    """Results of ``run(batch)`` for each batch, in order; in worker processes when ``workers > 1``.
+def _in_order(work: Iterator[list[_Page]], run: _Clean, workers: int) -> Iterator[tuple[list[_Page], list]]:
+    """Each batch with ``run(batch)``, in order; run in worker processes when ``workers > 1``.
 
     At most ``2 * workers`` batches are submitted and not yet consumed: ``Pool.imap`` would read the
     whole dump ahead into memory if the consumer were slower than the workers.
     """
     if workers <= 1:
-        yield from map(run, work)
+        for batch in work:
+            yield batch, run(batch)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -427,37 +437,36 @@ def _in_order(work: Iterator[list[str]], run: _Clean, workers: int) -> Iterator[
         pending: deque = deque()
         try:
             for batch in work:
-                pending.append(pool.submit(run, batch))
+                pending.append((batch, pool.submit(run, batch)))
                 if len(pending) >= 2 * workers:
-                    yield pending.popleft().result()
+                    batch, future = pending.popleft()
+                    yield batch, future.result()
             while pending:
-                yield pending.popleft().result()
+                batch, future = pending.popleft()
+                yield batch, future.result()
         except BrokenProcessPool as e:
             raise DataError(f"a worker process cleaning pages died ({e}); try workers=1 to see why") from e
         finally:
-            for future in pending:
+            for _, future in pending:
                 future.cancel()
 
 
-def iter_wiki_lines(
+def iter_wiki_articles(
     path: PathLike,
     *,
     tokenize: Tokenize = None,
-    unit: str = "paragraph",
     workers: int | None = None,
     stats: WikiStats | None = None,
     progress: Callable[[WikiStats], None] | None = None,
-) -> Iterator[str]:
-    """Lines of plain text from the articles of a MediaWiki dump, in dump order.
+) -> Iterator[WikiArticle]:
+    """The articles of a MediaWiki dump with their text, in dump order; those with no text left are skipped.
 
-    ``unit`` is ``"paragraph"`` (one paragraph or list item per line) or ``"article"`` (one article per
-    line). ``tokenize`` splits each line into words, written separated by single spaces (for Japanese,
-    which has no spaces between words); ``None`` writes the text as it is. ``workers`` processes clean
+    ``tokenize`` splits each paragraph into words, joined by single spaces (for Japanese, which has no
+    spaces between words): a function ``str -> list[str]`` (picklable when ``workers > 1``) or the name of
+    a :mod:`kotoba.text.tokenize` tokenizer; ``None`` keeps the text as it is. ``workers`` processes clean
     the pages (default: one per CPU; 1 runs everything in this process). ``progress(stats)`` is called
     about every half second and once at the end; ``stats`` (or a fresh :class:`WikiStats`) is filled in.
     """
-    if unit not in ("paragraph", "article"):
-        raise ConfigError(f"unit must be 'paragraph' or 'article', got {unit!r}")
     workers = (os.cpu_count() or 1) if workers is None else workers
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}")
@@ -472,13 +481,14 @@ def iter_wiki_lines(
     drop_prefixes: set[str] = set(BASE_DROP_PREFIXES)
     with open(path, "rb") as raw:
         try:
-            pages = _iter_pages(raw, str(path), drop_prefixes)
-            for result in _in_order(_batches(pages, stats), _Clean(drop_prefixes, unit, tokenize), workers):
-                for lines in result:
-                    stats.empty += not lines
-                    stats.lines += len(lines)
-                    stats.tokens += sum(len(line.split()) for line in lines)
-                    yield from lines
+            batches = _batches(_iter_pages(raw, str(path), drop_prefixes), stats)
+            for batch, results in _in_order(batches, _Clean(drop_prefixes, tokenize), workers):
+                for page, paras in zip(batch, results):
+                    stats.empty += not paras
+                    stats.paragraphs += len(paras)
+                    stats.tokens += sum(len(p.split()) for p in paras)
+                    if paras:
+                        yield WikiArticle(page.title, paras)
                 now = time.perf_counter()
                 if progress is not None and now - last >= PROGRESS_EVERY:
                     stats.bytes_read, stats.seconds, last = raw.tell(), now - start, now
@@ -488,6 +498,32 @@ def iter_wiki_lines(
         stats.bytes_read, stats.seconds = raw.tell(), time.perf_counter() - start
     if progress is not None:
         progress(stats)
+
+
+def iter_wiki_lines(
+    path: PathLike,
+    *,
+    tokenize: Tokenize = None,
+    unit: str = "paragraph",
+    workers: int | None = None,
+    stats: WikiStats | None = None,
+    progress: Callable[[WikiStats], None] | None = None,
+) -> Iterator[str]:
+    """Lines of plain text from the articles of a MediaWiki dump, in dump order: the corpus reader's entry.
+
+    ``unit`` is ``"paragraph"`` (one paragraph or list item per line) or ``"article"`` (one article per
+    line); the other arguments are :func:`iter_wiki_articles`'s. ``stats.lines`` counts the lines given.
+    """
+    if unit not in ("paragraph", "article"):
+        raise ConfigError(f"unit must be 'paragraph' or 'article', got {unit!r}")
+    stats = stats if stats is not None else WikiStats()
+    for article in iter_wiki_articles(path, tokenize=tokenize, workers=workers, stats=stats, progress=progress):
+        if unit == "article":
+            stats.lines += 1
+            yield " ".join(article.paragraphs)
+        else:
+            stats.lines += len(article.paragraphs)
+            yield from article.paragraphs
 
 
 def write_wiki_text(
