@@ -195,6 +195,8 @@ _INTERLANGUAGE = re.compile(r"[a-z][a-z-]{1,11}:")
 _MAGIC_WORD = re.compile(r"__[A-Z]+__")
 _EMPTY_PARENS = re.compile(r"\(\s*[,;:]?\s*\)")
 _SPACES = re.compile(r"\s+")
+#: punctuation a dropped template or list marker leaves at the start of a line (": Coptic letter Alpha")
+_LEADING_PUNCT = re.compile(r"^[\s:;,.]+")
 _WORDY = re.compile(r"\w")
 
 
@@ -342,7 +344,7 @@ def paragraphs(wikitext: str, drop_prefixes: frozenset[str] = BASE_DROP_PREFIXES
             continue
         if _LEFTOVER.search(line):
             line = _repair(line, drop_prefixes)
-        line = _SPACES.sub(" ", _EMPTY_PARENS.sub("", _MAGIC_WORD.sub("", line))).strip()
+        line = _LEADING_PUNCT.sub("", _SPACES.sub(" ", _EMPTY_PARENS.sub("", _MAGIC_WORD.sub("", line)))).strip()
         if _WORDY.search(line):
             out.append(line)
     return out
