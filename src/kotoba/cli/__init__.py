@@ -13,7 +13,7 @@ import traceback
 
 from .. import __version__
 from ..errors import KotobaError
-from . import demo, lm, tokenize, vectors, w2v
+from . import corpus, demo, lm, tokenize, vectors, w2v
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     lm.register(sub)
     tokenize.register(sub)
     demo.register(sub)
+    corpus.register(sub)
     return parser
 
 
