@@ -49,3 +49,7 @@ class DivergenceError(KotobaError, FloatingPointError):
 
 class UnsafePickleError(KotobaError):
     """A pickle asked for something other than plain NumPy arrays and was refused."""
+
+
+class UnsegmentedTextWarning(UserWarning):
+    """Text read with the whitespace tokenizer looks like Japanese without spaces between words."""

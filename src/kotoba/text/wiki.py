@@ -187,10 +187,29 @@ def _tokenizer():
 
 
 #: tags whose contents are not prose: footnotes, formulas, galleries, code, tables (wiki and HTML)
-_DROP_TAGS = frozenset({
-    "ref", "references", "math", "chem", "ce", "gallery", "timeline", "imagemap", "score", "syntaxhighlight",
-    "source", "graph", "templatedata", "hiero", "table", "noinclude", "includeonly", "mapframe", "maplink",
-})
+_DROP_TAGS = frozenset(
+    {
+        "ref",
+        "references",
+        "math",
+        "chem",
+        "ce",
+        "gallery",
+        "timeline",
+        "imagemap",
+        "score",
+        "syntaxhighlight",
+        "source",
+        "graph",
+        "templatedata",
+        "hiero",
+        "table",
+        "noinclude",
+        "includeonly",
+        "mapframe",
+        "maplink",
+    }
+)
 _INTERLANGUAGE = re.compile(r"[a-z][a-z-]{1,11}:")
 _MAGIC_WORD = re.compile(r"__[A-Z]+__")
 _EMPTY_PARENS = re.compile(r"\(\s*[,;:]?\s*\)")
@@ -283,8 +302,17 @@ _OPENERS = {
     "HTMLEntityStart": "entity",
     "TagOpenOpen": "tag",
 }
-_CLOSERS = {"TemplateClose", "ArgumentClose", "CommentEnd", "HeadingEnd", "WikilinkClose", "ExternalLinkClose",
-            "HTMLEntityEnd", "TagCloseClose", "TagCloseSelfclose"}
+_CLOSERS = {
+    "TemplateClose",
+    "ArgumentClose",
+    "CommentEnd",
+    "HeadingEnd",
+    "WikilinkClose",
+    "ExternalLinkClose",
+    "HTMLEntityEnd",
+    "TagCloseClose",
+    "TagCloseSelfclose",
+}
 
 
 def _close(stack: list[_Frame], kind: str, drop_prefixes: frozenset[str]) -> None:
