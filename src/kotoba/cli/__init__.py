@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+import warnings
 
 from .. import __version__
-from ..errors import KotobaError
+from ..errors import KotobaError, UnsegmentedTextWarning
 from . import corpus, demo, lm, tokenize, vectors, w2v
 
 
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    warnings.showwarning = _show_warning
     try:
         return int(args.func(args) or 0)
     except KotobaError as e:
@@ -49,3 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kotoba: interrupted", file=sys.stderr)
         return 130
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Library warnings as one line each, with the option that acts on them."""
+    hint = " (pass --lang ja)" if issubclass(category, UnsegmentedTextWarning) else ""
+    print(f"kotoba: warning: {message}{hint}", file=sys.stderr)
