@@ -13,7 +13,7 @@ import traceback
 
 from .. import __version__
 from ..errors import KotobaError
-from . import demo, lm, vectors, w2v
+from . import demo, lm, plots, vectors, w2v
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     w2v.register(sub)
     vectors.register(sub)
+    plots.register(sub)
     lm.register(sub)
     demo.register(sub)
     return parser
