@@ -110,7 +110,9 @@ def _save(fig: Figure, path: str | os.PathLike) -> Path:
     fmt = path.suffix.lower().lstrip(".") or "png"
     supported = fig.canvas.get_supported_filetypes()
     if fmt not in supported:
-        raise ConfigError(f"{path}: cannot write a .{fmt} image; use one of " + ", ".join(f".{s}" for s in sorted(supported)))
+        raise ConfigError(
+            f"{path}: cannot write a .{fmt} image; use one of " + ", ".join(f".{s}" for s in sorted(supported))
+        )
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt)
     with atomic_write(path, "wb") as f:
@@ -132,14 +134,18 @@ def _loss_columns(losses: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray
     for i, rec in enumerate(losses):
         missing = [k for k in ("epoch", "words", "loss") if k not in rec]
         if missing:
-            raise DataError(f"loss record {i} has no {', '.join(missing)}: expected dicts with epoch, words, loss (and lr)")
+            raise DataError(
+                f"loss record {i} has no {', '.join(missing)}: expected dicts with epoch, words, loss (and lr)"
+            )
     cols = {k: np.array([float(r[k]) for r in losses]) for k in ("epoch", "words", "loss")}
     if all("lr" in r for r in losses):
         cols["lr"] = np.array([float(r["lr"]) for r in losses])
     return cols
 
 
-def plot_word2vec_loss(losses: Sequence[Mapping[str, float]], path: str | os.PathLike, title: str | None = None) -> Path:
+def plot_word2vec_loss(
+    losses: Sequence[Mapping[str, float]], path: str | os.PathLike, title: str | None = None
+) -> Path:
     """word2vec training loss against words processed; returns ``path``.
 
     losses: one dict per progress interval, as ``Word2VecModel.losses`` keeps them (and as the
@@ -179,8 +185,16 @@ def _mark_epochs(ax: Any, epochs: np.ndarray, words: np.ndarray) -> None:
         return
     starts = np.concatenate([[words[0]], words[ends]])
     for e, x0 in zip(epochs[np.concatenate([[0], ends + 1])], starts):
-        ax.annotate(f"epoch {int(e)}", (x0, 1), xycoords=("data", "axes fraction"), xytext=(3, -3),
-                    textcoords="offset points", va="top", fontsize=8, color="0.35")
+        ax.annotate(
+            f"epoch {int(e)}",
+            (x0, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -3),
+            textcoords="offset points",
+            va="top",
+            fontsize=8,
+            color="0.35",
+        )
 
 
 # ---- language-model perplexity --------------------------------------------------------------
@@ -220,8 +234,15 @@ def plot_lm_curves(history: Any, path: str | os.PathLike, title: str | None = No
         xv = np.arange(len(h["valid_ppl_list"])) + 1
         ax.plot(xv, h["valid_ppl_list"], "o-", color="C1", label="valid")
         best = int(np.argmin(h["valid_ppl_list"]))
-        ax.annotate(f"best {h['valid_ppl_list'][best]:.1f}", (xv[best], h["valid_ppl_list"][best]),
-                    xytext=(0, 8), textcoords="offset points", ha="center", fontsize=8, color="C1")
+        ax.annotate(
+            f"best {h['valid_ppl_list'][best]:.1f}",
+            (xv[best], h["valid_ppl_list"][best]),
+            xytext=(0, 8),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+            color="C1",
+        )
     if min(values) > 0 and max(values) / min(values) > 10:
         ax.set_yscale("log")
     ax.set_xlabel("epoch" if per_epoch else "batches")
@@ -279,8 +300,13 @@ def _tsne(X: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         raise ConfigError("t-SNE is random: pass rng=numpy.random.default_rng(seed)")
     n = len(X)
     # sklearn requires perplexity < n; 30 is its default, a third of n keeps small maps meaningful
-    tsne = TSNE(n_components=2, perplexity=min(30.0, max(1.0, (n - 1) / 3)), init="pca", metric="cosine",
-                random_state=int(rng.integers(2**31 - 1)))
+    tsne = TSNE(
+        n_components=2,
+        perplexity=min(30.0, max(1.0, (n - 1) / 3)),
+        init="pca",
+        metric="cosine",
+        random_state=int(rng.integers(2**31 - 1)),
+    )
     return tsne.fit_transform(_unit_rows(X)).astype(np.float64)
 
 
@@ -308,8 +334,13 @@ def _group_colours(groups: Sequence[str] | None, n: int) -> tuple[list[str], lis
     return names, [colour[g] for g in groups]
 
 
-def _draw_word_map(words: Sequence[str], coords: np.ndarray, groups: Sequence[str] | None, title: str | None,
-                   axis_labels: tuple[str, str] | None) -> tuple[Figure, list]:
+def _draw_word_map(
+    words: Sequence[str],
+    coords: np.ndarray,
+    groups: Sequence[str] | None,
+    title: str | None,
+    axis_labels: tuple[str, str] | None,
+) -> tuple[Figure, list]:
     """The map's figure and its label artists (after placement)."""
     n = len(words)
     side = float(np.clip(4 + 0.7 * math.sqrt(n), 6, 14))
@@ -319,8 +350,12 @@ def _draw_word_map(words: Sequence[str], coords: np.ndarray, groups: Sequence[st
     ax = fig.subplots()
     # fixed margins, not a layout engine: a layout pass after placing the labels would move the axes
     # under them; the legend goes in a right margin of its own so it never covers a label
-    fig.subplots_adjust(left=(0.9 if axis_labels else 0.3) / (side + legend_width), right=1 - (legend_width + 0.15) / (side + legend_width),
-                        bottom=0.07, top=0.94)
+    fig.subplots_adjust(
+        left=(0.9 if axis_labels else 0.3) / (side + legend_width),
+        right=1 - (legend_width + 0.15) / (side + legend_width),
+        bottom=0.07,
+        top=0.94,
+    )
     ax.scatter(coords[:, 0], coords[:, 1], s=14, c=colours, zorder=3)
     for name in names:
         ax.scatter([], [], s=14, color=colours[list(groups).index(name)], label=name)
@@ -332,8 +367,10 @@ def _draw_word_map(words: Sequence[str], coords: np.ndarray, groups: Sequence[st
     size = 10 if n <= 80 else 8
     # a white outline keeps a label legible where it crosses a point or a leader line
     halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
-    texts = [ax.text(x, y, w, fontproperties=_fp(w, size), color=c, zorder=4, path_effects=halo)
-             for (x, y), w, c in zip(coords, words, colours)]
+    texts = [
+        ax.text(x, y, w, fontproperties=_fp(w, size), color=c, zorder=4, path_effects=halo)
+        for (x, y), w, c in zip(coords, words, colours)
+    ]
     if axis_labels:
         ax.set_xlabel(axis_labels[0])
         ax.set_ylabel(axis_labels[1])
@@ -345,8 +382,17 @@ def _draw_word_map(words: Sequence[str], coords: np.ndarray, groups: Sequence[st
     _title(ax, title)
     # stronger pushes and wider margins than adjustText's defaults: with them no label sat on
     # another word's point in the 50-word English and Japanese sample maps
-    adjust_text(texts, x=coords[:, 0], y=coords[:, 1], ax=ax, iter_lim=_REPEL_ITERATIONS, expand=(1.4, 1.8),
-                force_text=(0.3, 0.6), force_static=(0.3, 0.6), arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.6})
+    adjust_text(
+        texts,
+        x=coords[:, 0],
+        y=coords[:, 1],
+        ax=ax,
+        iter_lim=_REPEL_ITERATIONS,
+        expand=(1.4, 1.8),
+        force_text=(0.3, 0.6),
+        force_static=(0.3, 0.6),
+        arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.6},
+    )
     return fig, texts
 
 

@@ -29,12 +29,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("vectors", metavar="VECTORS", help="word2vec file (text or binary, .gz ok)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--words", nargs="+", metavar="WORD", help="the words to draw")
-    which.add_argument("--words-file", metavar="FILE",
-                       help="one word per line, optionally followed by whitespace and a group name to colour it by")
+    which.add_argument(
+        "--words-file",
+        metavar="FILE",
+        help="one word per line, optionally followed by whitespace and a group name to colour it by",
+    )
     which.add_argument("--top", type=_positive, metavar="N", help="the first N words of VECTORS (most frequent first)")
     p.add_argument("-o", "--output", required=True, metavar="IMAGE", help="image to write (.png, .svg or .pdf)")
-    p.add_argument("--method", choices=("pca", "tsne"), default="pca",
-                   help="projection (default pca; tsne needs scikit-learn: pip install 'kotoba[tsne]')")
+    p.add_argument(
+        "--method",
+        choices=("pca", "tsne"),
+        default="pca",
+        help="projection (default pca; tsne needs scikit-learn: pip install 'kotoba[tsne]')",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed of t-SNE (default 0)")
     p.add_argument("--title", help="title above the map")
     p.set_defaults(func=_map)
@@ -52,7 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("vectors", metavar="VECTORS", help="word2vec file (text or binary, .gz ok)")
     p.add_argument("--projector", required=True, metavar="DIR", help="folder to write the two .tsv files in")
-    p.add_argument("--limit", type=_positive, metavar="N", help="only the first N words (the projector slows down past ~100,000)")
+    p.add_argument(
+        "--limit", type=_positive, metavar="N", help="only the first N words (the projector slows down past ~100,000)"
+    )
     p.set_defaults(func=_export)
 
 
@@ -82,7 +91,9 @@ def read_words_file(path: str | Path) -> tuple[list[str], list[str] | None]:
     with_group = [len(r) == 2 for r in rows]
     if any(with_group) and not all(with_group):
         line = with_group.index(False) + 1
-        raise DataError(f"{path}: some words have a group and some do not (e.g. non-blank line {line}); give all or none")
+        raise DataError(
+            f"{path}: some words have a group and some do not (e.g. non-blank line {line}); give all or none"
+        )
     return words, ([r[1].strip() for r in rows] if all(with_group) else None)
 
 
@@ -90,12 +101,16 @@ def _rows(wv: WordVectors, words: list[str]) -> np.ndarray:
     """(N, D) vectors of ``words``; a DataError naming every unknown word, with close matches."""
     unknown = list(dict.fromkeys(w for w in words if w not in wv))
     if unknown:
+
         def hint(w: str) -> str:
             s = wv.suggest(w)
             return f"{w!r} (did you mean {', '.join(map(repr, s))}?)" if s else repr(w)
 
-        raise DataError(f"{len(unknown)} word(s) not in the vocabulary: " + ", ".join(hint(w) for w in unknown)
-                        + "; fix or remove them")
+        raise DataError(
+            f"{len(unknown)} word(s) not in the vocabulary: "
+            + ", ".join(hint(w) for w in unknown)
+            + "; fix or remove them"
+        )
     duplicates = sorted(w for w, n in Counter(words).items() if n > 1)
     if duplicates:
         raise DataError("words given more than once: " + ", ".join(map(repr, duplicates)))
@@ -113,8 +128,15 @@ def _map(args: argparse.Namespace) -> int:
         words, groups = read_words_file(args.words_file)
     else:
         words = list(args.words)
-    path = plot_word_map(words, _rows(wv, words), args.output, method=args.method, title=args.title,
-                         groups=groups, rng=np.random.default_rng(args.seed))
+    path = plot_word_map(
+        words,
+        _rows(wv, words),
+        args.output,
+        method=args.method,
+        title=args.title,
+        groups=groups,
+        rng=np.random.default_rng(args.seed),
+    )
     print(f"wrote {path} ({len(words)} words, {args.method})")
     return 0
 
