@@ -29,7 +29,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ft2font import FT2Font
-from matplotlib.ticker import EngFormatter
+from matplotlib.ticker import EngFormatter, FuncFormatter, LogLocator
 
 from .errors import ConfigError, DataError, KotobaError
 from .io import atomic_write
@@ -154,7 +154,10 @@ def plot_word2vec_loss(
         optionally ``lr``; when every record has ``lr`` it is drawn on a second axis.
     Epoch ends are marked with dotted lines (the trainer writes a record at every epoch's end).
     """
-    cols = _loss_columns(losses)
+    return _save(_loss_figure(_loss_columns(losses), title), path)
+
+
+def _loss_figure(cols: dict[str, np.ndarray], title: str | None) -> Figure:
     fig = _figure(7, 4)
     ax = fig.subplots()
     x = cols["words"]
@@ -173,7 +176,7 @@ def plot_word2vec_loss(
     ax.legend(handles=lines, loc="upper right")
     _title(ax, title)
     fig.tight_layout()
-    return _save(fig, path)
+    return fig
 
 
 def _mark_epochs(ax: Any, epochs: np.ndarray, words: np.ndarray) -> None:
@@ -209,6 +212,10 @@ def _lm_history(history: Any) -> dict[str, Any]:
         raise DataError("nothing to plot: the history has no training or validation perplexity (train first)")
     if h["ppl_list"] and not h["eval_interval"]:
         raise DataError("the history has ppl_list but no eval_interval (batches per training-perplexity point)")
+    if h["ppl_list"] and h["valid_ppl_list"] and not h["batches_per_epoch"]:
+        raise DataError(
+            "the history has no batches_per_epoch, which is needed to draw train and valid on one epoch axis"
+        )
     return h
 
 
@@ -218,40 +225,55 @@ def plot_lm_curves(history: Any, path: str | os.PathLike, title: str | None = No
     history: a :class:`~kotoba.lm.trainer.RnnlmTrainer` or a mapping with the same fields (those
         its saved state keeps): ``ppl_list`` (training perplexity, one per ``eval_interval``
         batches), ``valid_ppl_list`` (one per epoch), ``eval_interval`` and ``batches_per_epoch``
-        (None: the x axis counts batches instead of epochs).
+        (None: the x axis counts batches instead of epochs; then train and valid cannot share it).
     The y axis is logarithmic when the values span more than a factor of 10.
     """
-    h = _lm_history(history)
+    return _save(_lm_figure(_lm_history(history), title), path)
+
+
+def _lm_figure(h: dict[str, Any], title: str | None) -> Figure:
     per_epoch = h["batches_per_epoch"] or None
-    unit = per_epoch or 1
     fig = _figure(7, 4)
     ax = fig.subplots()
-    values = h["ppl_list"] + h["valid_ppl_list"]
     if h["ppl_list"]:
-        x = (np.arange(len(h["ppl_list"])) + 1) * h["eval_interval"] / unit
+        x = (np.arange(len(h["ppl_list"])) + 1) * h["eval_interval"] / (per_epoch or 1)
         ax.plot(x, h["ppl_list"], "-", color="C0", lw=1, label="train")
-    if h["valid_ppl_list"] and per_epoch:
-        xv = np.arange(len(h["valid_ppl_list"])) + 1
-        ax.plot(xv, h["valid_ppl_list"], "o-", color="C1", label="valid")
-        best = int(np.argmin(h["valid_ppl_list"]))
-        ax.annotate(
-            f"best {h['valid_ppl_list'][best]:.1f}",
-            (xv[best], h["valid_ppl_list"][best]),
-            xytext=(0, 8),
-            textcoords="offset points",
-            ha="center",
-            fontsize=8,
-            color="C1",
-        )
-    if min(values) > 0 and max(values) / min(values) > 10:
-        ax.set_yscale("log")
-    ax.set_xlabel("epoch" if per_epoch else "batches")
-    ax.set_ylabel("perplexity")
-    ax.grid(True, which="both", alpha=0.3)
+    if h["valid_ppl_list"]:
+        _plot_valid(ax, h["valid_ppl_list"])
+    _perplexity_axis(ax, h["ppl_list"] + h["valid_ppl_list"])
+    ax.set_xlabel("epoch" if per_epoch or not h["ppl_list"] else "batches")
     ax.legend()
     _title(ax, title)
     fig.tight_layout()
-    return _save(fig, path)
+    return fig
+
+
+def _plot_valid(ax: Any, valid: list[float]) -> None:
+    xv = np.arange(len(valid)) + 1
+    ax.plot(xv, valid, "o-", color="C1", label="valid")
+    best = int(np.argmin(valid))
+    ax.annotate(
+        f"best {valid[best]:.1f}",
+        (xv[best], valid[best]),
+        xytext=(0, 8),
+        textcoords="offset points",
+        ha="center",
+        fontsize=8,
+        color="C1",
+    )
+
+
+def _perplexity_axis(ax: Any, values: list[float]) -> None:
+    """Log scale when the values span more than a factor of 10, with plain numbers (200, 500, 1000) as ticks."""
+    ax.set_ylabel("perplexity")
+    ax.grid(True, which="both", alpha=0.3)
+    if not (min(values) > 0 and max(values) / min(values) > 10):
+        return
+    ax.set_yscale("log")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+    ax.yaxis.set_minor_formatter(plain)
 
 
 # ---- word maps ------------------------------------------------------------------------------
