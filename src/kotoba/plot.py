@@ -249,17 +249,10 @@ def _lm_figure(h: dict[str, Any], title: str | None) -> Figure:
 
 
 def _plot_valid(ax: Any, valid: list[float]) -> None:
-    xv = np.arange(len(valid)) + 1
-    ax.plot(xv, valid, "o-", color="C1", label="valid")
     best = int(np.argmin(valid))
-    ax.annotate(
-        f"best {valid[best]:.1f}",
-        (xv[best], valid[best]),
-        xytext=(0, 8),
-        textcoords="offset points",
-        ha="center",
-        fontsize=8,
-        color="C1",
+    # the best value goes in the legend: an annotation at the point gets clipped at the last epoch
+    ax.plot(
+        np.arange(len(valid)) + 1, valid, "o-", color="C1", label=f"valid (best {valid[best]:.1f}, epoch {best + 1})"
     )
 
 
