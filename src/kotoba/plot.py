@@ -23,7 +23,7 @@ from typing import Any
 
 import matplotlib as mpl
 import numpy as np
-from adjustText import adjust_text
+from adjustText import adjust_text  # type: ignore[import-untyped]
 from matplotlib import font_manager, patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -49,7 +49,7 @@ def japanese_font_path() -> Path:
         # importing the package calls its japanize(), which sets matplotlib's global font family;
         # rc_context undoes that, so kotoba leaves other figures of the process alone
         with mpl.rc_context():
-            import matplotlib_fontja
+            import matplotlib_fontja  # type: ignore[import-untyped]
     except ImportError:
         raise KotobaError("Japanese labels need the font of matplotlib-fontja: pip install matplotlib-fontja") from None
     path = Path(matplotlib_fontja.get_font_ttf_path())
@@ -308,7 +308,7 @@ def _pca(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _tsne(X: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
     try:
-        from sklearn.manifold import TSNE
+        from sklearn.manifold import TSNE  # type: ignore[import-untyped]
     except ImportError:
         raise KotobaError("t-SNE word maps need scikit-learn: pip install 'kotoba[tsne]' (or use PCA)") from None
     if rng is None:
@@ -339,14 +339,15 @@ def project_2d(vectors: np.ndarray, method: str = "pca", rng: np.random.Generato
     raise ConfigError(f"unknown map method {method!r}: use 'pca' or 'tsne'")
 
 
-def _group_colours(groups: Sequence[str] | None, n: int) -> tuple[list[str], list[Any]]:
-    """Group names in order of first appearance, and a colour per word (tab10, then tab20)."""
+def _group_colours(groups: Sequence[str] | None, n: int) -> tuple[dict[str, Any], list[Any]]:
+    """A colour per group name, in order of first appearance (tab10; tab20 past 10 groups, repeating
+    past 20), and a colour per word."""
     if groups is None:
-        return [], ["C0"] * n
+        return {}, ["C0"] * n
     names = list(dict.fromkeys(groups))
     cmap = mpl.colormaps["tab10" if len(names) <= 10 else "tab20"]
     colour = {g: cmap(i % cmap.N) for i, g in enumerate(names)}
-    return names, [colour[g] for g in groups]
+    return colour, [colour[g] for g in groups]
 
 
 def _draw_word_map(
@@ -372,8 +373,8 @@ def _draw_word_map(
         top=0.94,
     )
     ax.scatter(coords[:, 0], coords[:, 1], s=14, c=colours, zorder=3)
-    for name in names:
-        ax.scatter([], [], s=14, color=colours[list(groups).index(name)], label=name)
+    for name, colour in names.items():
+        ax.scatter([], [], s=14, color=colour, label=name)
     span = np.ptp(coords, axis=0)
     span = np.where(span > 0, span, 1.0)
     lo, hi = coords.min(axis=0) - 0.08 * span, coords.max(axis=0) + 0.08 * span
