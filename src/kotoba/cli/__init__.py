@@ -14,7 +14,7 @@ import warnings
 
 from .. import __version__
 from ..errors import KotobaError, UnsegmentedTextWarning
-from . import corpus, demo, lm, tokenize, vectors, w2v
+from . import corpus, demo, lm, plots, tokenize, vectors, w2v
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     w2v.register(sub)
     vectors.register(sub)
+    plots.register(sub)
     lm.register(sub)
     tokenize.register(sub)
     demo.register(sub)
