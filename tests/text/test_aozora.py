@@ -126,3 +126,18 @@ def test_real_novel_as_a_cp932_zip_reads_identically(tmp_path):
         z.writestr("wagahaiwa_nekodearu.txt", raw.translate(dash).encode("cp932"))
     assert is_aozora(zipped)
     assert read(zipped) == [p.translate(dash) for p in read(src)]
+
+
+def test_missing_or_damaged_files_are_data_errors(tmp_path):
+    with pytest.raises(DataError, match=r"nothere\.txt: cannot read \(No such file or directory\)"):
+        is_aozora(tmp_path / "nothere.txt")
+    with pytest.raises(DataError, match=r"nothere\.txt: cannot read"):
+        read(tmp_path / "nothere.txt")
+    p = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("a.txt", "本文\r\n".encode("cp932") * 1000)  # stored uncompressed
+    data = bytearray(p.read_bytes())
+    data[100] ^= 0xFF  # one flipped byte in the member: its CRC no longer matches
+    p.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"damaged\.zip: cannot read \(.*CRC"):
+        read(p)

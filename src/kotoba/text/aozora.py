@@ -43,6 +43,8 @@ MAX_TITLE_LINES = 10
 GUIDE_MARK = "【テキスト中に現れる記号について】"
 COLOPHON_MARK = "底本："
 _ENCODINGS = ("utf-8-sig", "cp932")
+# what opening or reading a file or zip member raises (a damaged zip: BadZipFile, also on a CRC error)
+_READ_ERRORS = (OSError, zipfile.BadZipFile)
 
 _DASHES = re.compile(r"-{20,}")
 _NOTE = re.compile(r"［＃[^［］]*］")  # innermost note; applied until none is left
@@ -54,13 +56,16 @@ def is_aozora(path: PathLike) -> bool:
     """Whether ``path`` looks like an Aozora Bunko text: a zip with a ``.txt`` in it, or a file
     whose start holds the notation guide or whose end holds the colophon (``底本：``)."""
     path = Path(path)
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as z:
-            return any(n.lower().endswith(".txt") for n in z.namelist())
-    with open(path, "rb") as f:
-        head = f.read(SNIFF_BYTES)
-        f.seek(max(0, os.fstat(f.fileno()).st_size - SNIFF_BYTES))
-        tail = f.read()
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                return any(n.lower().endswith(".txt") for n in z.namelist())
+        with open(path, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+            f.seek(max(0, os.fstat(f.fileno()).st_size - SNIFF_BYTES))
+            tail = f.read()
+    except _READ_ERRORS as e:
+        raise _read_error(path, e) from e
     return any(GUIDE_MARK.encode(enc) in head or COLOPHON_MARK.encode(enc) in tail for enc in ("utf-8", "cp932"))
 
 
@@ -78,6 +83,13 @@ def iter_text_lines(path: PathLike) -> Iterator[str]:
     stops being valid in the detected one.
     """
     path = Path(path)
+    try:
+        yield from _decoded_lines(path)
+    except _READ_ERRORS as e:
+        raise _read_error(path, e) from e
+
+
+def _decoded_lines(path: Path) -> Iterator[str]:
     with _open_binary(path) as f:
         encoding = _detect_encoding(f.read(SNIFF_BYTES), path)
     with _open_binary(path) as f:
@@ -94,14 +106,15 @@ def iter_text_lines(path: PathLike) -> Iterator[str]:
             ) from e
 
 
+def _read_error(path: Path, e: Exception) -> DataError:
+    return DataError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})")
+
+
 def _open_binary(path: Path) -> IO[bytes]:
     """The raw bytes of ``path``, or of its single ``.txt`` member if it is a zip."""
-    try:
-        if not zipfile.is_zipfile(path):
-            return open(path, "rb")
-        z = zipfile.ZipFile(path)
-    except OSError as e:
-        raise DataError(f"{path}: cannot open ({e.strerror or e})") from e
+    if not zipfile.is_zipfile(path):
+        return open(path, "rb")
+    z = zipfile.ZipFile(path)
     texts = [n for n in z.namelist() if n.lower().endswith(".txt")]
     if len(texts) != 1:
         z.close()
