@@ -72,14 +72,23 @@ def test_utf8_bom_cp932_and_zip_read_identically(tmp_path):
         assert read(p) == EXPECTED, p.name
 
 
-def test_is_aozora_sniffs_zip_guide_and_colophon(tmp_path):
-    zipped = tmp_path / "a.zip"
-    with zipfile.ZipFile(zipped, "w") as z:
-        z.writestr("a.txt", "本文\r\n".encode("cp932"))
-    assert is_aozora(zipped)
+def test_is_aozora_sniffs_the_guide_and_colophon_in_files_and_zips(tmp_path):
     assert is_aozora(write(tmp_path / "guide.txt", ["題", *GUIDE, "本文"], encoding="cp932"))
     assert is_aozora(write(tmp_path / "colophon.txt", ["題", "", "本文", *COLOPHON]))
+    long_body = ["吾輩は猫である。" * 100] * 100  # the colophon lies beyond the first SNIFF_BYTES
+    assert is_aozora(write(tmp_path / "long.txt", ["題", "", *long_body, *COLOPHON]))
     assert not is_aozora(write(tmp_path / "plain.txt", ["吾輩 は 猫 で ある 。", "the cat"]))
+    assert not is_aozora(write(tmp_path / "long-plain.txt", long_body))
+
+    def zipped(name, members):
+        with zipfile.ZipFile(tmp_path / name, "w", zipfile.ZIP_DEFLATED) as z:
+            for member, lines in members.items():
+                z.writestr(member, "\r\n".join(lines).encode("cp932"))
+        return tmp_path / name
+
+    assert is_aozora(zipped("neko.zip", {"neko.txt": ["題", "", *long_body, *COLOPHON], "neko/fig1.png": []}))
+    assert not is_aozora(zipped("cats.zip", {"cats.txt": ["ca01 news"], "ca01": ["The/at"]}))
+    assert not is_aozora(zipped("two.zip", {"a.txt": COLOPHON, "b.txt": COLOPHON}))
 
 
 def test_undecodable_file_is_a_data_error_naming_it(tmp_path):

@@ -53,20 +53,33 @@ _RUBY_START = "｜"
 
 
 def is_aozora(path: PathLike) -> bool:
-    """Whether ``path`` looks like an Aozora Bunko text: a zip with a ``.txt`` in it, or a file
-    whose start holds the notation guide or whose end holds the colophon (``底本：``)."""
+    """Whether ``path`` looks like an Aozora Bunko text: a file, or a zip's one ``.txt``, whose
+    start holds the notation guide or whose end holds the colophon (``底本：``), in UTF-8 or cp932."""
     path = Path(path)
     try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as z:
-                return any(n.lower().endswith(".txt") for n in z.namelist())
-        with open(path, "rb") as f:
-            head = f.read(SNIFF_BYTES)
-            f.seek(max(0, os.fstat(f.fileno()).st_size - SNIFF_BYTES))
-            tail = f.read()
+        if not zipfile.is_zipfile(path):
+            with open(path, "rb") as f:
+                return _has_markers(f, os.fstat(f.fileno()).st_size)
+        with zipfile.ZipFile(path) as z:
+            texts = _text_members(z)
+            if len(texts) != 1:
+                return False
+            with z.open(texts[0]) as f:
+                return _has_markers(f, texts[0].file_size)
     except _READ_ERRORS as e:
         raise _read_error(path, e) from e
+
+
+def _has_markers(f: IO[bytes], size: int) -> bool:
+    head = tail = f.read(SNIFF_BYTES)
+    if size > SNIFF_BYTES:
+        f.seek(size - SNIFF_BYTES)  # in a zip member this decompresses up to there
+        tail = f.read()
     return any(GUIDE_MARK.encode(enc) in head or COLOPHON_MARK.encode(enc) in tail for enc in ("utf-8", "cp932"))
+
+
+def _text_members(z: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    return [i for i in z.infolist() if i.filename.lower().endswith(".txt")]
 
 
 def iter_aozora_paragraphs(path: PathLike) -> Iterator[str]:
@@ -115,10 +128,10 @@ def _open_binary(path: Path) -> IO[bytes]:
     if not zipfile.is_zipfile(path):
         return open(path, "rb")
     z = zipfile.ZipFile(path)
-    texts = [n for n in z.namelist() if n.lower().endswith(".txt")]
+    texts = _text_members(z)
     if len(texts) != 1:
         z.close()
-        found = ", ".join(texts) or "none"
+        found = ", ".join(i.filename for i in texts) or "none"
         raise DataError(f"{path}: expected one .txt file in the zip, found {found}; unpack the one to read")
     # closing the ZipFile leaves the archive open until the member stream is closed too
     member = z.open(texts[0])
