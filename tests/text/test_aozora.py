@@ -86,7 +86,9 @@ def test_is_aozora_sniffs_the_guide_and_colophon_in_files_and_zips(tmp_path):
                 z.writestr(member, "\r\n".join(lines).encode("cp932"))
         return tmp_path / name
 
-    assert is_aozora(zipped("neko.zip", {"neko.txt": ["題", "", *long_body, *COLOPHON], "neko/fig1.png": []}))
+    assert is_aozora(
+        zipped("neko.zip", {"neko.txt": ["題", "", *long_body, *COLOPHON], "neko/fig1.png": [], "neko/": []})
+    )
     assert not is_aozora(zipped("cats.zip", {"cats.txt": ["ca01 news"], "ca01": ["The/at"]}))
     assert not is_aozora(zipped("two.zip", {"a.txt": COLOPHON, "b.txt": COLOPHON}))
 
@@ -105,13 +107,15 @@ def test_encoding_change_after_the_sniffed_start_is_an_error(tmp_path):
         list(iter_text_lines(p))
 
 
-def test_zip_must_hold_exactly_one_text(tmp_path):
-    p = tmp_path / "two.zip"
+@pytest.mark.parametrize("members", [["a.txt", "b.txt"], ["brown/cats.txt", "brown/ca01", "brown/README"], []])
+def test_zip_must_hold_one_text_and_images_only(tmp_path, members):
+    p = tmp_path / "other.zip"
     with zipfile.ZipFile(p, "w") as z:
-        z.writestr("a.txt", b"a")
-        z.writestr("b.txt", b"b")
-    with pytest.raises(DataError, match=r"two\.zip: expected one \.txt file in the zip, found a\.txt, b\.txt"):
+        for name in members:
+            z.writestr(name, COLOPHON[0].encode("cp932"))
+    with pytest.raises(DataError, match=r"other\.zip: not a zip of one \.txt file \(and images\)"):
         read(p)
+    assert not is_aozora(p)
 
 
 def test_real_novel_has_no_markup_left():

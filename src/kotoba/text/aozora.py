@@ -45,6 +45,7 @@ COLOPHON_MARK = "底本："
 _ENCODINGS = ("utf-8-sig", "cp932")
 # what opening or reading a file or zip member raises (a damaged zip: BadZipFile, also on a CRC error)
 _READ_ERRORS = (OSError, zipfile.BadZipFile)
+_ZIP_IMAGES = (".png", ".jpg", ".jpeg", ".gif")
 
 _DASHES = re.compile(r"-{20,}")
 _NOTE = re.compile(r"［＃[^［］]*］")  # innermost note; applied until none is left
@@ -61,11 +62,11 @@ def is_aozora(path: PathLike) -> bool:
             with open(path, "rb") as f:
                 return _has_markers(f, os.fstat(f.fileno()).st_size)
         with zipfile.ZipFile(path) as z:
-            texts = _text_members(z)
-            if len(texts) != 1:
+            member = _text_member(z)
+            if member is None:
                 return False
-            with z.open(texts[0]) as f:
-                return _has_markers(f, texts[0].file_size)
+            with z.open(member) as f:
+                return _has_markers(f, member.file_size)
     except _READ_ERRORS as e:
         raise _read_error(path, e) from e
 
@@ -78,8 +79,13 @@ def _has_markers(f: IO[bytes], size: int) -> bool:
     return any(GUIDE_MARK.encode(enc) in head or COLOPHON_MARK.encode(enc) in tail for enc in ("utf-8", "cp932"))
 
 
-def _text_members(z: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
-    return [i for i in z.infolist() if i.filename.lower().endswith(".txt")]
+def _text_member(z: zipfile.ZipFile) -> zipfile.ZipInfo | None:
+    """The zip's one ``.txt``, if besides it the zip holds only folders and images (the gaiji
+    pictures some Aozora zips carry), else None."""
+    names = [(i, i.filename.lower()) for i in z.infolist() if not i.is_dir()]
+    texts = [i for i, name in names if name.endswith(".txt")]
+    others = [i for i, name in names if not name.endswith((".txt", *_ZIP_IMAGES))]
+    return texts[0] if len(texts) == 1 and not others else None
 
 
 def iter_aozora_paragraphs(path: PathLike) -> Iterator[str]:
@@ -128,15 +134,16 @@ def _open_binary(path: Path) -> IO[bytes]:
     if not zipfile.is_zipfile(path):
         return open(path, "rb")
     z = zipfile.ZipFile(path)
-    texts = _text_members(z)
-    if len(texts) != 1:
+    member = _text_member(z)
+    if member is None:
         z.close()
-        found = ", ".join(i.filename for i in texts) or "none"
-        raise DataError(f"{path}: expected one .txt file in the zip, found {found}; unpack the one to read")
+        raise DataError(
+            f"{path}: not a zip of one .txt file (and images) as Aozora Bunko ships them; unpack the text to read"
+        )
     # closing the ZipFile leaves the archive open until the member stream is closed too
-    member = z.open(texts[0])
+    stream = z.open(member)
     z.close()
-    return member
+    return stream
 
 
 def _detect_encoding(head: bytes, path: Path) -> str:
