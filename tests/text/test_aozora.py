@@ -72,14 +72,25 @@ def test_utf8_bom_cp932_and_zip_read_identically(tmp_path):
         assert read(p) == EXPECTED, p.name
 
 
-def test_is_aozora_sniffs_zip_guide_and_colophon(tmp_path):
-    zipped = tmp_path / "a.zip"
-    with zipfile.ZipFile(zipped, "w") as z:
-        z.writestr("a.txt", "本文\r\n".encode("cp932"))
-    assert is_aozora(zipped)
+def test_is_aozora_sniffs_the_guide_and_colophon_in_files_and_zips(tmp_path):
     assert is_aozora(write(tmp_path / "guide.txt", ["題", *GUIDE, "本文"], encoding="cp932"))
     assert is_aozora(write(tmp_path / "colophon.txt", ["題", "", "本文", *COLOPHON]))
+    long_body = ["吾輩は猫である。" * 100] * 100  # the colophon lies beyond the first SNIFF_BYTES
+    assert is_aozora(write(tmp_path / "long.txt", ["題", "", *long_body, *COLOPHON]))
     assert not is_aozora(write(tmp_path / "plain.txt", ["吾輩 は 猫 で ある 。", "the cat"]))
+    assert not is_aozora(write(tmp_path / "long-plain.txt", long_body))
+
+    def zipped(name, members):
+        with zipfile.ZipFile(tmp_path / name, "w", zipfile.ZIP_DEFLATED) as z:
+            for member, lines in members.items():
+                z.writestr(member, "\r\n".join(lines).encode("cp932"))
+        return tmp_path / name
+
+    assert is_aozora(
+        zipped("neko.zip", {"neko.txt": ["題", "", *long_body, *COLOPHON], "neko/fig1.png": [], "neko/": []})
+    )
+    assert not is_aozora(zipped("cats.zip", {"cats.txt": ["ca01 news"], "ca01": ["The/at"]}))
+    assert not is_aozora(zipped("two.zip", {"a.txt": COLOPHON, "b.txt": COLOPHON}))
 
 
 def test_undecodable_file_is_a_data_error_naming_it(tmp_path):
@@ -96,13 +107,15 @@ def test_encoding_change_after_the_sniffed_start_is_an_error(tmp_path):
         list(iter_text_lines(p))
 
 
-def test_zip_must_hold_exactly_one_text(tmp_path):
-    p = tmp_path / "two.zip"
+@pytest.mark.parametrize("members", [["a.txt", "b.txt"], ["brown/cats.txt", "brown/ca01", "brown/README"], []])
+def test_zip_must_hold_one_text_and_images_only(tmp_path, members):
+    p = tmp_path / "other.zip"
     with zipfile.ZipFile(p, "w") as z:
-        z.writestr("a.txt", b"a")
-        z.writestr("b.txt", b"b")
-    with pytest.raises(DataError, match=r"two\.zip: expected one \.txt file in the zip, found a\.txt, b\.txt"):
+        for name in members:
+            z.writestr(name, COLOPHON[0].encode("cp932"))
+    with pytest.raises(DataError, match=r"other\.zip: not a zip of one \.txt file \(and images\)"):
         read(p)
+    assert not is_aozora(p)
 
 
 def test_real_novel_has_no_markup_left():
@@ -126,3 +139,18 @@ def test_real_novel_as_a_cp932_zip_reads_identically(tmp_path):
         z.writestr("wagahaiwa_nekodearu.txt", raw.translate(dash).encode("cp932"))
     assert is_aozora(zipped)
     assert read(zipped) == [p.translate(dash) for p in read(src)]
+
+
+def test_missing_or_damaged_files_are_data_errors(tmp_path):
+    with pytest.raises(DataError, match=r"nothere\.txt: cannot read \(No such file or directory\)"):
+        is_aozora(tmp_path / "nothere.txt")
+    with pytest.raises(DataError, match=r"nothere\.txt: cannot read"):
+        read(tmp_path / "nothere.txt")
+    p = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("a.txt", "本文\r\n".encode("cp932") * 1000)  # stored uncompressed
+    data = bytearray(p.read_bytes())
+    data[100] ^= 0xFF  # one flipped byte in the member: its CRC no longer matches
+    p.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"damaged\.zip: cannot read \(.*CRC"):
+        read(p)

@@ -43,6 +43,9 @@ MAX_TITLE_LINES = 10
 GUIDE_MARK = "【テキスト中に現れる記号について】"
 COLOPHON_MARK = "底本："
 _ENCODINGS = ("utf-8-sig", "cp932")
+# what opening or reading a file or zip member raises (a damaged zip: BadZipFile, also on a CRC error)
+_READ_ERRORS = (OSError, zipfile.BadZipFile)
+_ZIP_IMAGES = (".png", ".jpg", ".jpeg", ".gif")
 
 _DASHES = re.compile(r"-{20,}")
 _NOTE = re.compile(r"［＃[^［］]*］")  # innermost note; applied until none is left
@@ -51,17 +54,38 @@ _RUBY_START = "｜"
 
 
 def is_aozora(path: PathLike) -> bool:
-    """Whether ``path`` looks like an Aozora Bunko text: a zip with a ``.txt`` in it, or a file
-    whose start holds the notation guide or whose end holds the colophon (``底本：``)."""
+    """Whether ``path`` looks like an Aozora Bunko text: a file, or a zip's one ``.txt``, whose
+    start holds the notation guide or whose end holds the colophon (``底本：``), in UTF-8 or cp932."""
     path = Path(path)
-    if zipfile.is_zipfile(path):
+    try:
+        if not zipfile.is_zipfile(path):
+            with open(path, "rb") as f:
+                return _has_markers(f, os.fstat(f.fileno()).st_size)
         with zipfile.ZipFile(path) as z:
-            return any(n.lower().endswith(".txt") for n in z.namelist())
-    with open(path, "rb") as f:
-        head = f.read(SNIFF_BYTES)
-        f.seek(max(0, os.fstat(f.fileno()).st_size - SNIFF_BYTES))
+            member = _text_member(z)
+            if member is None:
+                return False
+            with z.open(member) as f:
+                return _has_markers(f, member.file_size)
+    except _READ_ERRORS as e:
+        raise _read_error(path, e) from e
+
+
+def _has_markers(f: IO[bytes], size: int) -> bool:
+    head = tail = f.read(SNIFF_BYTES)
+    if size > SNIFF_BYTES:
+        f.seek(size - SNIFF_BYTES)  # in a zip member this decompresses up to there
         tail = f.read()
     return any(GUIDE_MARK.encode(enc) in head or COLOPHON_MARK.encode(enc) in tail for enc in ("utf-8", "cp932"))
+
+
+def _text_member(z: zipfile.ZipFile) -> zipfile.ZipInfo | None:
+    """The zip's one ``.txt``, if besides it the zip holds only folders and images (the gaiji
+    pictures some Aozora zips carry), else None."""
+    names = [(i, i.filename.lower()) for i in z.infolist() if not i.is_dir()]
+    texts = [i for i, name in names if name.endswith(".txt")]
+    others = [i for i, name in names if not name.endswith((".txt", *_ZIP_IMAGES))]
+    return texts[0] if len(texts) == 1 and not others else None
 
 
 def iter_aozora_paragraphs(path: PathLike) -> Iterator[str]:
@@ -78,6 +102,13 @@ def iter_text_lines(path: PathLike) -> Iterator[str]:
     stops being valid in the detected one.
     """
     path = Path(path)
+    try:
+        yield from _decoded_lines(path)
+    except _READ_ERRORS as e:
+        raise _read_error(path, e) from e
+
+
+def _decoded_lines(path: Path) -> Iterator[str]:
     with _open_binary(path) as f:
         encoding = _detect_encoding(f.read(SNIFF_BYTES), path)
     with _open_binary(path) as f:
@@ -94,23 +125,25 @@ def iter_text_lines(path: PathLike) -> Iterator[str]:
             ) from e
 
 
+def _read_error(path: Path, e: Exception) -> DataError:
+    return DataError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})")
+
+
 def _open_binary(path: Path) -> IO[bytes]:
     """The raw bytes of ``path``, or of its single ``.txt`` member if it is a zip."""
-    try:
-        if not zipfile.is_zipfile(path):
-            return open(path, "rb")
-        z = zipfile.ZipFile(path)
-    except OSError as e:
-        raise DataError(f"{path}: cannot open ({e.strerror or e})") from e
-    texts = [n for n in z.namelist() if n.lower().endswith(".txt")]
-    if len(texts) != 1:
+    if not zipfile.is_zipfile(path):
+        return open(path, "rb")
+    z = zipfile.ZipFile(path)
+    member = _text_member(z)
+    if member is None:
         z.close()
-        found = ", ".join(texts) or "none"
-        raise DataError(f"{path}: expected one .txt file in the zip, found {found}; unpack the one to read")
+        raise DataError(
+            f"{path}: not a zip of one .txt file (and images) as Aozora Bunko ships them; unpack the text to read"
+        )
     # closing the ZipFile leaves the archive open until the member stream is closed too
-    member = z.open(texts[0])
+    stream = z.open(member)
     z.close()
-    return member
+    return stream
 
 
 def _detect_encoding(head: bytes, path: Path) -> str:

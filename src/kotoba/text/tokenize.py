@@ -9,7 +9,7 @@ mecab-unidic   MeCab with UniDic (unidic-lite): UniDic's shorter units
 char           one token per non-whitespace character
 ============== ==============================================================================
 
-Tokenising Japanese is the slow step of a pipeline (MeCab does about 0.4 M characters/s on one
+Tokenising Japanese is the slow step of a pipeline (MeCab: some 0.3-0.5 M characters/s on one
 core); :func:`tokenize_lines` spreads blocks of lines over worker processes and gives the
 results back in input order, with a bounded number of blocks in flight.
 """
@@ -176,8 +176,8 @@ def _tokenize_block(block: list[str]) -> list[str]:
 
 
 def looks_unsegmented(lines: Iterable[str], max_chars: int = 200_000) -> bool:
-    """Whether text is plainly unsegmented Japanese (or other CJK): most of its characters are
-    kana/ideographs and its whitespace tokens average more than
+    """Whether text is plainly unsegmented Japanese (or other CJK): at least 30% of its characters
+    are kana or ideographs, and the whitespace tokens holding any average more than
     :data:`UNSEGMENTED_CHARS_PER_TOKEN` of them. Looks at the first ``max_chars`` characters.
 
     Segmented Japanese averages under 2 such characters per token; a raw novel hundreds.

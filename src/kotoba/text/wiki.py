@@ -355,20 +355,34 @@ def _repair(line: str, drop_prefixes: frozenset[str]) -> str:
     return html.unescape(line)
 
 
+def _drop_tables(wikitext: str) -> str:
+    """The wikitext without its tables, found line by line as MediaWiki does: from ``{|`` to ``|}``.
+
+    The tokenizer can pair a ``{|`` whose attributes it cannot read with a much later ``|}`` and drop
+    prose with it (``Alaska`` in the sample lost 3,700 words so); a table left open is kept as it is.
+    """
+    if "{|" not in wikitext:
+        return wikitext
+    kept, depth = [], 0
+    for line in wikitext.split("\n"):
+        head = line.lstrip(" \t:")
+        depth += head.startswith("{|")
+        if depth == 0:
+            kept.append(line)
+        elif head.startswith("|}"):
+            depth -= 1
+    return "\n".join(kept) if depth == 0 else wikitext
+
+
 def paragraphs(wikitext: str, drop_prefixes: frozenset[str] = BASE_DROP_PREFIXES) -> list[str]:
     """One page's prose as paragraphs: non-empty source lines, whitespace collapsed, markup removed.
 
     A line with no letter or digit left (the remains of an infobox, a bare list marker) is dropped, and
-    so are the lines of a table the tokenizer could not parse (from a line starting ``{|`` to ``|}``).
+    so are table rows of a table that was never closed (lines starting ``{|``, ``|`` or ``!``).
     """
     out = []
-    tables = 0
-    for line in strip_markup(wikitext, drop_prefixes).splitlines():
-        head = line.lstrip()
-        if head.startswith("{|"):
-            tables += 1
-        if tables:
-            tables -= head.startswith("|}")
+    for line in strip_markup(_drop_tables(wikitext), drop_prefixes).splitlines():
+        if line.lstrip().startswith(("{|", "|", "!")):
             continue
         if _LEFTOVER.search(line):
             line = _repair(line, drop_prefixes)
