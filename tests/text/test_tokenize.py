@@ -165,3 +165,15 @@ def test_cli_tokenize_help_ends_with_an_example(capsys):
     help_text = capsys.readouterr().out
     assert "Aozora" in help_text
     assert help_text.rstrip().splitlines()[-1].strip().startswith("kotoba tokenize ")
+
+
+def test_words_tokenizer_drops_punctuation_keeps_inner_apostrophes_and_hyphens():
+    tok = get_tokenizer("words")
+    assert tok('The cat\'s well-known "fire," (1990s) -- naïve.') == [
+        "The",
+        "cat's",
+        "well-known",
+        "fire",
+        "1990s",
+        "naïve",
+    ]
