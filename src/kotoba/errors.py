@@ -7,6 +7,8 @@ traceback.
 
 from __future__ import annotations
 
+import os
+
 
 class KotobaError(Exception):
     """Base class of every error kotoba raises on purpose."""
@@ -53,3 +55,11 @@ class UnsafePickleError(KotobaError):
 
 class UnsegmentedTextWarning(UserWarning):
     """Text read with the whitespace tokenizer looks like Japanese without spaces between words."""
+
+
+class TrainingInterrupted(KotobaError):
+    """Training was stopped on request at a job boundary; ``checkpoint`` is the folder saved there (None if none)."""
+
+    def __init__(self, message: str, checkpoint: os.PathLike | None = None):
+        super().__init__(message)
+        self.checkpoint = checkpoint
