@@ -28,11 +28,14 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataError, DivergenceError, FormatError
 from ..io import atomic_write, load_npz, save_npz
+from ..layers.time import GATE_ORDER, reorder_gates
 from ..optim import clip_grads
 from .batch import bptt_batches, num_batches
-from .checkpoint import save_lm
+from .checkpoint import V1_GATE_ORDER, lstm_param_positions, save_lm
 
 STATE_FORMAT = "kotoba-lm-trainer-state"
+#: 2: LSTM gate blocks in the book's order; 1: in :data:`~kotoba.lm.checkpoint.V1_GATE_ORDER` (converted on load)
+STATE_VERSION = 2
 
 
 def _nll_sum(scores: np.ndarray, ts: np.ndarray, ignore_label: int = -1) -> float:
@@ -79,6 +82,15 @@ def perplexity(model: Any, ids: np.ndarray, batch_size: int = 10, time_size: int
         total += _nll_sum(model.predict(xs, train_flg=False), ts)
     model.reset_state()
     return math.exp(total / L)
+
+
+def _gates_from_v1(model: Any, arrays: dict[str, np.ndarray]) -> None:
+    """Move the LSTM gate blocks of a version-1 state's arrays (parameters, best parameters and the
+    optimizer's per-parameter moments, all named ``<kind>.<position>``) to the book's order, in place."""
+    positions = {str(k) for k in lstm_param_positions(model)}
+    for name in list(arrays):
+        if name.split(".")[0] in ("param", "best", "opt") and name.rsplit(".", 1)[-1] in positions:
+            arrays[name] = reorder_gates(arrays[name], V1_GATE_ORDER, GATE_ORDER)
 
 
 def _dropout_layers(model: Any) -> list:
@@ -320,7 +332,7 @@ class RnnlmTrainer:
                 )
         meta = {
             "format": STATE_FORMAT,
-            "version": 1,
+            "version": STATE_VERSION,
             "config": getattr(model, "config", None),
             "optimizer": {"class": type(self.optimizer).__name__, "scalars": opt_scalars, "lists": opt_lists},
             "rng": [layer.rng.bit_generator.state for layer in _dropout_layers(model)],
@@ -349,6 +361,10 @@ class RnnlmTrainer:
             raise FormatError(f"{path}: not a kotoba trainer state ({e})") from e
         if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
             raise FormatError(f"{path}: not a kotoba trainer state")
+        if meta.get("version") not in (1, STATE_VERSION):
+            raise FormatError(f"{path}: trainer state version {meta.get('version')!r} is newer than this kotoba reads")
+        if meta["version"] == 1:
+            _gates_from_v1(self.model, arrays)
         model, opt = self.model, self.optimizer
         if meta["config"] != getattr(model, "config", None):
             raise FormatError(f"{path}: saved for model {meta['config']}, not {getattr(model, 'config', None)}")
