@@ -67,7 +67,6 @@ def train_kotoba(model, train_ids, epochs, iters):
         time_size=TIME,
         max_epoch=epochs,
         max_grad=MAX_GRAD,
-        progress=False,
         wrap=True,
         max_iters=iters,
         lr_decay=1.0,

@@ -49,3 +49,11 @@ class DivergenceError(KotobaError, FloatingPointError):
 
 class UnsafePickleError(KotobaError):
     """A pickle asked for something other than plain NumPy arrays and was refused."""
+
+
+class TrainingInterrupted(KotobaError):
+    """Training stopped because it was asked to; ``checkpoint`` is the resumable state saved then (or None)."""
+
+    def __init__(self, message: str, checkpoint: object = None):
+        super().__init__(message)
+        self.checkpoint = checkpoint

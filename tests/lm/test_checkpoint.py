@@ -24,7 +24,7 @@ def test_round_trip_identical_outputs(tmp_path, rng, cls):
     assert path == tmp_path / "m.npz" and sidecar_path(path).exists()
     loaded, vocab, meta = load_lm(path)
     assert type(loaded) is cls and loaded.config == model.config
-    assert vocab == VOCAB and meta == {"epoch": 3, "valid_ppl": 123.4}
+    assert vocab.words == VOCAB and meta == {"epoch": 3, "valid_ppl": 123.4}
     xs = rng.integers(0, len(VOCAB), size=(2, 5)).astype(np.int32)
     model.reset_state()
     np.testing.assert_array_equal(loaded.predict(xs), model.predict(xs))
