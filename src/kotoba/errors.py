@@ -58,7 +58,7 @@ class UnsegmentedTextWarning(UserWarning):
 
 
 class TrainingInterrupted(KotobaError):
-    """Training was stopped on request at a job boundary; ``checkpoint`` is the folder saved there (None if none)."""
+    """Training stopped because it was asked to; ``checkpoint`` is the resumable state saved then (or None)."""
 
     def __init__(self, message: str, checkpoint: os.PathLike | None = None):
         super().__init__(message)
