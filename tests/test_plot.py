@@ -155,7 +155,7 @@ def test_lm_curves_from_a_real_trainer(tmp_path, rng):
     train = rng.integers(0, 12, size=600)
     valid = rng.integers(0, 12, size=120)
     trainer = RnnlmTrainer(Rnnlm(12, 6, 8, rng=rng), SGD(lr=1.0))
-    trainer.fit(train, 4, 5, max_epoch=3, valid_ids=valid, eval_interval=5, progress=False)
+    trainer.fit(train, batch_size=4, time_size=5, max_epoch=3, valid_ids=valid, eval_interval=5)
     assert_png(plot.plot_lm_curves(trainer, tmp_path / "lm.png", title="Rnnlm"))
     fig = plot._lm_figure(plot._lm_history(trainer), None)
     train_line, valid_line = fig.axes[0].get_lines()
