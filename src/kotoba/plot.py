@@ -173,7 +173,7 @@ def _loss_figure(cols: dict[str, np.ndarray], title: str | None) -> Figure:
         lines += ax2.plot(x, cols["lr"], "--", color="C1", label="learning rate")
         ax2.set_ylabel("learning rate")
         ax2.set_ylim(bottom=0)
-    ax.legend(handles=lines, loc="upper right")
+    ax.legend(handles=lines, loc="center right")
     _title(ax, title)
     fig.tight_layout()
     return fig

@@ -34,16 +34,32 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     w.add_argument("dump", metavar="DUMP", help="MediaWiki XML dump (.xml, .xml.bz2, .gz, .xz)")
-    w.add_argument("-o", "--output", required=True, metavar="TEXT",
-                   help="text file to write (UTF-8; a name ending in .gz, .bz2 or .xz is compressed)")
-    w.add_argument("--lang", metavar="LANG",
-                   help="language of the dump; 'ja' segments the text into words with the Japanese tokenizer "
-                        "(other languages are written as they are)")
-    w.add_argument("--tokenizer", metavar="NAME",
-                   help="split each line into words with this kotoba.text.tokenize tokenizer (overrides --lang)")
+    w.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="TEXT",
+        help="text file to write (UTF-8; a name ending in .gz, .bz2 or .xz is compressed)",
+    )
+    w.add_argument(
+        "--lang",
+        metavar="LANG",
+        help="language of the dump; 'ja' segments the text into words with the Japanese tokenizer "
+        "(other languages are written as they are)",
+    )
+    w.add_argument(
+        "--tokenizer",
+        metavar="NAME",
+        help="split each line into words with this kotoba.text.tokenize tokenizer (overrides --lang)",
+    )
     w.add_argument("--per-article", action="store_true", help="one article per line instead of one paragraph")
-    w.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="processes cleaning pages (default: one per CPU; 1 = none)")
+    w.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes cleaning pages (default: one per CPU; 1 = none)",
+    )
     w.add_argument("--quiet", action="store_true", help="no progress bar and no summary text")
     w.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
     w.set_defaults(func=cmd_wiki)
@@ -92,21 +108,34 @@ def cmd_wiki(args: argparse.Namespace) -> int:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     bar = None if args.quiet or args.json else _Bar()
     try:
-        stats = write_wiki_text(dump, output, tokenize=_tokenizer_name(args),
-                                unit="article" if args.per_article else "paragraph",
-                                workers=args.workers, progress=bar)
+        stats = write_wiki_text(
+            dump,
+            output,
+            tokenize=_tokenizer_name(args),
+            unit="article" if args.per_article else "paragraph",
+            workers=args.workers,
+            progress=bar,
+        )
     finally:
         if bar is not None:
             bar.close()
     summary = {
-        "output": str(output), "pages": stats.pages, "articles": stats.articles, "redirects": stats.redirects,
-        "empty_articles": stats.empty, "lines": stats.lines, "tokens": stats.tokens,
-        "seconds": round(stats.seconds, 3), "mb_per_s": round(stats.mb_per_s, 3),
+        "output": str(output),
+        "pages": stats.pages,
+        "articles": stats.articles,
+        "redirects": stats.redirects,
+        "empty_articles": stats.empty,
+        "lines": stats.lines,
+        "tokens": stats.tokens,
+        "seconds": round(stats.seconds, 3),
+        "mb_per_s": round(stats.mb_per_s, 3),
     }
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     elif not args.quiet:
-        print(f"wrote {output}: {stats.articles:,} articles ({stats.redirects:,} redirects and "
-              f"{stats.other_namespaces:,} other pages skipped), {stats.lines:,} lines, {stats.tokens:,} tokens "
-              f"in {stats.seconds:.1f} s ({stats.mb_per_s:.2f} MB/s of the dump as stored)")
+        print(
+            f"wrote {output}: {stats.articles:,} articles ({stats.redirects:,} redirects and "
+            f"{stats.other_namespaces:,} other pages skipped), {stats.lines:,} lines, {stats.tokens:,} tokens "
+            f"in {stats.seconds:.1f} s ({stats.mb_per_s:.2f} MB/s of the dump as stored)"
+        )
     return 0
