@@ -324,11 +324,14 @@ def _tsne(X: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
     if rng is None:
         raise ConfigError("t-SNE is random: pass rng=numpy.random.default_rng(seed)")
     n = len(X)
-    # sklearn requires perplexity < n; 30 is its default, a third of n keeps small maps meaningful
+    # sklearn requires perplexity < n; 30 is its default, a third of n keeps small maps meaningful.
+    # The exact gradient is plain NumPy; Barnes-Hut is multi-threaded Cython whose threads spin on a
+    # busy machine: on 2 shared cores 30 words took 0.55 s exact vs 11.6 s Barnes-Hut, 200 words 5.0 vs 54.6 s.
     tsne = TSNE(
         n_components=2,
         perplexity=min(30.0, max(1.0, (n - 1) / 3)),
         init="pca" if X.shape[1] >= 2 else "random",
+        method="exact" if n <= 500 else "barnes_hut",
         metric="cosine",
         random_state=int(rng.integers(2**31 - 1)),
     )
