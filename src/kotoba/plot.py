@@ -382,7 +382,7 @@ def _draw_word_map(
     fig.subplots_adjust(
         left=(0.9 if axis_labels else 0.3) / (side + legend_width),
         right=1 - (legend_width + 0.15) / (side + legend_width),
-        bottom=0.07,
+        bottom=0.07 if axis_labels else 0.03,
         top=0.94,
     )
     ax.scatter(coords[:, 0], coords[:, 1], s=14, c=colours, zorder=3)
