@@ -245,16 +245,26 @@ def strip_markup(wikitext: str, drop_prefixes: frozenset[str] = BASE_DROP_PREFIX
     ``drop_prefixes`` are lower-cased link prefixes (``file``, ``category`` …) whose links are dropped.
     """
     stack = [_Frame("root")]
+    skip = 0  # inside a construct that is dropped whole: count what opens and closes until it ends
     for tok in _tokenizer().tokenize(wikitext, 0, False):
         kind = type(tok).__name__
+        if skip:
+            if kind in _OPENERS:
+                skip += 1
+            elif kind in _CLOSERS:
+                skip -= 1
+                if not skip:
+                    _close(stack, kind, drop_prefixes)
+            continue
         top = stack[-1]
         if kind == "Text":
             if top.kind != "tag" or top.state == "body":
-                top.parts.append(tok.text)
+                top.parts.append(tok["text"])
             elif top.state == "name":
-                top.name += tok.text.strip().lower()
+                top.name += tok["text"].strip().lower()
         elif kind in _OPENERS:
-            stack.append(_Frame(_OPENERS[kind], getattr(tok, "wiki_markup", None)))
+            stack.append(_Frame(_OPENERS[kind], tok.get("wiki_markup")))
+            skip = int(stack[-1].kind == "drop")
         elif kind in _CLOSERS:
             _close(stack, kind, drop_prefixes)
         elif kind == "WikilinkSeparator" or kind == "ExternalLinkSeparator":
@@ -266,6 +276,7 @@ def strip_markup(wikitext: str, drop_prefixes: frozenset[str] = BASE_DROP_PREFIX
             top.state = "attrs"
         elif kind == "TagCloseOpen":
             top.state = "body"
+            skip = int(top.markup == "{|" or top.name in _DROP_TAGS)  # a <ref>'s body: not collected at all
         elif kind == "TagOpenClose":
             top.state = "closing"
     while len(stack) > 1:  # the tokenizer balances its tokens; this only guards against a surprise
