@@ -183,6 +183,25 @@ def test_tokenize_hook_and_workers_keep_order(tmp_path: Path) -> None:
     assert list(iter_wiki_lines(path, workers=2, tokenize=shout)) == [" ".join(shout(line)) for line in one]
 
 
+def test_memory_stays_bounded(tmp_path: Path) -> None:
+    """Pages read are dropped from the XML tree: ten times the pages, about the same peak memory."""
+    import tracemalloc
+
+    def peak(n: int) -> int:
+        meta = "<comment>" + "x" * 4000 + "</comment>"  # kept by the XML tree if pages were not dropped
+        pages = [_page(f"P{i}", "Short text.").replace("<revision>", "<revision>" + meta) for i in range(n)]
+        path = _dump(tmp_path, pages, name=f"m{n}.xml")
+        tracemalloc.start()
+        for _ in iter_wiki_lines(path, workers=1):
+            pass
+        top = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return top
+
+    small, large = peak(200), peak(2000)
+    assert large < 2 * small + (1 << 20), (small, large)
+
+
 def test_progress_callback(tmp_path: Path) -> None:
     seen: list[tuple[int, int]] = []
     list(iter_wiki_lines(_three(tmp_path), workers=1, progress=lambda s: seen.append((s.pages, s.bytes_read))))
