@@ -95,7 +95,8 @@ def test_unbalanced_markup_is_repaired() -> None:
 
 def test_table_ends_at_its_own_closing_line() -> None:
     """Tables are found line by line, as MediaWiki does; one never closed drops only its rows."""
-    table = '{| class="wikitable sortable" font-size:80%;"\n|+ Caption<ref>r</ref>\n|-\n| [[a|b]]\n|align=right| \'\'\'{{bar|1}}\n|}'
+    table = ('{| class="wikitable sortable" font-size:80%;"\n|+ Caption<ref>r</ref>\n|-\n| [[a|b]]\n'
+             "|align=right| '''{{bar|1}}\n|}")
     text = f"Before.\n{table}\nProse after the table.\n== H ==\nMore prose.\n{{| class=x\n| c\n|}}\nEnd."
     assert paragraphs(text) == ["Before.", "Prose after the table.", "More prose.", "End."]
     assert paragraphs("Open table.\n{| class=x\n| cell\nText.") == ["Open table.", "Text."]

@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ..errors import ConfigError, DataError
 
@@ -62,7 +62,12 @@ BATCH_CHARS = 1 << 20
 #: seconds between two progress reports
 PROGRESS_EVERY = 0.5
 
-_MAGIC = ((b"BZh", bz2.open), (b"\x1f\x8b", gzip.open), (b"\xfd7zXZ\x00", lzma.open))
+#: how each compressed format begins, and what opens it
+_MAGIC: tuple[tuple[bytes, Callable[..., Any]], ...] = (
+    (b"BZh", bz2.open),
+    (b"\x1f\x8b", gzip.open),
+    (b"\xfd7zXZ\x00", lzma.open),
+)
 _READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error, ET.ParseError)
 #: link prefixes whose links are not prose: files, images, media, categories (English names; the
 #: dump's own names for namespaces 6, 14 and -2 are added from its <siteinfo>)
@@ -100,7 +105,7 @@ class WikiStats:
 # ---------------------------------------------------------------------------------------------- reading
 
 
-def _sniff_opener(head: bytes) -> Callable[[IO[bytes]], IO[bytes]] | None:
+def _sniff_opener(head: bytes) -> Callable[..., Any] | None:
     for magic, opener in _MAGIC:
         if head.startswith(magic):
             return opener
@@ -571,7 +576,8 @@ def write_wiki_text(
 
     stats = WikiStats()
     lines = iter_wiki_lines(path, tokenize=tokenize, unit=unit, workers=workers, stats=stats, progress=progress)
-    compress = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(Path(output).suffix.lower())
+    openers: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+    compress = openers.get(Path(output).suffix.lower())
     if compress is None:
         with atomic_write(output, "w", encoding="utf-8") as f:
             _write_lines(f, lines)
