@@ -8,7 +8,8 @@ Cleaners, each set up the way a careful user would (files, categories, refs, tab
   gensim           gensim.corpora.wikicorpus.filter_wiki (what WikiCorpus uses)
 
 Per cleaner: MB/s of article wikitext (UTF-8, one process; the cleaners take turns article by article),
-output lines with markup left, and words lost / extra against the consensus (for each article and word, the median count over the five cleaners).
+output lines with markup left, and words lost / extra against the consensus (for each article and word,
+the median count over the five cleaners).
 
     PYTHONPATH=src:bench python bench/wiki_markup.py [--dump DUMP]
 """
