@@ -211,7 +211,7 @@ class _Frame:
     __slots__ = ("kind", "markup", "name", "parts", "sep", "state")
 
     def __init__(self, kind: str, markup: str | None = None):
-        self.kind = kind  # template, link, ext, entity, tag, drop
+        self.kind = kind  # root, drop (dropped whole), link, ext (external link), entity, tag
         self.parts: list[str] = []
         self.sep = -1  # index in parts where a link's label starts
         self.name = ""  # a tag's name
@@ -248,10 +248,17 @@ def strip_markup(wikitext: str, drop_prefixes: frozenset[str] = BASE_DROP_PREFIX
     """The prose of one page's wikitext, markup removed; newlines kept where the source had them.
 
     ``drop_prefixes`` are lower-cased link prefixes (``file``, ``category`` …) whose links are dropped.
+    A page mwparserfromhell fails on (its ``ParserError``, an internal error) gives no text.
     """
+    from mwparserfromhell.parser import ParserError
+
+    try:
+        tokens = _tokenizer().tokenize(wikitext, 0, False)
+    except ParserError:  # an internal error of mwparserfromhell on one page must not end a 20 GB run
+        return ""
     stack = [_Frame("root")]
     skip = 0  # inside a construct that is dropped whole: count what opens and closes until it ends
-    for tok in _tokenizer().tokenize(wikitext, 0, False):
+    for tok in tokens:
         kind = type(tok).__name__
         if skip:
             if kind in _OPENERS:
