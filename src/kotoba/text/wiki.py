@@ -51,6 +51,18 @@ from typing import IO, Any
 
 from ..errors import ConfigError, DataError
 
+__all__ = [
+    "BASE_DROP_PREFIXES",
+    "WikiArticle",
+    "WikiStats",
+    "is_wiki_dump",
+    "iter_wiki_articles",
+    "iter_wiki_lines",
+    "paragraphs",
+    "strip_markup",
+    "write_wiki_text",
+]
+
 PathLike = str | os.PathLike[str]
 #: a tokenizer: a function from a line of text to its words (must be picklable when workers > 1),
 #: or the name of one of :mod:`kotoba.text.tokenize`'s tokenizers, built once in each worker
