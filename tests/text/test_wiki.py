@@ -185,6 +185,18 @@ def test_tokenize_hook_and_workers_keep_order(tmp_path: Path) -> None:
     assert list(iter_wiki_lines(path, workers=2, tokenize=shout)) == [" ".join(shout(line)) for line in one]
 
 
+def test_workers_read_ahead_a_bounded_amount(tmp_path: Path) -> None:
+    """A slow consumer: at most 2 * workers batches are in flight, so the reader stops that far ahead."""
+    from kotoba.text import wiki
+
+    path = _dump(tmp_path, [_page(f"P{i}", f"Page {i}.") for i in range(20 * wiki.BATCH_PAGES)])
+    stats = WikiStats()
+    lines = iter_wiki_lines(path, workers=2, stats=stats)
+    assert next(lines) == "Page 0."
+    assert stats.pages <= (2 * 2 + 1) * wiki.BATCH_PAGES
+    lines.close()  # leaves the worker pool cleanly
+
+
 def test_memory_stays_bounded(tmp_path: Path) -> None:
     """Pages read are dropped from the XML tree: ten times the pages, about the same peak memory."""
     import tracemalloc
