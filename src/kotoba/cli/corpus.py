@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError
 
@@ -69,7 +70,7 @@ class _Bar:
     """A tqdm bar over the dump's bytes on disk, fed by the library's progress callback."""
 
     def __init__(self) -> None:
-        self.bar = None
+        self.bar: Any = None
         self.shown = 0
 
     def __call__(self, stats) -> None:

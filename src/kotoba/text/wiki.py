@@ -47,9 +47,21 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ..errors import ConfigError, DataError
+
+__all__ = [
+    "BASE_DROP_PREFIXES",
+    "WikiArticle",
+    "WikiStats",
+    "is_wiki_dump",
+    "iter_wiki_articles",
+    "iter_wiki_lines",
+    "paragraphs",
+    "strip_markup",
+    "write_wiki_text",
+]
 
 PathLike = str | os.PathLike[str]
 #: a tokenizer: a function from a line of text to its words (must be picklable when workers > 1),
@@ -62,7 +74,12 @@ BATCH_CHARS = 1 << 20
 #: seconds between two progress reports
 PROGRESS_EVERY = 0.5
 
-_MAGIC = ((b"BZh", bz2.open), (b"\x1f\x8b", gzip.open), (b"\xfd7zXZ\x00", lzma.open))
+#: how each compressed format begins, and what opens it
+_MAGIC: tuple[tuple[bytes, Callable[..., Any]], ...] = (
+    (b"BZh", bz2.open),
+    (b"\x1f\x8b", gzip.open),
+    (b"\xfd7zXZ\x00", lzma.open),
+)
 _READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error, ET.ParseError)
 #: link prefixes whose links are not prose: files, images, media, categories (English names; the
 #: dump's own names for namespaces 6, 14 and -2 are added from its <siteinfo>)
@@ -100,7 +117,7 @@ class WikiStats:
 # ---------------------------------------------------------------------------------------------- reading
 
 
-def _sniff_opener(head: bytes) -> Callable[[IO[bytes]], IO[bytes]] | None:
+def _sniff_opener(head: bytes) -> Callable[..., Any] | None:
     for magic, opener in _MAGIC:
         if head.startswith(magic):
             return opener
@@ -225,7 +242,7 @@ class _Frame:
     __slots__ = ("kind", "markup", "name", "parts", "sep", "state")
 
     def __init__(self, kind: str, markup: str | None = None):
-        self.kind = kind  # template, link, ext, entity, tag, drop
+        self.kind = kind  # root, drop (dropped whole), link, ext (external link), entity, tag
         self.parts: list[str] = []
         self.sep = -1  # index in parts where a link's label starts
         self.name = ""  # a tag's name
@@ -262,18 +279,35 @@ def strip_markup(wikitext: str, drop_prefixes: frozenset[str] = BASE_DROP_PREFIX
     """The prose of one page's wikitext, markup removed; newlines kept where the source had them.
 
     ``drop_prefixes`` are lower-cased link prefixes (``file``, ``category`` …) whose links are dropped.
+    A page mwparserfromhell fails on (its ``ParserError``, an internal error) gives no text.
     """
+    from mwparserfromhell.parser import ParserError
+
+    try:
+        tokens = _tokenizer().tokenize(wikitext, 0, False)
+    except ParserError:  # an internal error of mwparserfromhell on one page must not end a 20 GB run
+        return ""
     stack = [_Frame("root")]
-    for tok in _tokenizer().tokenize(wikitext, 0, False):
+    skip = 0  # inside a construct that is dropped whole: count what opens and closes until it ends
+    for tok in tokens:
         kind = type(tok).__name__
+        if skip:
+            if kind in _OPENERS:
+                skip += 1
+            elif kind in _CLOSERS:
+                skip -= 1
+                if not skip:
+                    _close(stack, kind, drop_prefixes)
+            continue
         top = stack[-1]
         if kind == "Text":
             if top.kind != "tag" or top.state == "body":
-                top.parts.append(tok.text)
+                top.parts.append(tok["text"])
             elif top.state == "name":
-                top.name += tok.text.strip().lower()
+                top.name += tok["text"].strip().lower()
         elif kind in _OPENERS:
-            stack.append(_Frame(_OPENERS[kind], getattr(tok, "wiki_markup", None)))
+            stack.append(_Frame(_OPENERS[kind], tok.get("wiki_markup")))
+            skip = int(stack[-1].kind == "drop")
         elif kind in _CLOSERS:
             _close(stack, kind, drop_prefixes)
         elif kind == "WikilinkSeparator" or kind == "ExternalLinkSeparator":
@@ -285,6 +319,7 @@ def strip_markup(wikitext: str, drop_prefixes: frozenset[str] = BASE_DROP_PREFIX
             top.state = "attrs"
         elif kind == "TagCloseOpen":
             top.state = "body"
+            skip = int(top.markup == "{|" or top.name in _DROP_TAGS)  # a <ref>'s body: not collected at all
         elif kind == "TagOpenClose":
             top.state = "closing"
     while len(stack) > 1:  # the tokenizer balances its tokens; this only guards against a surprise
@@ -588,7 +623,8 @@ def write_wiki_text(
 
     stats = WikiStats()
     lines = iter_wiki_lines(path, tokenize=tokenize, unit=unit, workers=workers, stats=stats, progress=progress)
-    compress = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(Path(output).suffix.lower())
+    openers: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+    compress = openers.get(Path(output).suffix.lower())
     if compress is None:
         with atomic_write(output, "w", encoding="utf-8") as f:
             _write_lines(f, lines)
