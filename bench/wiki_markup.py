@@ -27,9 +27,9 @@ from collections.abc import Callable
 import mwparserfromhell
 import wikitextparser
 from gensim.corpora.wikicorpus import filter_wiki
-from wiki_vs_gensim import SAMPLE
 
 from kotoba.text.wiki import BASE_DROP_PREFIXES, _iter_pages, paragraphs
+from wiki_vs_gensim import SAMPLE
 
 DROP_TAGS = {"ref", "math", "gallery", "timeline", "imagemap", "score", "syntaxhighlight", "source", "references"}
 LEFT = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|<ref|</?[a-z]+[ />]|&[a-z]+;|''|^=+.*=+$|^[*#|!]|\|\s*\w+\s*=")
@@ -123,8 +123,13 @@ def kotoba(text: str) -> list[str]:
     return paragraphs(text)
 
 
-CLEANERS = {"kotoba": kotoba, "mwparser-tree": mwparser_tree, "wikitextparser": wikitext_parser,
-            "regex": regex, "gensim": gensim}
+CLEANERS = {
+    "kotoba": kotoba,
+    "mwparser-tree": mwparser_tree,
+    "wikitextparser": wikitext_parser,
+    "regex": regex,
+    "gensim": gensim,
+}
 
 
 def main() -> None:

@@ -29,8 +29,12 @@ from gensim.corpora.wikicorpus import WikiCorpus, extract_pages, filter_wiki, to
 
 from kotoba.text.wiki import iter_wiki_articles
 
-SAMPLE = (Path(gensim.__file__).parent / "test" / "test_data"
-          / "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
+SAMPLE = (
+    Path(gensim.__file__).parent
+    / "test"
+    / "test_data"
+    / "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+)
 WORD = re.compile(r"(?:(?!\d)\w)+")  # gensim.utils.PAT_ALPHABETIC
 GENSIM_RUN = """
 import sys, time, json
@@ -76,18 +80,21 @@ def compare_counts() -> None:
     both = set(theirs) & set(ours)
     g, k = sum(len(theirs[t]) for t in both), sum(len(ours[t]) for t in both)
     ratios = sorted((len(ours[t]) / len(theirs[t]), t) for t in both)
-    print(f"articles kept: gensim {len(theirs)}, kotoba {len(ours)}, both {len(both)}; "
-          f"only gensim {sorted(set(theirs) - set(ours))}, only kotoba {sorted(set(ours) - set(theirs))}")
+    print(
+        f"articles kept: gensim {len(theirs)}, kotoba {len(ours)}, both {len(both)}; "
+        f"only gensim {sorted(set(theirs) - set(ours))}, only kotoba {sorted(set(ours) - set(theirs))}"
+    )
     print(f"tokens (gensim's tokenization, same articles): gensim {g:,}, kotoba {k:,}, kotoba/gensim {k / g:.3f}")
     r = [x for x, _ in ratios]
     within = {p: sum(abs(x - 1) <= p / 100 for x in r) for p in (5, 10)}
-    print(f"per article kotoba/gensim: median {statistics.median(r):.3f}; within 5%: {within[5]}, "
-          f"within 10%: {within[10]} of {len(r)}")
+    print(
+        f"per article kotoba/gensim: median {statistics.median(r):.3f}; within 5%: {within[5]}, "
+        f"within 10%: {within[10]} of {len(r)}"
+    )
     for x, t in ratios[:4] + ratios[-2:]:
         print(f"  {t!r}: gensim {len(theirs[t]):,}, kotoba {len(ours[t]):,} tokens ({x:.2f})")
     tables, headings = table_and_heading_tokens(both)
-    print(f"gensim's tokens from tables {tables:,} and headings {headings:,} (kotoba drops both); "
-          f"gap {g - k:,}")
+    print(f"gensim's tokens from tables {tables:,} and headings {headings:,} (kotoba drops both); gap {g - k:,}")
 
 
 def run_once(cmd: list[str]) -> tuple[float, float]:
@@ -106,8 +113,19 @@ def compare_speed(repeats: int, workers: list[int]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for w in workers:
             cmds = {
-                "kotoba": [sys.executable, "-m", "kotoba", "corpus", "wiki", str(SAMPLE), "-o", f"{tmp}/o.txt",
-                           "--json", "--workers", str(w)],
+                "kotoba": [
+                    sys.executable,
+                    "-m",
+                    "kotoba",
+                    "corpus",
+                    "wiki",
+                    str(SAMPLE),
+                    "-o",
+                    f"{tmp}/o.txt",
+                    "--json",
+                    "--workers",
+                    str(w),
+                ],
                 "gensim": [sys.executable, "-c", GENSIM_RUN, str(SAMPLE), str(w)],
             }
             times: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
@@ -117,9 +135,11 @@ def compare_speed(repeats: int, workers: list[int]) -> None:
             for name, ts in times.items():
                 wall = statistics.median(t for t, _ in ts)
                 inner = statistics.median(t for _, t in ts)
-                print(f"workers={w} {name}: whole process {wall:.2f} s = {stored / 1e6 / wall:.2f} MB/s bz2, "
-                      f"{xml / 1e6 / wall:.2f} MB/s XML; in-process {inner:.2f} s = {xml / 1e6 / inner:.2f} MB/s XML "
-                      f"(median of {repeats})")
+                print(
+                    f"workers={w} {name}: whole process {wall:.2f} s = {stored / 1e6 / wall:.2f} MB/s bz2, "
+                    f"{xml / 1e6 / wall:.2f} MB/s XML; in-process {inner:.2f} s = {xml / 1e6 / inner:.2f} MB/s XML "
+                    f"(median of {repeats})"
+                )
             ratio = statistics.median(t for t, _ in times["gensim"]) / statistics.median(t for t, _ in times["kotoba"])
             print(f"workers={w}: kotoba / gensim speed (whole process) {ratio:.2f}x")
 
@@ -132,9 +152,11 @@ def main() -> None:
     args = ap.parse_args()
     import mwparserfromhell
 
-    print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
-          f"Python {platform.python_version()}, gensim {gensim.__version__}, mwparserfromhell "
-          f"{mwparserfromhell.__version__}, load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
+        f"Python {platform.python_version()}, gensim {gensim.__version__}, mwparserfromhell "
+        f"{mwparserfromhell.__version__}, load average {os.getloadavg()[0]:.2f}"
+    )
     if not args.no_counts:
         compare_counts()
     compare_speed(args.repeats, args.workers)

@@ -37,17 +37,25 @@ def _sample() -> Path:
 def _page(title: str, text: str, ns: int = 0, redirect: str | None = None) -> str:
     esc = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     red = f'<redirect title="{redirect}" />' if redirect else ""
-    return (f"<page><title>{title}</title><ns>{ns}</ns><id>1</id>{red}"
-            f"<revision><id>2</id><text xml:space=\"preserve\">{esc}</text></revision></page>")
+    return (
+        f"<page><title>{title}</title><ns>{ns}</ns><id>1</id>{red}"
+        f'<revision><id>2</id><text xml:space="preserve">{esc}</text></revision></page>'
+    )
 
 
-SITEINFO = ('<siteinfo><namespaces><namespace key="0" /><namespace key="6">Fichier</namespace>'
-            '<namespace key="14">Catégorie</namespace></namespaces></siteinfo>')
+SITEINFO = (
+    '<siteinfo><namespaces><namespace key="0" /><namespace key="6">Fichier</namespace>'
+    '<namespace key="14">Catégorie</namespace></namespaces></siteinfo>'
+)
 
 
 def _dump(tmp_path: Path, pages: list[str], name: str = "dump.xml", opener=open) -> Path:
-    xml = ('<?xml version="1.0"?>\n<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10">'
-           + SITEINFO + "".join(pages) + "</mediawiki>\n")
+    xml = (
+        '<?xml version="1.0"?>\n<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10">'
+        + SITEINFO
+        + "".join(pages)
+        + "</mediawiki>\n"
+    )
     path = tmp_path / name
     with opener(path, "wb") as f:
         f.write(xml.encode("utf-8"))
@@ -63,7 +71,7 @@ def _dump(tmp_path: Path, pages: list[str], name: str = "dump.xml", opener=open)
         ("a {{outer|x={{inner|y}}|z}} b", "a b"),
         ("see [[Tokyo|the capital]] and [[Kyoto]]", "see the capital and Kyoto"),
         ("'''bold''' and ''italic'' and '''''both'''''", "bold and italic and both"),
-        ("x<ref name=\"a\">cite {{c}}</ref> y<ref name=b/> z", "x y z"),
+        ('x<ref name="a">cite {{c}}</ref> y<ref name=b/> z', "x y z"),
         ("a <!-- hidden [[link]] --> b", "a b"),
         ("A &amp; B&nbsp;C &#x41;&#66;", "A & B C AB"),
         ("[http://example.org the site] and [http://example.org] and http://bare.org", "the site and and"),
@@ -78,15 +86,19 @@ def test_inline_markup(wikitext: str, expected: str) -> None:
 
 
 def test_block_markup_headings_lists_tables() -> None:
-    text = ("Intro line.\n\n== History ==\nBody [[a|text]].\n* item one\n# item ''two''\n"
-            "{| class=\"wikitable\"\n|-\n| cell || cell2\n|}\nAfter table.\n{{Infobox\n|name=x\n}}\nEnd.")
+    text = (
+        "Intro line.\n\n== History ==\nBody [[a|text]].\n* item one\n# item ''two''\n"
+        '{| class="wikitable"\n|-\n| cell || cell2\n|}\nAfter table.\n{{Infobox\n|name=x\n}}\nEnd.'
+    )
     assert paragraphs(text) == ["Intro line.", "Body text.", "item one", "item two", "After table.", "End."]
 
 
 def test_unbalanced_markup_is_repaired() -> None:
     """What mwparserfromhell leaves as text (an unclosed quote in a ref, a table with broken quoting)."""
-    text = ('Claim.<ref>Book\'\' (1977).</ref> More.\n{| class="wikitable" font-size:80%;"\n| a || [[b|c\n|}\n'
-            "Next ''para''' here.\n[[File:broken.svg|thumb|caption\nwith newline]]")
+    text = (
+        'Claim.<ref>Book\'\' (1977).</ref> More.\n{| class="wikitable" font-size:80%;"\n| a || [[b|c\n|}\n'
+        "Next ''para''' here.\n[[File:broken.svg|thumb|caption\nwith newline]]"
+    )
     out = paragraphs(text)
     assert out[0].startswith("Claim.") and "More." in out[0]
     assert not any(m in line for line in out for m in MARKUP)
@@ -95,8 +107,10 @@ def test_unbalanced_markup_is_repaired() -> None:
 
 def test_table_ends_at_its_own_closing_line() -> None:
     """Tables are found line by line, as MediaWiki does; one never closed drops only its rows."""
-    table = ('{| class="wikitable sortable" font-size:80%;"\n|+ Caption<ref>r</ref>\n|-\n| [[a|b]]\n'
-             "|align=right| '''{{bar|1}}\n|}")
+    table = (
+        '{| class="wikitable sortable" font-size:80%;"\n|+ Caption<ref>r</ref>\n|-\n| [[a|b]]\n'
+        "|align=right| '''{{bar|1}}\n|}"
+    )
     text = f"Before.\n{table}\nProse after the table.\n== H ==\nMore prose.\n{{| class=x\n| c\n|}}\nEnd."
     assert paragraphs(text) == ["Before.", "Prose after the table.", "More prose.", "End."]
     assert paragraphs("Open table.\n{| class=x\n| cell\nText.") == ["Open table.", "Text."]
@@ -261,8 +275,11 @@ def test_sample_counts_match_the_xml(sample_articles) -> None:
     with bz2.open(_sample()) as f:
         xml = f.read().decode("utf-8")
     pages = xml.split("<page>")[1:]
-    kept = [html.unescape(p[p.index("<title>") + 7 : p.index("</title>")]) for p in pages
-            if "<ns>0</ns>" in p and "<redirect" not in p]
+    kept = [
+        html.unescape(p[p.index("<title>") + 7 : p.index("</title>")])
+        for p in pages
+        if "<ns>0</ns>" in p and "<redirect" not in p
+    ]
     assert stats.pages == len(pages) and stats.articles == len(kept)
     assert stats.empty == 0 and [a.title for a in articles] == kept
 
@@ -279,8 +296,9 @@ def test_sample_has_no_markup_left(sample_articles) -> None:
 def test_sample_articles_by_hand(sample_articles) -> None:
     """A few articles read against the source: first sentences, link labels kept, the infobox gone."""
     by_title = {a.title: a.paragraphs for a in sample_articles[0]}
-    assert by_title["Anarchism"][0].startswith("Anarchism is a political philosophy that advocates self-governed "
-                                               "societies based on voluntary institutions.")
+    assert by_title["Anarchism"][0].startswith(
+        "Anarchism is a political philosophy that advocates self-governed societies based on voluntary institutions."
+    )
     # [[Anarchist schools of thought|schools of thought]] -> the label
     assert any("Anarchist schools of thought can differ fundamentally" in p for p in by_title["Anarchism"])
     alabama = by_title["Alabama"]
