@@ -20,7 +20,11 @@ from .common import add_text_options, tokenizer_from
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the top-level parser."""
     p = sub.add_parser(
-        "similar", help="nearest words to a word (cosine)", description="Nearest words to WORD by cosine similarity."
+        "similar",
+        help="nearest words to a word (cosine)",
+        description="Nearest words to WORD by cosine similarity.",
+        epilog="example:\n  kotoba similar vectors.bin king -n 10\n  kotoba similar neko.bin 猫",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("vectors", metavar="VECTORS", help="word2vec file (text or binary, .gz ok)")
     p.add_argument("word", metavar="WORD")
@@ -33,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "analogy",
         help="a is to b as c is to ?",
         description="Solve A : B :: C : ? by the words nearest to B - A + C (3CosAdd), or 3CosMul.",
+        epilog="example:\n  kotoba analogy vectors.bin man king woman      # man : king :: woman : ?",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("vectors", metavar="VECTORS", help="word2vec file (text or binary, .gz ok)")
     p.add_argument("a", metavar="A")
@@ -54,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "analogy accuracy per section (questions with a word outside the first N words are "
             "skipped) and Pearson/Spearman correlation with human similarity scores."
         ),
+        epilog="example:\n  kotoba evaluate vectors.bin --analogies questions-words.txt --pairs wordsim353.tsv "
+        "simlex999.txt\n  kotoba evaluate neko.bin --pairs score_noun.csv --lang ja",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("vectors", metavar="VECTORS", help="word2vec file (text or binary, .gz ok)")
     p.add_argument("--analogies", metavar="FILE", help="analogy questions (questions-words.txt format)")
