@@ -274,7 +274,8 @@ def _vocab_with_specials(
 ) -> Vocab:
     """:func:`vocab_from_counts` when some words must be kept (see there)."""
     ranked = select_words(counts, min_count, None)
-    position = {w: i for i, w in enumerate(words) if w in set(specials)}  # specials in the table
+    wanted = set(specials)
+    position = {w: i for i, w in enumerate(words) if w in wanted}  # specials in the table
     is_special = np.zeros(len(words), dtype=bool)
     is_special[list(position.values())] = True
     top = ranked if max_vocab_size is None else ranked[:max_vocab_size]
