@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 from ..errors import ConfigError, DataError
 
@@ -203,7 +204,7 @@ class _ProgressPrinter:
     """The ``progress`` callback of ``kotoba lm train``: a tqdm bar per epoch, a line per validation."""
 
     def __init__(self) -> None:
-        self.bar = None
+        self.bar: Any = None  # the tqdm bar of the epoch under way
 
     def __call__(self, p) -> None:
         from tqdm.auto import tqdm
