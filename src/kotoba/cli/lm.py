@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 from ..errors import ConfigError, DataError
 
@@ -203,7 +204,7 @@ class _ProgressPrinter:
     """The ``progress`` callback of ``kotoba lm train``: a tqdm bar per epoch, a line per validation."""
 
     def __init__(self) -> None:
-        self.bar = None
+        self.bar: Any = None  # the tqdm bar of the epoch under way
 
     def __call__(self, p) -> None:
         from tqdm.auto import tqdm
@@ -234,6 +235,30 @@ class _ProgressPrinter:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _train_meta(args: argparse.Namespace, config: dict, source, lr: float, seconds: float, trainer) -> dict:
+    """What ``kotoba lm train`` records in the checkpoint's ``meta``: the options and the curves."""
+    return {
+        "model": args.model,
+        "wordvec_size": config["wordvec_size"],
+        "hidden_size": config["hidden_size"],
+        "data": source,
+        "optimizer": args.optimizer,
+        "lr": lr,
+        "lr_decay": args.lr_decay,
+        "max_grad": args.max_grad,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "time_size": args.time_size,
+        "wrap": args.wrap,
+        "seed": args.seed,
+        "dropout": args.dropout if args.model == "better" else None,
+        "train_seconds": round(seconds, 2),
+        "train_perplexity": trainer.ppl_list,
+        "valid_perplexity": trainer.valid_ppl_list,
+        "best_epoch": trainer.best_epoch,
+    }
 
 
 @_ptb_flags
@@ -292,26 +317,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     if trainer.best_params is not None:
         trainer.use_best()  # the epoch with the best validation perplexity, as the book keeps
-    meta = {
-        "model": args.model,
-        "wordvec_size": D,
-        "hidden_size": H,
-        "data": source,
-        "optimizer": args.optimizer,
-        "lr": lr,
-        "lr_decay": args.lr_decay,
-        "max_grad": args.max_grad,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "time_size": args.time_size,
-        "wrap": args.wrap,
-        "seed": args.seed,
-        "dropout": args.dropout if args.model == "better" else None,
-        "train_seconds": round(seconds, 2),
-        "train_perplexity": trainer.ppl_list,
-        "valid_perplexity": trainer.valid_ppl_list,
-        "best_epoch": trainer.best_epoch,
-    }
+    meta = _train_meta(args, model.config, source, lr, seconds, trainer)
     if trainer.ppl_list:
         _say(args, f"last training perplexity {trainer.ppl_list[-1]:.2f}")
     if trainer.best_ppl is not None:

@@ -256,6 +256,8 @@ class RnnlmTrainer:
         if config is not None and options:
             raise ConfigError(f"give fit either a FitConfig or its fields as keywords, not both ({sorted(options)})")
         if config is not None:
+            if not isinstance(config, FitConfig):
+                raise ConfigError(f"fit's second argument is a FitConfig, got {config!r} (sizes go by keyword)")
             return config
         try:
             return FitConfig(**options)
