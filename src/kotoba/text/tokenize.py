@@ -89,6 +89,15 @@ class MecabTokenizer:
         return self._tagger.parse(line).split()
 
 
+#: tokenisers of languages written without spaces: their words are joined back without them
+_UNSPACED = ("mecab", "mecab-unidic", "char")
+
+
+def detokenize(words: Iterable[str], tokenizer: str = "whitespace") -> str:
+    """Words back into text: joined by spaces, or without them for the Japanese and ``char`` tokenisers."""
+    return ("" if ALIASES.get(tokenizer, tokenizer) in _UNSPACED else " ").join(words)
+
+
 def get_tokenizer(name: str) -> Tokenizer:
     """The tokeniser called ``name`` (one of :data:`NAMES`, or an alias in :data:`ALIASES`).
 
