@@ -25,6 +25,9 @@ LM_TOKENS = 200_000
 LM_EPOCHS = 3
 SAMPLE_DUMP = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 QUERY_WORDS = ("king", "war", "music", "philosophy", "city", "river")
+#: neighbours and analogy answers are drawn from the most frequent words: a word seen 3 times has a
+#: vector, but not one worth showing
+FREQUENT = 5000
 ANALOGIES = (("go", "went", "take"), ("big", "bigger", "small"), ("father", "mother", "son"), ("man", "king", "woman"))
 # candidates for words.png, by group: the map shows those the vocabulary has
 MAP_WORDS = {
@@ -107,14 +110,15 @@ def _word2vec(corpus: Path, data_dir: Path | None, out: Path, seed: int, report:
     print(f"[2] {line}")
     report.append(f"- {line}")
     wv = model.wv
+    print(f"    nearest words and analogy answers among the {FREQUENT:,} most frequent words:")
     for w in QUERY_WORDS:
         if w in wv:
-            near = ", ".join(f"{n} {s:.2f}" for n, s in wv.most_similar(w, topn=5))
+            near = ", ".join(f"{n} {s:.2f}" for n, s in wv.most_similar(w, topn=5, restrict_vocab=FREQUENT))
             print(f"    {w:>11}: {near}")
             report.append(f"  - nearest to *{w}*: {near}")
     for a, b, c in ANALOGIES:
         if all(x in wv for x in (a, b, c)):
-            ans = ", ".join(n for n, _ in wv.analogy(a, b, c, topn=3))
+            ans = ", ".join(n for n, _ in wv.analogy(a, b, c, topn=3, restrict_vocab=FREQUENT))
             print(f"    {a} : {b} :: {c} : {ans}")
             report.append(f"  - {a} : {b} :: {c} : {ans}")
     if data_dir is not None:
