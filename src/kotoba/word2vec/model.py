@@ -18,6 +18,9 @@ FORMAT = "kotoba-word2vec"
 #: 2 adds ``jobs_done`` / ``job_parts`` (a checkpoint inside an epoch); version-1 folders still load
 FORMAT_VERSION = 2
 _READABLE_VERSIONS = (1, 2)
+#: values of config fields added later, for checkpoints written before they existed (the
+#: behaviour of that code: per-target CBOW updates, word2vec.c's initial range)
+LEGACY_CONFIG = {"cbow_block": 1, "sg_block": 1, "init_range": 0.5}
 NPZ_NAME = "word2vec.npz"
 JSON_NAME = "word2vec.json"
 
@@ -91,7 +94,7 @@ class Word2VecModel:
             )
         arrays = load_npz(d / NPZ_NAME)
         try:
-            config = Word2VecConfig.from_dict(meta["config"])
+            config = Word2VecConfig.from_dict({**LEGACY_CONFIG, **meta["config"]})
             words = list(meta["words"])
             vectors = arrays["vectors"]
             counts = arrays["counts"]

@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DivergenceError, EmptyCorpusError, TrainingInterrupted
-from ..text.corpus import encode_corpus, scan_corpus
+from ..errors import ConfigError, DivergenceError, EmptyCorpusError, FormatError, TrainingInterrupted
+from ..text.corpus import IDS_FILE, encode_corpus, scan_corpus
 from ..text.vocab import Vocab
 from ..vectors import WordVectors
 from .bundles import Corpus, Weights, make_job, make_params, make_scratch, make_tables
@@ -93,14 +93,18 @@ class _Run:
     def __init__(
         self,
         config: Word2VecConfig,
-        corpus: Corpus,
+        ids_file: Path,
+        offsets: np.ndarray,
         counts: np.ndarray,
         start: _StartPoint,
     ):
         syn0, syn1neg, syn1 = start.take_weights()
         self.config = config
-        self.corpus = corpus
-        offsets = corpus.offsets
+        # The ids are read job by job from the encoded corpus file into each worker's buffer, not
+        # memory-mapped: the pages of a mapping a run walks through all stay in its resident set
+        # (93 MB on a 23M-token corpus) while a job needs only its own few kB.
+        self.ids_file = ids_file
+        self.offsets = np.array(offsets, np.int64)
         self.dim = syn0.shape[1]
         # Rows are padded with zero columns to a multiple of 8 floats so the kernels' vector loops
         # have no scalar tail (dim 100 -> 104: ~30% faster per row update in a micro-benchmark,
@@ -117,15 +121,17 @@ class _Run:
         self.has_ns = syn1neg is not None
         self.has_hs = syn1 is not None
         self.base_seed = start.base_seed
-        self.train_words = int(offsets[-1] - offsets[0])
+        self.train_words = int(self.offsets[-1] - self.offsets[0])
         self.total_words = self.train_words * config.epochs
         self.params = make_params(config, self.total_words)
         self.tables = make_tables(counts, config)
         self.parts = start.parts
-        self.jobs = _interleave_jobs(_make_jobs(offsets, config.job_words), offsets, self.parts)
+        self.jobs = _interleave_jobs(_make_jobs(self.offsets, config.job_words), self.offsets, self.parts)
         self.threads = config.resolved_threads()
-        max_len = int(np.max(np.diff(offsets))) if offsets.size > 1 else 1
+        max_len = int(np.max(np.diff(self.offsets))) if self.offsets.size > 1 else 1
+        max_job = max((int(self.offsets[s1] - self.offsets[s0]) for s0, s1, _ in self.jobs), default=1)
         self.scratch = [make_scratch(config, max_len, padded) for _ in range(self.threads)]
+        self.id_buffers = [np.empty(max(max_job, 1), np.int32) for _ in range(self.threads)]
 
     def vectors(self) -> np.ndarray:
         """The input vectors (V, D) without the padding (a copy)."""
@@ -137,6 +143,14 @@ class _Run:
         hs = np.ascontiguousarray(self.weights.syn1[:, : self.dim]) if self.has_hs else None
         return neg, hs
 
+    def release(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(syn0, syn1neg, syn1) without the padding, freeing each padded matrix once copied (the run is over)."""
+        out = []
+        for name, used in (("syn0", True), ("syn1neg", self.has_ns), ("syn1", self.has_hs)):
+            out.append(np.ascontiguousarray(getattr(self.weights, name)[:, : self.dim]) if used else None)
+            self.weights = self.weights._replace(**{name: None})
+        return out[0], out[1], out[2]
+
     def lr_at(self, pos: int) -> float:
         c = self.config
         return max(c.min_alpha, c.alpha - (c.alpha - c.min_alpha) * pos / max(self.total_words, 1))
@@ -146,10 +160,17 @@ class _Run:
         within = self.jobs[job][2] if job < len(self.jobs) else self.train_words
         return epoch * self.train_words + within
 
-    def _job(self, epoch: int, j: int, scratch) -> tuple[float, int, int, int]:
+    def _job(self, epoch: int, j: int, worker: int, ids_file) -> tuple[float, int, int, int]:
+        """Job ``j`` of ``epoch`` on worker ``worker``'s buffers; ``ids_file``: its open handle on the ids."""
         s0, s1, pos = self.jobs[j]
-        job = make_job(s0, s1, epoch * self.train_words + pos, _job_seed(self.base_seed, epoch, j))
-        return train_job(self.params, self.corpus, job, self.weights, self.tables, scratch)
+        lo, hi = int(self.offsets[s0]), int(self.offsets[s1])
+        ids = self.id_buffers[worker][: hi - lo]
+        ids_file.seek(lo * ids.itemsize)
+        if ids_file.readinto(ids) != ids.nbytes:
+            raise FormatError(f"{self.ids_file}: shorter than its sentence offsets say (changed during training?)")
+        corpus = Corpus(ids=ids, offsets=self.offsets[s0 : s1 + 1] - lo)
+        job = make_job(0, s1 - s0, epoch * self.train_words + pos, _job_seed(self.base_seed, epoch, j))
+        return train_job(self.params, corpus, job, self.weights, self.tables, self.scratch[worker])
 
     def epoch(
         self,
@@ -180,10 +201,11 @@ class _Run:
                 nxt[0] += 1
                 return nxt[0] - 1
 
-        def worker(scratch) -> None:
+        def worker(k: int) -> None:
             try:
-                while (j := take()) is not None:
-                    done.put(self._job(epoch, j, scratch))
+                with open(self.ids_file, "rb", buffering=0) as ids_file:
+                    while (j := take()) is not None:
+                        done.put(self._job(epoch, j, k, ids_file))
             except BaseException as e:  # handed to the main thread, which re-raises it
                 halted.set()
                 done.put(e)
@@ -191,7 +213,7 @@ class _Run:
                 done.put(None)
 
         n_workers = max(1, min(self.threads, len(self.jobs) - first_job))
-        workers = [threading.Thread(target=worker, args=(self.scratch[k],), daemon=True) for k in range(n_workers)]
+        workers = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(n_workers)]
         for t in workers:
             t.start()
         try:
@@ -223,10 +245,10 @@ def _pad(a: np.ndarray, width: int) -> np.ndarray:
 
 
 def _init_weights(v: int, d: int, config: Word2VecConfig, rng: np.random.Generator):
-    # word2vec.c: input vectors uniform in [-0.5/d, 0.5/d), output vectors zero. gensim 4 uses
-    # twice that range; on text8-prefix CBOW (5 epochs, mean of 3 seeds) its range measured
-    # +0.4 analogy points and the same WS353/SimLex — not a clear enough win to leave the reference.
-    syn0 = ((rng.random((v, d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)).astype(np.float32)
+    # input vectors uniform in [-r/d, r/d), output vectors zero; word2vec.c has r = 0.5, gensim 4
+    # and kotoba's default r = 1 (+0.3 analogy points, +0.01 WS353 on text8-prefix CBOW)
+    width = np.float32(2.0 * config.init_range)
+    syn0 = ((rng.random((v, d), dtype=np.float32) - np.float32(0.5)) * width / np.float32(d)).astype(np.float32)
     syn1neg = np.zeros((v, d), np.float32) if config.negative > 0 else None
     syn1 = np.zeros((v, d), np.float32) if config.hs else None
     return syn0, syn1neg, syn1
@@ -293,9 +315,11 @@ def train(
     with tempfile.TemporaryDirectory(prefix="kotoba-w2v-") as tmp:
         out_dir = Path(work_dir) if work_dir is not None else Path(tmp)
         words, counts, encoded = _read_corpus(corpus, config, state, out_dir)
+        raw_words, ids_file, offsets = encoded.raw_words, encoded.path / IDS_FILE, encoded.sent_offsets
+        del encoded  # unmaps the ids: the run reads them job by job
         start = _start_point(config, len(words), state, rng)
-        run = _Run(config, Corpus(ids=encoded.ids, offsets=encoded.sent_offsets), counts, start)
-        stats.update(raw_words=encoded.raw_words, train_words=run.train_words, epochs_done=start.epoch)
+        run = _Run(config, ids_file, offsets, counts, start)
+        stats.update(raw_words=raw_words, train_words=run.train_words, epochs_done=start.epoch)
         t_train = time.perf_counter()
         _train_epochs(run, start, stats, words, counts, progress, callback, checkpoint_dir, should_stop)
         train_seconds = time.perf_counter() - t_train
@@ -304,9 +328,9 @@ def train(
     stats.update(
         seconds=seconds,
         train_seconds=train_seconds,
-        words_per_sec=encoded.raw_words * epochs_run / seconds if seconds > 0 else 0.0,
+        words_per_sec=raw_words * epochs_run / seconds if seconds > 0 else 0.0,
     )
-    return _model(run, words, counts, start.losses, stats)
+    return _model(run, words, counts, start.losses, stats, final=True)
 
 
 def _load_resume_point(checkpoint_dir, config: Word2VecConfig) -> Word2VecModel | None:
@@ -371,9 +395,13 @@ def _start_point(
     )
 
 
-def _model(run: _Run, words, counts, losses, stats) -> Word2VecModel:
-    wv = WordVectors(words, run.vectors(), counts)
-    syn1neg, syn1 = run.output_layers()
+def _model(run: _Run, words, counts, losses, stats, final: bool = False) -> Word2VecModel:
+    """The model as trained so far; ``final``: the run is over, its padded matrices are given up as they are copied."""
+    if final:
+        vectors, syn1neg, syn1 = run.release()
+    else:
+        vectors, (syn1neg, syn1) = run.vectors(), run.output_layers()
+    wv = WordVectors(words, vectors, counts)
     return Word2VecModel(run.config, list(words), counts, wv, syn1neg, syn1, losses, dict(stats), run.base_seed)
 
 
@@ -444,12 +472,9 @@ def _train_epochs(
     should_stop: Callable[[], bool] | None,
 ) -> None:
     """Epochs ``start.epoch:``, the first from job ``start.job``; a checkpoint after each epoch and on a stop."""
-    from tqdm.auto import tqdm
-
     config = run.config
     done_at_start = run.position(start.epoch, start.job)
-    bar_opts = dict(unit="w", unit_scale=True, desc="word2vec", dynamic_ncols=True, smoothing=0.1)
-    with tqdm(total=run.total_words, initial=done_at_start, disable=not progress, **bar_opts) as bar:
+    with _progress_bar(progress, run.total_words, done_at_start) as bar:
         prog = _Progress(run, done_at_start, bar, callback, start.losses)
         for epoch in range(start.epoch, config.epochs):
             prog.epoch = epoch
@@ -461,6 +486,31 @@ def _train_epochs(
             stats.update(epochs_done=epoch + 1, jobs_done=0, job_parts=run.parts)
             if checkpoint_dir is not None:
                 _checkpoint(run, stats, prog, words, counts, checkpoint_dir)
+
+
+class _NoBar:
+    """What ``_train_epochs`` needs of a tqdm bar, doing nothing (tqdm's import costs ~0.2 s of start-up)."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        pass
+
+    def set_postfix(self, **kwargs: Any) -> None:
+        pass
+
+
+def _progress_bar(progress: bool, total: int, initial: int):
+    if not progress:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    bar_opts = dict(unit="w", unit_scale=True, desc="word2vec", dynamic_ncols=True, smoothing=0.1)
+    return tqdm(total=total, initial=initial, **bar_opts)
 
 
 def _checkpoint(run: _Run, stats: dict, prog: _Progress, words, counts, checkpoint_dir) -> None:
