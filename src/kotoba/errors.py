@@ -49,3 +49,33 @@ class DivergenceError(KotobaError, FloatingPointError):
 
 class UnsafePickleError(KotobaError):
     """A pickle asked for something other than plain NumPy arrays and was refused."""
+
+
+class OutputError(KotobaError, OSError):
+    """An output file could not be written (folder missing or read-only, disk full, file too large).
+
+    Subclasses :class:`OSError` too, so code that handles OS errors keeps working; nothing is left
+    under the output's name (see :func:`kotoba.io.atomic_write`).
+    """
+
+
+class TrainingInterrupted(KotobaError):
+    """Training stopped early because its ``should_stop()`` hook returned True.
+
+    Raised by the trainers after they have saved what is needed to resume. ``checkpoint`` is what
+    was saved (a file or folder), or None if nothing could be (no checkpoint location was given);
+    ``epoch`` / ``step`` say where training stopped when the trainer knows.
+    """
+
+    def __init__(
+        self,
+        message: str = "training interrupted",
+        checkpoint: object = None,
+        *,
+        epoch: int | None = None,
+        step: int | None = None,
+    ):
+        self.checkpoint = checkpoint
+        self.epoch = epoch
+        self.step = step
+        super().__init__(message)
