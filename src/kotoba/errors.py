@@ -55,8 +55,12 @@ class OutputError(KotobaError, OSError):
     """An output file could not be written (folder missing or read-only, disk full, file too large).
 
     Subclasses :class:`OSError` too, so code that handles OS errors keeps working; nothing is left
-    under the output's name (see :func:`kotoba.io.atomic_write`).
+    under the output's name (see :func:`kotoba.io.atomic_write`). ``str()`` is the message alone,
+    even when ``errno`` / ``filename`` are set.
     """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "cannot write the output"
 
 
 class TrainingInterrupted(KotobaError):

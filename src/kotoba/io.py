@@ -40,7 +40,9 @@ _READ_CHUNK = 1 << 24
 
 def _output_error(path: Path, e: OSError) -> OutputError:
     advice = _WRITE_ADVICE.get(e.errno or 0, "check the output path")
-    return OutputError(e.errno or 0, f"cannot write {path}: {e.strerror or e} ({advice}); nothing was written there")
+    err = OutputError(f"cannot write {path}: {e.strerror or e} ({advice}); nothing was written there")
+    err.errno, err.strerror, err.filename = e.errno, e.strerror, str(path)  # one-argument OSError: str() is the message
+    return err
 
 
 @contextlib.contextmanager

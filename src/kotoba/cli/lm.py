@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -120,8 +121,8 @@ def _say(args: argparse.Namespace, msg: str) -> None:
 
 
 def _positive(name: str, value: float | int | None) -> None:
-    if value is not None and value <= 0:
-        raise ConfigError(f"--{name} must be > 0, got {value}")
+    if value is not None and not (value > 0 and math.isfinite(value)):  # NaN fails every comparison
+        raise ConfigError(f"--{name} must be a finite number > 0, got {value}")
 
 
 def _load_training_data(args):
@@ -175,8 +176,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         ("lr-decay", args.lr_decay),
     ):
         _positive(name, v)
-    if args.max_grad < 0:
-        raise ConfigError(f"--max-grad must be >= 0, got {args.max_grad}")
+    if not (args.max_grad >= 0 and math.isfinite(args.max_grad)):
+        raise ConfigError(f"--max-grad must be a finite number >= 0, got {args.max_grad}")
     if not 0 <= args.dropout < 1:
         raise ConfigError(f"--dropout must be in [0, 1), got {args.dropout}")
 
