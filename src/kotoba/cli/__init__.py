@@ -65,6 +65,16 @@ def _check_outputs(args: argparse.Namespace) -> None:
             check_writable(value, folder=folder)
 
 
+def _warn_threads(args: argparse.Namespace) -> None:
+    """More threads than cores is allowed (a shared machine may give more later) but never faster."""
+    threads, cores = getattr(args, "threads", None), os.cpu_count() or 1
+    if isinstance(threads, int) and threads > cores:
+        print(
+            f"kotoba: warning: --threads {threads} is more than the {cores} CPU cores; it will not be faster",
+            file=sys.stderr,
+        )
+
+
 def resume_command(argv: list[str]) -> str:
     """The command line that continues an interrupted run: the same one plus ``--resume``."""
     return shlex.join(["kotoba", *argv, *([] if "--resume" in argv else ["--resume"])])
@@ -89,6 +99,7 @@ def _run(args: argparse.Namespace, argv: list[str], stop: StopFlag, debug: bool)
     """Call the handler; every way it can end becomes a message and an exit code."""
     try:
         _check_outputs(args)
+        _warn_threads(args)
         return int(args.func(args) or 0)
     except TrainingInterrupted as e:
         return _interrupted(e, args, argv, stop)
