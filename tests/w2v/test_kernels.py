@@ -9,7 +9,9 @@ import pytest
 
 from kotoba.layers import Embedding, NegativeSamplingLoss
 from kotoba.optim import SGD
+from kotoba.word2vec import Word2VecConfig
 from kotoba.word2vec import kernels as w2v
+from kotoba.word2vec.bundles import Corpus, Tables, Weights, make_job, make_params, make_scratch
 from kotoba.word2vec.sampling import alias_probabilities, build_alias_table, build_huffman_tree
 
 # --------------------------------------------------------------------------- sampling tables
@@ -314,38 +316,16 @@ def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=1
     tree = build_huffman_tree(counts)
     if keep is None:
         keep = np.ones(v, np.float32)
+    cfg = Word2VecConfig(sg=sg, hs=hs, negative=negative, window=window, batch_negatives=batch, alpha=0.05)
+    params = make_params(cfg, int(ids.size))._replace(min_alpha=0.0001)
+    tables = Tables(keep, table.prob, table.alias, tree.codes, tree.points, tree.codelens)
     out = w2v.train_job(
-        sg,
-        ids,
-        offsets,
-        0,
-        offsets.size - 1,
-        syn0,
-        syn1neg,
-        syn1,
-        keep,
-        table.prob,
-        table.alias,
-        tree.codes,
-        tree.points,
-        tree.codelens,
-        negative,
-        hs,
-        batch,
-        window,
-        True,
-        0.05,
-        0.0001,
-        0,
-        int(ids.size),
-        np.uint64(seed),
-        np.empty(ids.size, np.int32),
-        np.empty(2 * window, np.int32),
-        np.empty(max(negative, 1), np.int32),
-        np.empty((1, d), np.float32),
-        np.empty(d, np.float32),
-        np.empty((2 * window, negative + 1), np.float32),
-        np.empty((2 * window, d), np.float32),
+        params,
+        Corpus(ids=ids, offsets=offsets),
+        make_job(0, offsets.size - 1, 0, np.uint64(seed)),
+        Weights(syn0=syn0, syn1neg=syn1neg, syn1=syn1),
+        tables,
+        make_scratch(cfg, ids.size, d),
     )
     return out, syn0, syn1neg, syn1
 

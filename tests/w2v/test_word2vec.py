@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import shared_file
-from kotoba.errors import ConfigError, EmptyCorpusError, FormatError
+from kotoba.errors import ConfigError, EmptyCorpusError, FormatError, TrainingInterrupted
 from kotoba.word2vec import Word2VecConfig, Word2VecModel, train
 
 
@@ -142,6 +142,71 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path):
     np.testing.assert_array_equal(resumed.syn1neg, full.syn1neg)
     assert resumed.losses == full.losses
     assert Word2VecModel.load(ckpt).stats["epochs_done"] == 3
+
+
+class _StopAfter:
+    """A should_stop hook that lets ``n`` jobs start, then asks to stop (counts its calls)."""
+
+    def __init__(self, n):
+        self.n, self.calls = n, 0
+
+    def __call__(self):
+        self.calls += 1
+        return self.calls > self.n
+
+
+@pytest.mark.parametrize("sg", [False, True])
+def test_stop_hook_checkpoints_mid_epoch_and_resume_is_bit_identical(tmp_path, sg):
+    corpus = _toy_corpus(tmp_path / "toy.txt")
+    cfg = Word2VecConfig(sg=sg, threads=1, seed=3, **SMALL)
+    full = train(corpus, cfg, progress=False)
+    ckpt = tmp_path / "ckpt"
+    # 400 sentences x 12 tokens in jobs of >= 500 tokens: 10 jobs an epoch; stop twice inside epochs
+    for n, where in ((13, (1, 3)), (9, (2, 2))):
+        with pytest.raises(TrainingInterrupted) as info:
+            train(corpus, cfg, checkpoint_dir=ckpt, resume=True, progress=False, should_stop=_StopAfter(n))
+        assert info.value.checkpoint == ckpt and str(ckpt) in str(info.value)
+        stats = Word2VecModel.load(ckpt).stats
+        assert (stats["epochs_done"], stats["jobs_done"]) == where
+    hook = _StopAfter(10**9)
+    resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True, progress=False, should_stop=hook)
+    assert hook.calls == 8  # asked once before each remaining job, never after the last
+    np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
+    np.testing.assert_array_equal(resumed.syn1neg, full.syn1neg)
+    assert (resumed.stats["epochs_done"], resumed.stats["jobs_done"]) == (3, 0)
+
+
+def test_stop_without_checkpoint_folder_says_nothing_was_saved(tmp_path):
+    corpus = _toy_corpus(tmp_path / "toy.txt", n_sent=100)
+    with pytest.raises(TrainingInterrupted, match="nothing saved") as info:
+        train(corpus, Word2VecConfig(threads=2, **SMALL), progress=False, should_stop=lambda: True)
+    assert info.value.checkpoint is None
+
+
+def test_version_1_checkpoint_still_resumes(tmp_path):
+    """A checkpoint written before mid-epoch stops existed (no jobs_done anywhere) continues as before."""
+    corpus = _toy_corpus(tmp_path / "toy.txt")
+    cfg = Word2VecConfig(threads=1, seed=4, **SMALL)
+    full = train(corpus, cfg, progress=False)
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(TrainingInterrupted):
+        train(corpus, cfg, checkpoint_dir=ckpt, progress=False, should_stop=_StopAfter(20))
+    # rewrite it as version 1 wrote it: epoch-end state only, no jobs_done / job_parts
+    meta_path = ckpt / "word2vec.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    assert meta["version"] == 2 and meta["stats"]["jobs_done"] == 0
+    meta["version"] = 1
+    del meta["stats"]["jobs_done"], meta["stats"]["job_parts"]
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with np.load(ckpt / "word2vec.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != "jobs_done"}
+    np.savez(ckpt / "word2vec.npz", **arrays)
+    resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True, progress=False)
+    np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
+    meta["version"] = 99
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(FormatError, match="version 99"):
+        Word2VecModel.load(ckpt)
 
 
 def test_save_load_round_trip_and_damage_detection(tmp_path):

@@ -408,53 +408,26 @@ def _subsample(ids, lo, hi, keep, sen, state):
 
 
 @njit(**_JIT)
-def train_job(
-    sg,
-    ids,
-    offsets,
-    s_begin,
-    s_end,
-    syn0,
-    syn1neg,
-    syn1,
-    keep,
-    neg_prob,
-    neg_alias,
-    codes,
-    points,
-    codelens,
-    negative,
-    hs,
-    batch,
-    window,
-    cbow_mean,
-    alpha,
-    min_alpha,
-    word_pos,
-    total_words,
-    seed,
-    sen,
-    ctx,
-    negs,
-    neu1,
-    neu1e,
-    grad,
-    err,
-):
-    """Train on sentences ``s_begin:s_end`` of an encoded corpus (one worker's job).
+def train_job(params, corpus, job, weights, tables, scratch):
+    """Train on sentences ``job.s_begin:job.s_end`` of an encoded corpus (one worker's job).
 
-    ids: (N,) int32 word ids; offsets: (S+1,) int64 sentence starts; syn0/syn1neg/syn1: (V, D)
-    float32, updated in place (Hogwild across threads); keep: (V,) float32 subsampling keep
-    probabilities; neg_prob/neg_alias: (V,) alias table; codes/points: (V, L), codelens: (V,)
-    Huffman tree (ignored unless ``hs``); ``batch``: skip-gram negatives shared per window
-    (:func:`sg_window_step`). Scratch per thread: sen (max sentence len,) int32, ctx (2*window,)
-    int32, negs (max(negative, 1),) int32, neu1 (1, D) and neu1e (D,) float32, grad (2*window, negative+1)
-    and err (2*window, D) float32.
+    The arguments are the named bundles of :mod:`kotoba.word2vec.bundles` (a bundle in the wrong
+    place fails to compile instead of training on the wrong array): ``params`` the scalar
+    hyper-parameters (:class:`~kotoba.word2vec.bundles.Params`), ``corpus`` the encoded ids,
+    ``job`` the sentence range with its learning-rate position and seed, ``weights`` the (V, D)
+    float32 matrices updated in place (Hogwild across threads), ``tables`` the subsampling,
+    negative-sampling and Huffman tables, ``scratch`` this thread's buffers.
     Returns (loss_sum, loss_pairs, pairs, words_seen): the loss summed over the ``loss_pairs``
     (input, target) pairs it was evaluated on (every LOSS_EVERY-th step), the number of pairs
     trained, and the vocabulary tokens read (before subsampling).
     """
-    state = seed_state(np.uint64(seed))
+    p, w8, t, sc = params, weights, tables, scratch
+    ids, offsets = corpus.ids, corpus.offsets
+    syn0, syn1neg, syn1 = w8.syn0, w8.syn1neg, w8.syn1
+    codes, points, codelens = t.codes, t.points, t.codelens
+    sen, ctx, negs, neu1, neu1e, grad, err = sc.sen, sc.ctx, sc.negs, sc.neu1, sc.neu1e, sc.grad, sc.err
+    negative, window = p.negative, p.window
+    state = seed_state(job.seed)
     nneg = negative if negative > 0 else -1
     # per-target gradients of the per-pair steps; grad is otherwise used only by the HogBatch
     # step, which never runs in the same call as a per-pair NS step
@@ -464,25 +437,25 @@ def train_job(
     pairs = 0
     steps = 0
     seen = 0
-    for s in range(s_begin, s_end):
+    for s in range(job.s_begin, job.s_end):
         lo = offsets[s]
         hi = offsets[s + 1]
-        n, state = _subsample(ids, lo, hi, keep, sen, state)
-        lr = _lr(alpha, min_alpha, word_pos + seen, total_words)
+        n, state = _subsample(ids, lo, hi, t.keep, sen, state)
+        lr = _lr(p.alpha, p.min_alpha, job.word_pos + seen, p.total_words)
         for i in range(n):
             if i > 0 and (i & 1023) == 0:
-                lr = _lr(alpha, min_alpha, word_pos + seen + i * (hi - lo) // n, total_words)
+                lr = _lr(p.alpha, p.min_alpha, job.word_pos + seen + i * (hi - lo) // n, p.total_words)
             state = next_state(state)
             b = bounded(output(state), window)  # word2vec.c's reduced window: 1..window
             left = max(0, i - window + b)
             right = min(n, i + window - b + 1)
             w = sen[i]
-            clen = codelens[w] if hs else 0
-            if sg and batch and nneg > 0:
+            clen = codelens[w] if p.hs else 0
+            if p.sg and p.batch and nneg > 0:
                 nctx = gather_context(sen, left, right, i, ctx)
                 if nctx == 0:
                     continue
-                state = draw_negatives(state, negs, negative, neg_prob, neg_alias)
+                state = draw_negatives(state, negs, negative, t.neg_prob, t.neg_alias)
                 want = steps % LOSS_EVERY == 0
                 loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, negs, nneg, lr, grad, err, want)
                 if clen > 0:
@@ -494,11 +467,11 @@ def train_job(
                     loss_pairs += nctx
                 pairs += nctx
                 steps += 1
-            elif sg:
+            elif p.sg:
                 for j in range(left, right):
                     if j == i:
                         continue
-                    state = draw_negatives(state, negs, negative, neg_prob, neg_alias)
+                    state = draw_negatives(state, negs, negative, t.neg_prob, t.neg_alias)
                     want = steps % LOSS_EVERY == 0
                     loss += sg_step(
                         syn0, syn1neg, syn1, sen[j], w, negs, nneg, codes, points, clen, lr, neu1e, gbuf, want
@@ -511,7 +484,7 @@ def train_job(
                 nctx = gather_context(sen, left, right, i, ctx)
                 if nctx == 0:
                     continue
-                state = draw_negatives(state, negs, negative, neg_prob, neg_alias)
+                state = draw_negatives(state, negs, negative, t.neg_prob, t.neg_alias)
                 want = steps % LOSS_EVERY == 0
                 loss += cbow_step(
                     syn0,
@@ -519,7 +492,7 @@ def train_job(
                     syn1,
                     ctx,
                     nctx,
-                    cbow_mean,
+                    p.cbow_mean,
                     w,
                     negs,
                     nneg,
