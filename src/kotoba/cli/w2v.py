@@ -110,6 +110,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         checkpoint_dir=checkpoint,
         resume=args.resume,
         progress=not args.quiet,
+        should_stop=getattr(args, "should_stop", None),  # set by kotoba.cli.main: Ctrl-C / SIGTERM
     )
 
     fmt = _output_format(args)
