@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from robust_helpers import Result
 
 from kotoba.cli import main
+
+from .robust_helpers import Result
 
 
 @pytest.fixture

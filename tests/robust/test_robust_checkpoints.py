@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from robust_helpers import LM_SMALL, assert_error, write_topics
+
+from .robust_helpers import LM_SMALL, assert_error, write_topics
 
 W2V = ["--dim", "8", "--epochs", "2", "--min-count", "1", "--threads", "1", "--quiet"]
 

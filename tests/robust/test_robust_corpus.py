@@ -17,9 +17,10 @@ import os
 
 import numpy as np
 import pytest
-from robust_helpers import LM_SMALL, SMALL, assert_error, write_topics
 
 from kotoba.text.readers import ReadStats, iter_sentences
+
+from .robust_helpers import LM_SMALL, SMALL, assert_error, write_topics
 
 # ------------------------------------------------------------------------------------- corpus
 

@@ -10,7 +10,8 @@ import resource
 import signal
 
 import pytest
-from robust_helpers import run_kotoba, write_topics
+
+from .robust_helpers import run_kotoba, write_topics
 
 LIMIT = 64 << 10  # bytes any file of the child may grow to
 

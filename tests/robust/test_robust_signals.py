@@ -16,11 +16,12 @@ import textwrap
 import time
 
 import pytest
-from robust_helpers import SRC, Result
 
 from kotoba.cli import main, resume_command
 from kotoba.cli.signals import StopFlag, stop_on_signals
 from kotoba.errors import TrainingInterrupted
+
+from .robust_helpers import SRC, Result
 
 
 def _fake_train(monkeypatch, signum: int, checkpoint: bool = True) -> list:

@@ -9,10 +9,11 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from robust_helpers import assert_error
 
 from kotoba.errors import FormatError
 from kotoba.vectors import WordVectors
+
+from .robust_helpers import assert_error
 
 WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog"]
 
