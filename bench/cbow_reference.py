@@ -24,14 +24,13 @@ import json
 import pstats
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from kotoba.io import save_json
 from kotoba.layers import Embedding, NegativeSamplingLoss
-from kotoba.lm.data import encode_tokens, iter_lm_tokens, vocab_from_counts
+from kotoba.lm.data import load_corpus
 from kotoba.optim import SGD, Adam, SparseAdam, merge_shared
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ptb" / "ptb.train.txt"
@@ -70,12 +69,6 @@ class BenchCBOW:
         dh *= np.float32(1.0 / len(self.in_layers))
         for layer in self.in_layers:
             layer.backward(dh)
-
-
-def load_corpus(path: Path) -> tuple[np.ndarray, list[str]]:
-    tokens = list(iter_lm_tokens(path))
-    vocab = vocab_from_counts(Counter(tokens))
-    return encode_tokens(tokens, vocab), vocab
 
 
 def contexts_target(corpus: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:

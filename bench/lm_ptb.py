@@ -4,10 +4,11 @@ Trains kotoba's ``Rnnlm`` with the book's ``train_rnnlm.py`` settings (wordvec 1
 batch 20, time 35, SGD lr 20, gradient-norm clip 0.25, the book's wrapping batch layout) and
 reports training tokens/s and valid/test perplexity. If ``torch`` is importable it trains an
 equivalent PyTorch LM in the same run: same sizes, the *same initial weights* (copied from
-kotoba's freshly built model, gate blocks reordered), the same batches, the same clip, the same
-number of iterations, on the CPU with ``torch.set_num_threads`` equal to the thread count given
-to NumPy's BLAS; its perplexity is measured with kotoba's own ``perplexity`` function through a
-small adapter, so both numbers come from one procedure. Prints the tokens/s ratio.
+kotoba's freshly built model, gate blocks moved from the book's f, g, i, o to PyTorch's
+i, f, g, o), the same batches, the same clip, the same number of iterations, on the CPU with
+``torch.set_num_threads`` equal to the thread count given to NumPy's BLAS; its perplexity is
+measured with kotoba's own ``perplexity`` function through a small adapter, so both numbers come
+from one procedure. Prints the tokens/s ratio.
 
     .venv/bin/python bench/lm_ptb.py --data-dir ../shared/data/ptb            # 4 epochs (long)
     .venv/bin/python bench/lm_ptb.py --data-dir ../shared/data/ptb --iters 60 --eval-tokens 20000
@@ -45,9 +46,8 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA
 
 import numpy as np  # noqa: E402
 
-from kotoba.layers.time import GATE_ORDER  # noqa: E402
+from kotoba.layers.time import GATE_ORDER, reorder_gates  # noqa: E402
 from kotoba.lm.batch import bptt_batches, num_batches  # noqa: E402
-from kotoba.lm.book_import import reorder_gates  # noqa: E402
 from kotoba.lm.data import load_ptb  # noqa: E402
 from kotoba.lm.trainer import RnnlmTrainer, perplexity  # noqa: E402
 from kotoba.models.rnnlm import Rnnlm  # noqa: E402
@@ -55,7 +55,7 @@ from kotoba.optim import SGD  # noqa: E402
 
 # The book's ch06/train_rnnlm.py
 BATCH, TIME, WORDVEC, HIDDEN, LR, MAX_GRAD = 20, 35, 100, 100, 20.0, 0.25
-TORCH_GATE_ORDER = ("i", "f", "g", "o")  # torch.nn.LSTM's row blocks
+TORCH_GATE_ORDER = ("i", "f", "g", "o")  # torch.nn.LSTM's row blocks; kotoba's (the book's) is GATE_ORDER
 
 
 def train_kotoba(model, train_ids, epochs, iters):
@@ -67,7 +67,6 @@ def train_kotoba(model, train_ids, epochs, iters):
         time_size=TIME,
         max_epoch=epochs,
         max_grad=MAX_GRAD,
-        progress=False,
         wrap=True,
         max_iters=iters,
         lr_decay=1.0,

@@ -16,6 +16,7 @@ from kotoba.layers.time import (
     TimeLSTM,
     TimeRNN,
     TimeSoftmaxWithLoss,
+    reorder_gates,
 )
 
 TOL = 1e-5
@@ -42,8 +43,56 @@ def check_layer(forward, backward, inputs, params, grads_of_params, rng, out_sha
     assert max(errs) < TOL, errs
 
 
-def test_gate_order_is_pytorch_order():
-    assert GATE_ORDER == ("i", "f", "g", "o")
+def book_lstm(xs, Wx, Wh, b, h, c):
+    """The book's LSTM equations, written out independently of kotoba's kernels (float64):
+    ``xs: (N, T, D) -> hs: (N, T, H), h, c``."""
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    H = Wh.shape[0]
+    hs = []
+    for t in range(xs.shape[1]):
+        A = xs[:, t] @ Wx + h @ Wh + b
+        f, g, i, o = sig(A[:, :H]), np.tanh(A[:, H : 2 * H]), sig(A[:, 2 * H : 3 * H]), sig(A[:, 3 * H :])
+        c = f * c + g * i
+        h = o * np.tanh(c)
+        hs.append(h)
+    return np.stack(hs, axis=1), h, c
+
+
+def test_gate_order_is_the_books():
+    assert GATE_ORDER == ("f", "g", "i", "o")
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-6)])
+@pytest.mark.parametrize("blas", [False, True])
+def test_time_lstm_is_the_books_lstm(rng, monkeypatch, dtype, tol, blas):
+    """Weights in the book's layout give the book's hidden states, on both step-product paths."""
+    import kotoba.layers.time as time_mod
+
+    monkeypatch.setattr(time_mod, "_BLAS_MIN_MACS", 0 if blas else 10**12)
+    Wx, Wh, b = randn(rng, D, 4 * H, scale=1.0), randn(rng, H, 4 * H, scale=1.0), randn(rng, 4 * H, scale=1.0)
+    xs, h0, c0 = randn(rng, N, 2 * T, D, scale=1.0), randn(rng, N, H), randn(rng, N, H)
+    ref, h_ref, c_ref = book_lstm(xs, Wx, Wh, b, h0, c0)
+    layer = TimeLSTM(*(p.astype(dtype) for p in (Wx, Wh, b)), stateful=True)
+    layer.set_state(h0, c0)
+    got = np.concatenate([layer.forward(xs[:, :T].astype(dtype)), layer.forward(xs[:, T:].astype(dtype))], axis=1)
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+    np.testing.assert_allclose(layer.c, c_ref, rtol=tol, atol=tol)
+    h, c = LSTM(Wx, Wh, b).forward(xs[:, 0], h0, c0)
+    _, h1, c1 = book_lstm(xs[:, :1], Wx, Wh, b, h0, c0)
+    np.testing.assert_allclose(h, h1, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(c, c1, rtol=1e-12, atol=1e-12)
+
+
+def test_reorder_gates_round_trip(rng):
+    w = randn(rng, 3, 4 * H)
+    torch = reorder_gates(w, GATE_ORDER, ("i", "f", "g", "o"))
+    np.testing.assert_array_equal(torch[:, :H], w[:, 2 * H : 3 * H])  # i first
+    np.testing.assert_array_equal(torch[:, H : 2 * H], w[:, :H])  # then f
+    np.testing.assert_array_equal(reorder_gates(torch, ("i", "f", "g", "o"), GATE_ORDER), w)
+    with pytest.raises(ValueError, match="same four gates"):
+        reorder_gates(w, GATE_ORDER, ("i", "f", "g", "x"))
+    with pytest.raises(ValueError, match="4 \\* hidden"):
+        reorder_gates(w[:, :-1], GATE_ORDER, GATE_ORDER)
 
 
 def test_rnn_step_gradients(rng):
@@ -111,8 +160,8 @@ def test_lstm_gate_layout(rng):
     """With only the forget-gate bias huge and the input gate shut, c passes straight through."""
     Wx, Wh = np.zeros((D, 4 * H)), np.zeros((H, 4 * H))
     b = np.zeros(4 * H)
-    b[H : 2 * H] = 50.0  # f = 1
-    b[:H] = -50.0  # i = 0
+    b[:H] = 50.0  # f = 1 (the book's first block)
+    b[2 * H : 3 * H] = -50.0  # i = 0
     b[3 * H :] = 50.0  # o = 1
     c = randn(rng, N, H)
     h, c_next = LSTM(Wx, Wh, b).forward(randn(rng, N, D), randn(rng, N, H), c)

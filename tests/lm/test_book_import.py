@@ -97,7 +97,7 @@ def test_import_matches_book_forward(tmp_path, ptb_dir, rng, model, n_lstm, D, H
     book_ids = np.array([book_vocab.index(w) for w in words])
     ref = book_forward(ps, book_ids, n_lstm)  # (T, V), columns in the book's word order
     lm.reset_state()
-    got = lm.predict(np.array([[vocab.index(w) for w in words]], dtype=np.int32))[0]
+    got = lm.predict(np.array([[vocab.id(w) for w in words]], dtype=np.int32))[0]
     perm = [book_vocab.index(w) for w in vocab]
     np.testing.assert_allclose(got, ref[:, perm], rtol=1e-4, atol=1e-4)
 
@@ -206,5 +206,5 @@ def test_real_ptb_book_numbering(tmp_path, rng):
     words = "the meaning of life is <unk> <eos>".split()
     book_id = {w: i for i, w in enumerate(book_vocab)}
     ref = book_forward(ps, np.array([book_id[w] for w in words]), 1)
-    got = lm.predict(np.array([[vocab.index(w) for w in words]], dtype=np.int32))[0]
+    got = lm.predict(np.array([[vocab.id(w) for w in words]], dtype=np.int32))[0]
     np.testing.assert_allclose(got, ref[:, [book_id[w] for w in vocab]], rtol=1e-4, atol=1e-4)

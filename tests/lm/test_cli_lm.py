@@ -206,7 +206,8 @@ def test_download_cli_against_local_server(tmp_path, capsys):
     "argv,msg",
     [
         (["lm", "eval", "{tmp}/missing.npz", "--json", "--data", "{tmp}/x.txt"], "missing.npz"),
-        (["lm", "train", "--data", "ptb", "-o", "{tmp}/o.npz", "--quiet"], "KOTOBA_DATA"),
+        (["lm", "train", "--data", "ptb", "-o", "{tmp}/o.npz", "--quiet"], "--data-dir DIR (or set KOTOBA_DATA"),
+        (["lm", "eval", "{tmp}/x.txt", "--data-dir", "{tmp}"], "kotoba lm download --dest DIR"),
         (["lm", "train", "--data", "{tmp}/nope.txt", "-o", "{tmp}/o.npz", "--quiet"], "nope.txt"),
         (["lm", "train", "--data", "{tmp}/x.txt", "--hidden", "0", "-o", "{tmp}/o.npz"], "--hidden"),
         (["lm", "train", "--data", "{tmp}/x.txt", "-o", "{tmp}/o.npz", "--quiet"], "too short"),

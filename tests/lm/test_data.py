@@ -18,6 +18,7 @@ from kotoba.lm.data import (
     EOS,
     PTB_SHA256,
     UNK,
+    PtbNotFoundError,
     build_lm_vocab,
     download_ptb,
     encode_lm,
@@ -42,7 +43,7 @@ def test_ptb_real_counts():
     counts = np.bincount(ids, minlength=len(vocab))
     assert np.all(np.diff(counts) <= 0)
     assert vocab[0] == "the"
-    assert (ids == vocab.index(EOS)).sum() == 42_068  # one <eos> per line
+    assert (ids == vocab.id(EOS)).sum() == 42_068  # one <eos> per line
     v_ids, v_vocab = load_ptb(d, "valid")
     t_ids, _ = load_ptb(d, "test")
     assert v_vocab == vocab
@@ -55,7 +56,7 @@ def test_ptb_small_order_and_eos(tmp_path):
     _write(tmp_path / "ptb.valid.txt", " a zz \n")
     _write(tmp_path / "ptb.test.txt", " d \n")
     ids, vocab = load_ptb(tmp_path, "train")
-    assert vocab == ["a", EOS, "b", "c", UNK, "d"]  # blank line gives no <eos>
+    assert vocab.words == ["a", EOS, "b", "c", UNK, "d"]  # blank line gives no <eos>
     assert [vocab[i] for i in ids] == "a b c <eos> c b a a <eos> <unk> d <eos>".split()
     v_ids, _ = load_ptb(tmp_path, "val")  # the book's name for valid is accepted
     assert [vocab[i] for i in v_ids] == ["a", UNK, EOS]  # unseen word -> <unk>
@@ -63,12 +64,14 @@ def test_ptb_small_order_and_eos(tmp_path):
 
 
 def test_ptb_missing_names_path_and_fix(tmp_path, monkeypatch):
-    with pytest.raises(DataError) as e:
+    with pytest.raises(PtbNotFoundError) as e:
         load_ptb(tmp_path, "test")
-    assert str(tmp_path / "ptb.test.txt") in str(e.value) and "kotoba lm download" in str(e.value)
+    assert str(tmp_path / "ptb.test.txt") in str(e.value) and "download_ptb" in str(e.value)
+    assert e.value.folder == tmp_path and "--" not in str(e.value)  # library words, not CLI flags
     monkeypatch.delenv("KOTOBA_DATA", raising=False)
-    with pytest.raises(DataError, match="KOTOBA_DATA"):
+    with pytest.raises(PtbNotFoundError, match="KOTOBA_DATA") as e:
         load_ptb()
+    assert e.value.folder is None and "--" not in str(e.value)
     with pytest.raises(ConfigError):
         load_ptb(tmp_path, "dev")
 
@@ -78,7 +81,7 @@ def test_ptb_from_env(tmp_path, monkeypatch):
         _write(tmp_path / f"ptb.{s}.txt", " x y \n")
     monkeypatch.setenv("KOTOBA_DATA", str(tmp_path))
     ids, vocab = load_ptb(split="test")
-    assert ids.tolist() == [vocab.index("x"), vocab.index("y"), vocab.index(EOS)]
+    assert ids.tolist() == [vocab.id("x"), vocab.id("y"), vocab.id(EOS)]
 
 
 def test_generic_vocab_cut_keeps_unk_and_eos(tmp_path):
@@ -86,10 +89,10 @@ def test_generic_vocab_cut_keeps_unk_and_eos(tmp_path):
     f2 = _write(tmp_path / "b.txt", "\ufeffthe end\n")  # BOM is dropped
     vocab = build_lm_vocab([f1, f2], max_size=4)
     # counts: the 3, <eos> 3, sat 2, cat 1 ... -> two best words plus the two specials
-    assert vocab == ["the", EOS, "sat", UNK]
+    assert vocab.words == ["the", EOS, "sat", UNK]
     ids = encode_lm([f1, f2], vocab)
     assert [vocab[i] for i in ids] == "the <unk> sat <eos> the <unk> sat <eos> the <unk> <eos>".split()
-    assert build_lm_vocab(f1, min_count=2) == ["the", "sat", EOS, UNK]
+    assert build_lm_vocab(f1, min_count=2).words == ["the", "sat", EOS, UNK]
 
 
 def test_generic_errors(tmp_path):
@@ -185,5 +188,31 @@ def test_gzip_corpus_reads_like_plain(tmp_path):
     gz = tmp_path / "c.txt.gz"
     gz.write_bytes(gzip.compress(text.encode()))
     vocab = build_lm_vocab(plain)
-    assert build_lm_vocab(gz) == vocab == ["a", EOS, "b", "c", UNK]
+    assert build_lm_vocab(gz) == vocab and vocab.words == ["a", EOS, "b", "c", UNK]
     assert encode_lm(gz, vocab).tolist() == encode_lm(plain, vocab).tolist() == [0, 2, 0, 1, 3, 0, 1]
+
+
+def test_lm_reads_through_the_text_readers(tmp_path, monkeypatch):
+    """Folders and .bz2 files work because the text comes from kotoba.text.readers, and a line longer
+    than the readers' chunk size is still one sentence with one <eos>."""
+    import bz2
+
+    import kotoba.lm.data as data
+
+    d = tmp_path / "corpus"
+    d.mkdir()
+    _write(d / "a.txt", "a b a\n" + "b " * 12_000 + "\n")
+    (d / "b.txt.bz2").write_bytes(bz2.compress(b"c a\n"))
+    vocab = build_lm_vocab(d)
+    ids = encode_lm(d, vocab)
+    words = [vocab[i] for i in ids]
+    assert words[:4] == ["a", "b", "a", EOS] and words[-3:] == ["c", "a", EOS]
+    assert words.count(EOS) == 3 and len(words) == 4 + 12_001 + 3
+    seen = []
+
+    def reader(source, **kwargs):  # whatever the readers yield is what the LM reads
+        seen.append(source)
+        return iter([["x", "y"], ["y"]])
+
+    monkeypatch.setattr(data, "iter_sentences", reader)
+    assert build_lm_vocab("any").words == ["y", EOS, "x", UNK] and seen == ["any"]

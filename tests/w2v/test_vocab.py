@@ -134,3 +134,62 @@ def test_real_corpora_match_their_published_counts():
     assert ptb.words[0] == "the" and ptb.counts[ptb.id("<unk>")] == 45_020
     text8 = build_vocab(iter_sentences(shared_file("text8/text8-prefix.gz")), min_count=1)
     assert (text8.raw_total_words, len(text8)) == (1_171_945, 57_993)
+
+
+SPECIALS = ("<unk>", "<eos>")
+
+
+def test_specials_keep_their_rank_or_come_last():
+    sents = [["a", "b", "<eos>"], ["a", "c", "<eos>"], ["a", "b", "d", "<eos>"]]
+    v = build_vocab(sents, min_count=1, specials=SPECIALS)
+    # a 3, <eos> 3 (ties: first appearance), b 2, c 1, d 1; <unk> never seen: last, count 0
+    assert v.words == ["a", "<eos>", "b", "c", "d", "<unk>"]
+    assert v.counts.tolist() == [3, 3, 2, 1, 1, 0]
+    # a cut keeps both specials: two places left for the other words
+    assert build_vocab(sents, min_count=1, max_vocab_size=4, specials=SPECIALS).words == ["a", "<eos>", "b", "<unk>"]
+    # a special below min_count still comes (last, with its count)
+    rare = build_vocab([["a", "a", "<unk>"]], min_count=2, specials=SPECIALS)
+    assert rare.words == ["a", "<unk>", "<eos>"] and rare.counts.tolist() == [2, 1, 0]
+
+
+def test_a_ranked_special_is_not_cut_by_another_missing_one():
+    # <unk> ranks 3rd of a 3-word cut while <eos> is absent: both must be in, with one other word
+    v = build_vocab(
+        [["a"] * 5 + ["b"] * 4 + ["<unk>"] * 3 + ["c"] * 2], min_count=1, max_vocab_size=3, specials=SPECIALS
+    )
+    assert v.words == ["a", "<unk>", "<eos>"] and len(v) == 3
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    sents=st.lists(st.lists(st.sampled_from(["a", "b", "c", "d", "<unk>", "<eos>"]), max_size=8), min_size=1),
+    min_count=st.integers(1, 3),
+    max_size=st.one_of(st.none(), st.integers(2, 6)),
+)
+def test_specials_always_in_and_the_rest_by_frequency(sents, min_count, max_size):
+    if not any(sents):
+        return
+    v = build_vocab(sents, min_count=min_count, max_vocab_size=max_size, specials=SPECIALS)
+    assert set(SPECIALS) <= set(v.words) and (max_size is None or len(v) <= max_size)
+    plain = build_vocab(sents, min_count=1)
+    others = [w for w in plain.words if w not in SPECIALS and plain.counts[plain.id(w)] >= min_count]
+    n = len(others) if max_size is None else max_size - 2
+    assert [w for w in v.words if w not in SPECIALS] == others[:n]
+
+
+def test_specials_need_room():
+    with pytest.raises(ConfigError, match="room for <unk>, <eos>"):
+        build_vocab([["a"]], min_count=1, max_vocab_size=1, specials=SPECIALS)
+    with pytest.raises(ConfigError, match="distinct"):
+        build_vocab([["a"]], min_count=1, specials=("<unk>", "<unk>"))
+
+
+def test_dict_form_equality_and_indexing():
+    v = Vocab(["the", "<eos>", "日本"], [5, 3, 1])
+    w = Vocab.from_dict(v.to_dict())
+    assert w == v and w is not v and w[2] == "日本" and w.counts.dtype == np.int64
+    assert Vocab(["the", "<eos>", "日本"], [5, 3, 2]) != v and v != ["the", "<eos>", "日本"]
+    with pytest.raises(DataError, match="'words' and 'counts'"):
+        Vocab.from_dict({"words": ["a"]})
+    with pytest.raises(DataError, match="integers"):
+        Vocab.from_dict({"words": ["a"], "counts": ["1"]})

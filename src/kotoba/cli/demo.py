@@ -130,7 +130,7 @@ def _language_model(corpus: Path, out: Path, seed: int) -> None:
     model = Rnnlm(len(vocab), 64, 64, rng=rng)
     trainer = RnnlmTrainer(model, SGD(lr=20.0))
     t0 = time.perf_counter()
-    trainer.fit(train_ids, batch_size=20, time_size=35, max_epoch=2, max_grad=0.25, progress=False, rng=rng)
+    trainer.fit(train_ids, batch_size=20, time_size=35, max_epoch=2, max_grad=0.25, rng=rng)
     secs = time.perf_counter() - t0
     ppl = perplexity(model, valid_ids)
     # the baseline any LM must beat: unigram frequencies from the training part (add-one smoothed)

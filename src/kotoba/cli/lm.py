@@ -6,6 +6,7 @@ Heavy modules are imported inside the handlers so that ``kotoba --help`` stays q
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -14,9 +15,14 @@ import time
 
 from ..errors import ConfigError, DataError
 
-MODELS = ("rnn", "lstm", "better")
-#: (wordvec, hidden) defaults per model: the book's chapter 5/6 Rnnlm sizes and BetterRnnlm's 650.
-DEFAULT_SIZES = {"rnn": (100, 100), "lstm": (100, 100), "better": (650, 650)}
+#: ``--model`` choice -> model class (kotoba.models.rnnlm); sizes left unset take the class's defaults
+MODELS = {"rnn": "SimpleRnnlm", "lstm": "Rnnlm", "better": "BetterRnnlm"}
+
+#: What a user of this CLI does about missing PTB files.
+_HOW_TO_GET_PTB = (
+    "pass --data-dir DIR (or set KOTOBA_DATA=DIR) to a folder holding ptb.train.txt, ptb.valid.txt and "
+    "ptb.test.txt, or fetch them with `kotoba lm download --dest DIR`"
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,12 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-count", type=int, default=1, help="drop rarer words to <unk> (--data FILE... only)")
     p.add_argument(
         "--model",
-        choices=MODELS,
+        choices=list(MODELS),
         default="lstm",
         help="rnn: SimpleRnnlm; lstm: Rnnlm (default); better: BetterRnnlm (2 LSTMs, dropout, tied weights)",
     )
-    p.add_argument("--wordvec", type=int, default=None, help="word vector size (default 100, better: 650)")
-    p.add_argument("--hidden", type=int, default=None, help="hidden size (default 100, better: 650)")
+    p.add_argument("--wordvec", type=int, default=None, help="word vector size (default: the model's, 100; better 650)")
+    p.add_argument("--hidden", type=int, default=None, help="hidden size (default: the model's, 100; better 650)")
     p.add_argument("--batch-size", type=int, default=20)
     p.add_argument("--time-size", type=int, default=35, help="truncated-BPTT length")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: 20 for sgd, 0.001 for adam)")
@@ -125,6 +131,21 @@ def _positive(name: str, value: float | int | None) -> None:
         raise ConfigError(f"--{name} must be a finite number > 0, got {value}")
 
 
+def _ptb_flags(cmd):
+    """Run a command; a missing PTB folder or file is reported with the flags that fix it."""
+
+    @functools.wraps(cmd)
+    def run(args: argparse.Namespace) -> int:
+        from ..lm.data import PtbNotFoundError
+
+        try:
+            return cmd(args)
+        except PtbNotFoundError as e:
+            raise DataError(f"{e}; {_HOW_TO_GET_PTB}") from e
+
+    return run
+
+
 def _load_training_data(args):
     """-> (train ids, valid ids or None, vocab, description of the data)."""
     from ..lm.data import build_lm_vocab, encode_lm, load_ptb
@@ -143,53 +164,97 @@ def _load_training_data(args):
     return train, valid, vocab, [os.path.abspath(p) for p in args.data]
 
 
-def _build_model(kind: str, V: int, D: int, H: int, dropout: float, rng):
-    from ..models.rnnlm import BetterRnnlm, Rnnlm, SimpleRnnlm
-
-    if kind == "rnn":
-        return SimpleRnnlm(V, D, H, rng=rng)
-    if kind == "lstm":
-        return Rnnlm(V, D, H, rng=rng)
-    return BetterRnnlm(V, D, H, dropout_ratio=dropout, rng=rng)
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from ..lm.batch import num_batches
-    from ..lm.checkpoint import save_lm
-    from ..lm.trainer import RnnlmTrainer
-    from ..optim import SGD, Adam
-
-    D0, H0 = DEFAULT_SIZES[args.model]
-    D = D0 if args.wordvec is None else args.wordvec
-    H = H0 if args.hidden is None else args.hidden
+def _check_train_args(args: argparse.Namespace) -> float:
+    """Flag values the library would refuse in its own words; -> the learning rate."""
     lr = args.lr if args.lr is not None else (20.0 if args.optimizer == "sgd" else 1e-3)
     for name, v in (
-        ("wordvec", D),
-        ("hidden", H),
+        ("wordvec", args.wordvec),
+        ("hidden", args.hidden),
         ("batch-size", args.batch_size),
         ("time-size", args.time_size),
         ("lr", lr),
         ("epochs", args.epochs),
         ("vocab-size", args.vocab_size),
         ("lr-decay", args.lr_decay),
+        ("state-every", args.state_every),
     ):
         _positive(name, v)
     if not (args.max_grad >= 0 and math.isfinite(args.max_grad)):
         raise ConfigError(f"--max-grad must be a finite number >= 0, got {args.max_grad}")
     if not 0 <= args.dropout < 1:
         raise ConfigError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if args.resume and not args.state:
+        raise ConfigError("--resume needs --state NPZ (the file a previous run kept)")
+    return lr
 
+
+def _model_config(args: argparse.Namespace, vocab_size: int) -> dict:
+    """The ``config`` :func:`kotoba.models.rnnlm.build_lm` builds from: sizes given on the command line only."""
+    config = {"class": MODELS[args.model], "vocab_size": vocab_size}
+    if args.wordvec is not None:
+        config["wordvec_size"] = args.wordvec
+    if args.hidden is not None:
+        config["hidden_size"] = args.hidden
+    if args.model == "better":
+        config["dropout_ratio"] = args.dropout
+    return config
+
+
+class _ProgressPrinter:
+    """The ``progress`` callback of ``kotoba lm train``: a tqdm bar per epoch, a line per validation."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, p) -> None:
+        from tqdm.auto import tqdm
+
+        if p.kind == "batch":
+            if self.bar is None:
+                self.bar = tqdm(
+                    total=p.batches_per_epoch,
+                    initial=p.iteration - 1,
+                    desc=f"epoch {p.epoch}/{p.max_epoch}",
+                    unit="batch",
+                    leave=False,
+                    file=sys.stderr,
+                )
+            self.bar.set_postfix(ppl=f"{p.train_ppl:.1f}", tok_s=f"{p.tokens_per_s:.0f}", refresh=False)
+            self.bar.update(1)
+            if p.iteration == p.batches_per_epoch:
+                self.close()
+        else:
+            self.close()
+            lr = "?" if p.lr is None else f"{p.lr:.4g}"
+            tqdm.write(
+                f"epoch {p.epoch}: valid perplexity {p.valid_ppl:.2f} (best {p.best_ppl:.2f}), lr {lr}",
+                file=sys.stderr,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@_ptb_flags
+def cmd_train(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..lm.batch import num_batches
+    from ..lm.checkpoint import save_lm
+    from ..lm.trainer import FitConfig, RnnlmTrainer
+    from ..models.rnnlm import build_lm
+    from ..optim import SGD, Adam
+
+    lr = _check_train_args(args)
     train, valid, vocab, source = _load_training_data(args)
     n_batches = num_batches(len(train), args.batch_size, args.time_size)  # fails early on a tiny corpus
     rng = np.random.default_rng(args.seed)
-    model = _build_model(args.model, len(vocab), D, H, args.dropout, rng)
-    optimizer = SGD(lr=lr) if args.optimizer == "sgd" else Adam(lr=lr)
-    trainer = RnnlmTrainer(model, optimizer)
+    model = build_lm(_model_config(args, len(vocab)), rng=rng)
+    D, H = model.config["wordvec_size"], model.config["hidden_size"]
+    trainer = RnnlmTrainer(model, SGD(lr=lr) if args.optimizer == "sgd" else Adam(lr=lr))
     if args.resume:
-        if not args.state:
-            raise ConfigError("--resume needs --state NPZ (the file a previous run kept)")
         if not os.path.exists(args.state):
             raise DataError(f"--state {args.state}: no such file to resume from")
         trainer.load_state(args.state)
@@ -201,22 +266,30 @@ def cmd_train(args: argparse.Namespace) -> int:
         # write -o at every new best validation perplexity, so a run killed later keeps its best model
         save_lm(args.output, model, vocab, meta={"model": args.model, "data": source, "partial": True, **info})
 
-    trainer.fit(
-        train,
+    config = FitConfig(
         batch_size=args.batch_size,
         time_size=args.time_size,
         max_epoch=args.epochs,
         max_grad=args.max_grad or None,
-        valid_ids=valid,
-        lr_decay=args.lr_decay,
-        progress=not args.quiet,
-        wrap=args.wrap,
         eval_interval=min(20, n_batches),  # a tiny corpus still gets a curve point per epoch
-        rng=None if args.resume else rng,
-        state_path=args.state,
+        lr_decay=args.lr_decay,
+        wrap=args.wrap,
         state_every=args.state_every,
-        checkpoint=save_best if valid is not None else None,
     )
+    printer = None if args.quiet else _ProgressPrinter()
+    try:
+        trainer.fit(
+            train,
+            config,
+            valid_ids=valid,
+            checkpoint=save_best if valid is not None else None,
+            state_path=args.state,
+            rng=None if args.resume else rng,
+            progress=printer,
+        )
+    finally:
+        if printer is not None:
+            printer.close()
     seconds = time.perf_counter() - t0
     if trainer.best_params is not None:
         trainer.use_best()  # the epoch with the best validation perplexity, as the book keeps
@@ -252,6 +325,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+@_ptb_flags
 def cmd_eval(args: argparse.Namespace) -> int:
     from ..lm.checkpoint import load_lm
     from ..lm.data import encode_lm, ptb_path
@@ -259,8 +333,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     _positive("batch-size", args.batch_size)
     _positive("time-size", args.time_size)
+    paths = args.data if args.data else [ptb_path(args.data_dir, args.split)]  # a missing file before the load
     model, vocab, meta = load_lm(args.checkpoint)
-    paths = args.data if args.data else [ptb_path(args.data_dir, args.split)]
     ids = encode_lm(paths, vocab)
     if len(ids) < 2:
         raise DataError("evaluation text needs at least 2 tokens")
@@ -300,6 +374,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+@_ptb_flags
 def cmd_import_book(args: argparse.Namespace) -> int:
     from ..lm.book_import import import_book
 

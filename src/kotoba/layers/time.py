@@ -21,67 +21,36 @@ Speed notes (the book's code does the same maths, more slowly):
   temporaries are made.
 
 **LSTM gate layout.** The ``4H`` columns of ``Wx``, ``Wh`` and ``b`` are ordered
-:data:`GATE_ORDER` = ``(i, f, g, o)`` — input gate, forget gate, cell candidate, output gate,
-PyTorch's order. The book orders them ``(f, g, i, o)``; convert book weights by permuting the
-column blocks (see :mod:`kotoba.lm.book_import`).
+:data:`GATE_ORDER` = ``(f, g, i, o)`` — forget gate, cell candidate, input gate, output gate —
+exactly as the book's ``common/time_layers.py`` slices ``A = x Wx + h Wh + b``, so weights
+trained with the book's code work here unchanged. Other layouts (PyTorch's ``i, f, g, o``,
+kotoba's version-1 checkpoints) are converted when weights are read or written
+(:func:`reorder_gates`), never inside the layers.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 from numba import njit
 
 from .basic import Dropout
+from .embedding import scatter_add_rows
 
-#: Order of the four ``H``-wide column blocks of the LSTM weights (PyTorch's; the book's is f, g, i, o).
-GATE_ORDER = ("i", "f", "g", "o")
-
-
-def _sigmoid_(x: np.ndarray) -> np.ndarray:
-    """Sigmoid in place, as ``0.5 * tanh(0.5 x) + 0.5``: one transcendental, no overflow."""
-    x *= 0.5
-    np.tanh(x, out=x)
-    x *= 0.5
-    x += 0.5
-    return x
+#: Order of the four ``H``-wide column blocks of the LSTM weights: the book's.
+GATE_ORDER = ("f", "g", "i", "o")
 
 
-def _lstm_activate_(a: np.ndarray, H: int) -> None:
-    """Gate pre-activations ``a: (N, 4H)`` -> activations in place (sigmoid i, f, o; tanh g)."""
-    _sigmoid_(a[:, : 2 * H])
-    np.tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])
-    _sigmoid_(a[:, 3 * H :])
-
-
-def _lstm_step_backward(
-    dh: np.ndarray, dc_next: np.ndarray, act: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray, da: np.ndarray
-) -> np.ndarray:
-    """One LSTM step backwards. Writes the pre-activation gradient into ``da: (N, 4H)`` and
-    returns ``dc_prev``. ``act`` holds the activated gates (i, f, g, o)."""
-    H = dh.shape[1]
-    i, f, g, o = act[:, :H], act[:, H : 2 * H], act[:, 2 * H : 3 * H], act[:, 3 * H :]
-    # dc = dc_next + dh * o * (1 - tanh(c)^2)
-    dc = 1.0 - tanh_c * tanh_c
-    dc *= o
-    dc *= dh
-    dc += dc_next
-    di, df, dg, do = da[:, :H], da[:, H : 2 * H], da[:, 2 * H : 3 * H], da[:, 3 * H :]
-    # sigmoid' = s (1 - s), tanh' = 1 - t^2, each times the upstream gradient.
-    np.multiply(dc, g, out=di)
-    di *= i
-    di *= 1.0 - i
-    np.multiply(dc, c_prev, out=df)
-    df *= f
-    df *= 1.0 - f
-    np.multiply(g, g, out=dg)
-    np.subtract(1.0, dg, out=dg)
-    dg *= i
-    dg *= dc
-    np.multiply(dh, tanh_c, out=do)
-    do *= o
-    do *= 1.0 - o
-    dc *= f
-    return dc
+def reorder_gates(w: np.ndarray, src: Sequence[str], dst: Sequence[str]) -> np.ndarray:
+    """Permute the four gate blocks of ``w: (..., 4H)`` along the last axis from ``src`` order
+    (e.g. ``("i", "f", "g", "o")``) to ``dst`` order; returns a new C-contiguous array."""
+    if sorted(src) != sorted(dst) or len(set(src)) != 4:
+        raise ValueError(f"gate orders {tuple(src)} and {tuple(dst)} must name the same four gates")
+    if w.shape[-1] % 4:
+        raise ValueError(f"LSTM weight of shape {w.shape}: last axis is not 4 * hidden")
+    by_gate = dict(zip(src, np.split(w, 4, axis=-1)))
+    return np.ascontiguousarray(np.concatenate([by_gate[g] for g in dst], axis=-1))
 
 
 # ------------------------------------------------------------------------------------------
@@ -120,9 +89,14 @@ def _step_matmul(h: np.ndarray, W: np.ndarray, out: np.ndarray) -> None:
         _matmul_small(h, W, out)
 
 
+# The LSTM gate maths lives in the three kernels below and nowhere else: TimeLSTM runs them once
+# per step, the single-step LSTM runs them on a sequence of length 1. Column blocks of a row of
+# ``acts`` (see GATE_ORDER): f = [0, H), g = [H, 2H), i = [2H, 3H), o = [3H, 4H).
+
+
 @njit(cache=True)
 def _lstm_pre(acts: np.ndarray, t: int, hW: np.ndarray) -> None:
-    """``acts[:, t] += hW`` (``h @ Wh``), then halve the i, f, o columns: ``sigmoid(x) =
+    """``acts[:, t] += hW`` (``h @ Wh``), then halve the f, i, o columns: ``sigmoid(x) =
     0.5 tanh(x / 2) + 0.5``, so one ``tanh`` over all ``4H`` columns activates every gate."""
     N, _, H4 = acts.shape
     H = H4 // 4
@@ -130,26 +104,26 @@ def _lstm_pre(acts: np.ndarray, t: int, hW: np.ndarray) -> None:
         row = acts[n, t]  # indexing [n, t] keeps the row a contiguous slice for LLVM
         for j in range(H4):
             row[j] += hW[n, j]
-        for j in range(2 * H):
+        for j in range(H):
             row[j] *= 0.5
-        for j in range(3 * H, H4):
+        for j in range(2 * H, H4):
             row[j] *= 0.5
 
 
 @njit(cache=True)
 def _lstm_cell(acts: np.ndarray, t: int, c_prev: np.ndarray, cs: np.ndarray) -> None:
-    """After the ``tanh``: finish the sigmoids of i, f, o in place; ``cs[:, t] = f c_prev + i g``."""
+    """After the ``tanh``: finish the sigmoids of f, i, o in place; ``cs[:, t] = f c_prev + g i``."""
     N, _, H4 = acts.shape
     H = H4 // 4
     for n in range(N):
         row = acts[n, t]
         c = cs[n, t]
-        for j in range(2 * H):
+        for j in range(H):
             row[j] = 0.5 * row[j] + 0.5
-        for j in range(3 * H, H4):
+        for j in range(2 * H, H4):
             row[j] = 0.5 * row[j] + 0.5
         for j in range(H):
-            c[j] = row[H + j] * c_prev[n, j] + row[j] * row[2 * H + j]
+            c[j] = row[j] * c_prev[n, j] + row[H + j] * row[2 * H + j]
 
 
 @njit(cache=True)
@@ -165,23 +139,39 @@ def _lstm_grad_step(
     das: np.ndarray,
 ) -> None:
     """One step back: from ``dh`` (from step t+1) and ``dc`` fill ``das[:, t]`` (pre-activation
-    gradients of i, f, g, o) and turn ``dc`` into the gradient of ``c_{t-1}``, in place."""
+    gradients of f, g, i, o) and turn ``dc`` into the gradient of ``c_{t-1}``, in place."""
     N, _, H4 = acts.shape
     H = H4 // 4
     for n in range(N):
         a = acts[n, t]
         da = das[n, t]
         for j in range(H):
-            i, f, g, o = a[j], a[H + j], a[2 * H + j], a[3 * H + j]
+            f, g, i, o = a[j], a[H + j], a[2 * H + j], a[3 * H + j]
             tc = tanh_cs[n, t, j]
             cp = cs[n, t - 1, j] if t > 0 else c0[n, j]
             dhj = dhs[n, t, j] + dh[n, j]
             dcj = dc[n, j] + dhj * o * (1 - tc * tc)
-            da[j] = dcj * g * i * (1 - i)  # sigmoid' = s (1 - s)
-            da[H + j] = dcj * cp * f * (1 - f)
-            da[2 * H + j] = dcj * i * (1 - g * g)  # tanh' = 1 - t^2
+            da[j] = dcj * cp * f * (1 - f)  # sigmoid' = s (1 - s)
+            da[H + j] = dcj * i * (1 - g * g)  # tanh' = 1 - t^2
+            da[2 * H + j] = dcj * g * i * (1 - i)
             da[3 * H + j] = dhj * tc * o * (1 - o)
             dc[n, j] = dcj * f
+
+
+def _lstm_forward_step(
+    acts: np.ndarray, t: int, h: np.ndarray, Wh: np.ndarray, hW: np.ndarray, c: np.ndarray, cs, tanh_cs, hs
+) -> None:
+    """Step ``t`` of the LSTM: ``acts[:, t]`` holds ``x_t @ Wx + b`` and becomes the activated
+    gates; fills ``cs[:, t]``, ``tanh_cs[:, t]`` and ``hs[:, t]`` from ``h``, ``c`` (step t-1).
+    ``hW: (N, 4H)`` is scratch space."""
+    H = Wh.shape[0]
+    _step_matmul(h, Wh, hW)
+    _lstm_pre(acts, t, hW)
+    a = acts[:, t]
+    np.tanh(a, out=a)
+    _lstm_cell(acts, t, c, cs)
+    np.tanh(cs[:, t], out=tanh_cs[:, t])
+    np.multiply(a[:, 3 * H :], tanh_cs[:, t], out=hs[:, t])
 
 
 def _initial_state(kept: np.ndarray | None, N: int, H: int, dtype: np.dtype) -> np.ndarray:
@@ -290,9 +280,14 @@ class TimeRNN:
 
 
 class LSTM:
-    """One LSTM step. ``Wx: (D, 4H)``, ``Wh: (H, 4H)``, ``b: (4H,)``, gates in :data:`GATE_ORDER`.
+    """One LSTM step, the book's equations with ``A = x @ Wx + h_prev @ Wh + b`` in :data:`GATE_ORDER`::
 
-    ``forward(x: (N, D), h_prev: (N, H), c_prev: (N, H)) -> (h_next, c_next)``.
+        f = sigmoid(A[:, :H]), g = tanh(A[:, H:2H]), i = sigmoid(A[:, 2H:3H]), o = sigmoid(A[:, 3H:])
+        c_next = f * c_prev + g * i,   h_next = o * tanh(c_next)
+
+    ``Wx: (D, 4H)``, ``Wh: (H, 4H)``, ``b: (4H,)``;
+    ``forward(x: (N, D), h_prev: (N, H), c_prev: (N, H)) -> (h_next, c_next)``. It runs
+    :class:`TimeLSTM`'s kernels on a sequence of one step, so both share one definition of the maths.
     """
 
     def __init__(self, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray):
@@ -302,30 +297,35 @@ class LSTM:
 
     def forward(self, x: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         Wx, Wh, b = self.params
-        H = Wh.shape[0]
-        act = x @ Wx + h_prev @ Wh + b
-        _lstm_activate_(act, H)
-        i, f, g, o = act[:, :H], act[:, H : 2 * H], act[:, 2 * H : 3 * H], act[:, 3 * H :]
-        c_next = f * c_prev + i * g
-        tanh_c = np.tanh(c_next)
-        h_next = o * tanh_c
-        self.cache = (x, h_prev, c_prev, act, tanh_c)
-        return h_next, c_next
+        N, H = h_prev.shape
+        dtype = Wx.dtype
+        acts = (x @ Wx + b).astype(dtype, copy=False).reshape(N, 1, 4 * H)
+        h_prev = np.ascontiguousarray(h_prev, dtype=dtype)
+        c_prev = np.ascontiguousarray(c_prev, dtype=dtype)
+        cs, tanh_cs, hs = (np.empty((N, 1, H), dtype=dtype) for _ in range(3))
+        hW = np.empty((N, 4 * H), dtype=dtype)
+        _lstm_forward_step(acts, 0, h_prev, np.ascontiguousarray(Wh), hW, c_prev, cs, tanh_cs, hs)
+        self.cache = (x, h_prev, c_prev, acts, cs, tanh_cs)
+        return hs[:, 0], cs[:, 0]
 
     def backward(self, dh_next: np.ndarray, dc_next: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(dh_next, dc_next) -> (dx: (N, D), dh_prev: (N, H), dc_prev: (N, H))``."""
         Wx, Wh, _ = self.params
-        x, h_prev, c_prev, act, tanh_c = self.cache
-        da = np.empty_like(act)
-        dc_prev = _lstm_step_backward(dh_next, dc_next, act, c_prev, tanh_c, da)
+        x, h_prev, c_prev, acts, cs, tanh_cs = self.cache
+        N, H = h_prev.shape
+        das = np.empty_like(acts)
+        dhs = np.ascontiguousarray(dh_next, dtype=acts.dtype).reshape(N, 1, H)
+        dc = np.array(dc_next, dtype=acts.dtype)  # becomes dc_prev in place
+        _lstm_grad_step(0, dhs, acts, cs, tanh_cs, c_prev, np.zeros_like(dc), dc, das)
+        da = das[:, 0]
         self.grads[0][...] = x.T @ da
         self.grads[1][...] = h_prev.T @ da
         self.grads[2][...] = da.sum(axis=0)
-        return da @ Wx.T, da @ Wh.T, dc_prev
+        return da @ Wx.T, da @ Wh.T, dc
 
 
 class TimeLSTM:
-    """``T`` LSTM steps at once: ``xs: (N, T, D) -> hs: (N, T, H)``; gates in :data:`GATE_ORDER`.
+    """``T`` :class:`LSTM` steps at once: ``xs: (N, T, D) -> hs: (N, T, H)``; gates in :data:`GATE_ORDER`.
 
     ``stateful`` keeps ``h`` and ``c`` between calls (truncated BPTT). After ``backward``,
     ``dh`` (and ``dc``) are the gradients with respect to the initial state.
@@ -357,7 +357,7 @@ class TimeLSTM:
         dtype = Wx.dtype
         h0 = np.ascontiguousarray(_initial_state(self.h if self.stateful else None, N, H, dtype))
         c0 = np.ascontiguousarray(_initial_state(self.c if self.stateful else None, N, H, dtype))
-        # Input projections of all steps in one GEMM; the loop adds h @ Wh and applies the gates.
+        # Input projections of all steps in one GEMM; each step adds h @ Wh and applies the gates.
         acts = (xs.reshape(N * T, D) @ Wx).reshape(N, T, 4 * H)
         acts += b
         cs = np.empty((N, T, H), dtype=dtype)
@@ -367,15 +367,8 @@ class TimeLSTM:
         hW = np.empty((N, 4 * H), dtype=dtype)
         h, c = h0, c0
         for t in range(T):
-            _step_matmul(h, Wh, hW)
-            _lstm_pre(acts, t, hW)
-            a = acts[:, t]
-            np.tanh(a, out=a)
-            _lstm_cell(acts, t, c, cs)
-            c = cs[:, t]
-            np.tanh(c, out=tanh_cs[:, t])
-            h = hs[:, t]
-            np.multiply(a[:, 3 * H :], tanh_cs[:, t], out=h)
+            _lstm_forward_step(acts, t, h, Wh, hW, c, cs, tanh_cs, hs)
+            h, c = hs[:, t], cs[:, t]
         self.h = hs[:, -1].copy()
         self.c = cs[:, -1].copy()
         self._cache = (xs, h0, c0, acts, cs, tanh_cs, hs)
@@ -419,9 +412,9 @@ class TimeEmbedding:
     def backward(self, dout: np.ndarray) -> None:
         dW = self.grads[0]
         dW[...] = 0
-        D = dW.shape[1]
-        # add.at (not dW[idx] += dout) so that repeated ids accumulate every occurrence.
-        np.add.at(dW, self.idx.reshape(-1), dout.reshape(-1, D))
+        # a scatter-add (not dW[idx] += dout) so that repeated ids accumulate every occurrence
+        rows = self.idx.reshape(-1).astype(np.intp, copy=False)  # flat indices row * D must not overflow
+        scatter_add_rows(dW, rows, dout.reshape(-1, dW.shape[1]))
         return None
 
 

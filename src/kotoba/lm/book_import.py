@@ -6,11 +6,12 @@ arrays and nothing else: its ``find_class`` answers from a fixed table of the fe
 an array pickle names, and raises :class:`~kotoba.errors.UnsafePickleError` for every other
 global (``os.system``, ``builtins.eval``, ...) *before* anything is called.
 
-Converting to kotoba's layout takes three steps (:func:`book_to_kotoba`):
+The book's LSTM layout (gate blocks ``f, g, i, o`` of ``A = x Wx + h Wh + b``) *is* kotoba's
+(:data:`kotoba.layers.time.GATE_ORDER`), so the weights themselves need no conversion: the book's
+model code runs on kotoba's layers with the pickle as it is. A kotoba *checkpoint* differs from the
+pickle in two ways only (:func:`book_to_kotoba`):
 
 * float16 -> float32;
-* LSTM gate blocks: the book slices ``A = x Wx + h Wh + b`` as ``f, g, i, o``; kotoba uses
-  :data:`kotoba.layers.time.GATE_ORDER`, so the column blocks of ``Wx``, ``Wh`` and ``b`` move;
 * word ids: the book numbers PTB words by first appearance in ``ptb.train.txt`` (line ends read as
   ``<eos>``), kotoba by descending frequency (:mod:`kotoba.lm.data`), so the embedding rows and the
   output columns are permuted.
@@ -28,7 +29,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, DataError, FormatError, UnsafePickleError
-from ..layers.time import GATE_ORDER
 from ..models.rnnlm import BetterRnnlm, Rnnlm
 from .checkpoint import save_lm
 from .data import EOS, ptb_path, ptb_vocab
@@ -39,9 +39,6 @@ try:  # NumPy 2 moved the internals to numpy._core; pickles written by NumPy 1 s
 except ImportError:  # pragma: no cover - NumPy 1.x
     from numpy.core import multiarray as _multiarray
     from numpy.core import numeric as _numeric
-
-#: Gate order of the book's LSTM (``f = A[:, :H]``, ``g = A[:, H:2H]``, ``i``, ``o``).
-BOOK_GATE_ORDER = ("f", "g", "i", "o")
 
 BOOK_MODELS = ("rnnlm", "better")
 
@@ -125,15 +122,6 @@ def book_ptb_vocab(train_path: str | os.PathLike) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def reorder_gates(w: np.ndarray, src: Sequence[str], dst: Sequence[str]) -> np.ndarray:
-    """Permute the four gate blocks along the last axis: (..., 4H) in ``src`` order -> ``dst`` order."""
-    if w.shape[-1] % 4:
-        raise FormatError(f"LSTM weight of shape {w.shape}: last axis is not 4 * hidden")
-    blocks = np.split(w, 4, axis=-1)
-    by_gate = dict(zip(src, blocks))
-    return np.ascontiguousarray(np.concatenate([by_gate[g] for g in dst], axis=-1))
-
-
 def _check_shape(name: str, a: np.ndarray, shape: tuple[int, ...]) -> None:
     if a.shape != shape:
         raise FormatError(f"book weights: {name} has shape {a.shape}, expected {shape}")
@@ -144,9 +132,8 @@ def book_to_kotoba(
     model: str,
     book_vocab: Sequence[str],
     vocab: Sequence[str],
-    gate_order: Sequence[str],
 ) -> tuple[dict[str, int], dict[str, np.ndarray]]:
-    """Validate the book's params list and convert it to kotoba's layout.
+    """Validate the book's params list and convert it to a kotoba checkpoint's layout.
 
     ``params`` as the book's models list them (V words, D = wordvec, H = hidden):
 
@@ -158,7 +145,7 @@ def book_to_kotoba(
 
     Returns ``(sizes, arrays)``: sizes ``{"vocab_size", "wordvec_size", "hidden_size"}`` and float32
     arrays named ``embed_W, lstm{k}_Wx, lstm{k}_Wh, lstm{k}_b`` (k = 1, or 1 and 2), ``affine_W``
-    (H, V), ``affine_b`` with gates in ``gate_order`` and rows/columns in ``vocab``'s word order.
+    (H, V), ``affine_b`` with rows/columns in ``vocab``'s word order (the gate blocks stay as they are).
     """
     if model not in BOOK_MODELS:
         raise ConfigError(f"model must be one of {', '.join(BOOK_MODELS)}; got {model!r}")
@@ -181,8 +168,7 @@ def book_to_kotoba(
         _check_shape(f"LSTM{layer} Wx", Wx, (D if layer == 1 else H, 4 * H))
         _check_shape(f"LSTM{layer} Wh", Wh, (H, 4 * H))
         _check_shape(f"LSTM{layer} b", b, (4 * H,))
-        for name, w in (("Wx", Wx), ("Wh", Wh), ("b", b)):
-            out[f"lstm{layer}_{name}"] = reorder_gates(w, BOOK_GATE_ORDER, gate_order)
+        out.update({f"lstm{layer}_Wx": Wx, f"lstm{layer}_Wh": Wh, f"lstm{layer}_b": b})
         k += 3
     if model == "rnnlm":
         _check_shape("affine W", ps[k], (H, V))
@@ -241,7 +227,7 @@ def import_book(
     params = load_book_pickle(pkl)
     train_path = ptb_path(data_dir, "train")
     vocab = ptb_vocab(data_dir)
-    sizes, arrays = book_to_kotoba(params, model, book_ptb_vocab(train_path), vocab, GATE_ORDER)
+    sizes, arrays = book_to_kotoba(params, model, book_ptb_vocab(train_path), vocab)
     V, D, H = sizes["vocab_size"], sizes["wordvec_size"], sizes["hidden_size"]
     if model == "rnnlm":
         lm = Rnnlm(V, D, H, rng=np.random.default_rng(0))

@@ -1,7 +1,9 @@
 """Language-model corpora: the Penn Treebank (Mikolov's preprocessing) and any plain-text corpus.
 
-A corpus is read line by line; the words of a line are its whitespace-separated tokens and the
-line's end becomes the token ``<eos>`` (blank lines give nothing). Words are numbered by
+Text comes through :mod:`kotoba.text.readers` (files, folders, compressed files), the same path
+as word2vec's: a sentence (line) is the reader's token list, and the language model ends each
+with the token ``<eos>`` (blank lines give nothing). The vocabulary is a
+:class:`kotoba.text.vocab.Vocab` with ``<unk>`` and ``<eos>`` always in it: words are numbered by
 **descending frequency in the training text, ties broken by first appearance**; the book's
 ``dataset/ptb.py`` numbers them by first appearance only, and :mod:`kotoba.lm.book_import`
 remaps weights from that order to this one. Frequency order puts the common words first, which
@@ -13,23 +15,24 @@ only when called, and checks them against known SHA-256 digests.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import http.client
 import os
+import sys
 import urllib.error
 import urllib.request
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, EmptyCorpusError
+from ..errors import ConfigError, DataError
 from ..io import atomic_write
+from ..text.readers import iter_sentences
+from ..text.vocab import EOS, UNK, Vocab, build_vocab
 
-EOS = "<eos>"
-UNK = "<unk>"
+#: Tokens every language-model vocabulary has: ``<unk>`` for unknown words, ``<eos>`` at line ends.
+LM_SPECIALS = (UNK, EOS)
 
 #: Environment variable naming the folder that holds ``ptb.{train,valid,test}.txt``.
 DATA_ENV = "KOTOBA_DATA"
@@ -46,103 +49,73 @@ PTB_SHA256: dict[str, str] = {
     "ptb.test.txt": "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0",
 }
 
-_HOW_TO_GET_PTB = (
-    f"pass --data-dir DIR (or set {DATA_ENV}=DIR) to a folder holding ptb.train.txt, "
-    "ptb.valid.txt and ptb.test.txt, or fetch them with `kotoba lm download --dest DIR`"
-)
+Source = str | os.PathLike | Sequence[str | os.PathLike]
+
+
+class PtbNotFoundError(DataError):
+    """The PTB files are not where they were looked for (``folder`` is None when no folder was
+    given at all); a front end adds how its user names the folder."""
+
+    def __init__(self, message: str, folder: Path | None):
+        super().__init__(message)
+        self.folder = folder
 
 
 # --------------------------------------------------------------------------------------------
 # Reading any corpus
 
 
-def _open_text(path: Path):
-    # utf-8-sig drops a leading BOM (Project Gutenberg texts have one); .gz is read transparently.
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8-sig")
-    return open(path, encoding="utf-8-sig")
+def lm_sentences(source: Source) -> Iterator[list[str]]:
+    """The sentences of a corpus as the language model reads them: each line's tokens (from
+    :func:`kotoba.text.readers.iter_sentences`) followed by ``<eos>``.
 
-
-def iter_lm_tokens(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> Iterator[str]:
-    """Yield the tokens of one or more text files, with ``<eos>`` at every non-blank line's end."""
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    for p in paths:
-        p = Path(p)
-        if not p.is_file():
-            raise DataError(f"corpus file {p} not found")
-        try:
-            with _open_text(p) as f:
-                for line in f:
-                    words = line.split()
-                    if words:
-                        yield from words
-                        yield EOS
-        except (UnicodeDecodeError, OSError, EOFError) as e:
-            raise DataError(f"{p}: cannot read as UTF-8 text ({e})") from e
-
-
-def _check_vocab_args(max_size: int | None, min_count: int) -> None:
-    if max_size is not None and max_size < 2:
-        raise ConfigError(f"max_size must be at least 2 (room for {UNK} and {EOS}), got {max_size}")
-    if min_count < 1:
-        raise ConfigError(f"min_count must be >= 1, got {min_count}")
-
-
-def vocab_from_counts(counts: Mapping[str, int], max_size: int | None = None, min_count: int = 1) -> list[str]:
-    """Id-to-word list: words by descending count, ties by the mapping's order (first appearance).
-
-    ``<unk>`` and ``<eos>`` are always in the result: where they are frequent enough they keep
-    their rank, otherwise they take the last places (so a cut at ``max_size`` keeps them).
+    A line is one sentence however long it is (the reader's chunking of long lines is turned
+    off), so ``<eos>`` marks exactly the line ends. Raises :class:`DataError` for a missing file,
+    :class:`~kotoba.errors.EmptyCorpusError` for a corpus without tokens.
     """
-    _check_vocab_args(max_size, min_count)
-    # sorted() is stable, so equal counts keep the first-appearance order of the Counter.
-    ranked = [w for w in sorted(counts, key=lambda w: -counts[w]) if counts[w] >= min_count]
-    missing = [s for s in (UNK, EOS) if s not in ranked[: max_size if max_size is not None else len(ranked)]]
-    if max_size is not None:
-        keep = [w for w in ranked if w not in missing][: max_size - len(missing)]
-    else:
-        keep = [w for w in ranked if w not in missing]
-    return keep + missing
+    for sentence in iter_sentences(source, max_sentence_len=sys.maxsize):
+        yield sentence + [EOS]
 
 
-def build_lm_vocab(
-    paths: str | os.PathLike | Sequence[str | os.PathLike], max_size: int | None = 10000, min_count: int = 1
-) -> list[str]:
-    """Vocabulary (id -> word) of a plain-text corpus: the ``max_size`` most frequent words seen at
-    least ``min_count`` times, ``<unk>`` and ``<eos>`` included; ties by first appearance."""
-    _check_vocab_args(max_size, min_count)
-    counts = Counter(iter_lm_tokens(paths))
-    if not counts:
-        raise EmptyCorpusError(f"corpus {_names(paths)} has no tokens")
-    return vocab_from_counts(counts, max_size=max_size, min_count=min_count)
+def build_lm_vocab(source: Source, max_size: int | None = 10000, min_count: int = 1) -> Vocab:
+    """Vocabulary of a text corpus: the ``max_size`` most frequent words seen at least
+    ``min_count`` times, ``<unk>`` and ``<eos>`` always included (see
+    :func:`kotoba.text.vocab.vocab_from_counts`); ties by first appearance."""
+    return build_vocab(lm_sentences(source), min_count, max_size, corpus_name=_names(source), specials=LM_SPECIALS)
 
 
-def encode_tokens(tokens: Iterable[str], vocab: Sequence[str]) -> np.ndarray:
-    """Word ids of ``tokens``: (N,) int32; words outside ``vocab`` become ``<unk>``."""
-    w2i = {w: i for i, w in enumerate(vocab)}
-    unk = w2i.get(UNK)
-    out = []
-    for w in tokens:
-        i = w2i.get(w, unk)
-        if i is None:
+def encode_sentences(sentences: Iterable[Sequence[str]], vocab: Vocab) -> np.ndarray:
+    """Word ids of the tokens of ``sentences``, one after the other: (N,) int32; words outside
+    ``vocab`` become ``<unk>`` (:class:`DataError` if the vocabulary has none)."""
+    index = vocab.index
+    if UNK in index:
+        unk = index[UNK]
+        return np.fromiter((index.get(w, unk) for s in sentences for w in s), dtype=np.int32)
+
+    def known(w: str) -> int:
+        if w not in index:
             raise DataError(f"word {w!r} is not in the vocabulary, which has no {UNK} to stand for it")
-        out.append(i)
-    return np.asarray(out, dtype=np.int32)
+        return index[w]
+
+    return np.fromiter((known(w) for s in sentences for w in s), dtype=np.int32)
 
 
-def encode_lm(paths: str | os.PathLike | Sequence[str | os.PathLike], vocab: Sequence[str]) -> np.ndarray:
+def encode_lm(source: Source, vocab: Vocab) -> np.ndarray:
     """Word ids of a text corpus under ``vocab``: (N,) int32, ``<eos>`` per line, OOV -> ``<unk>``."""
-    ids = encode_tokens(iter_lm_tokens(paths), vocab)
-    if ids.size == 0:
-        raise EmptyCorpusError(f"corpus {_names(paths)} has no tokens")
-    return ids
+    return encode_sentences(lm_sentences(source), vocab)
 
 
-def _names(paths) -> str:
-    if isinstance(paths, (str, os.PathLike)):
-        return str(paths)
-    return ", ".join(str(p) for p in paths)
+def load_corpus(source: Source, max_size: int | None = None, min_count: int = 1) -> tuple[np.ndarray, Vocab]:
+    """Read a corpus once: its ids under its own vocabulary (:func:`build_lm_vocab`'s) and the vocabulary."""
+    sentences = list(lm_sentences(source))
+    vocab = build_vocab(sentences, min_count, max_size, corpus_name=_names(source), specials=LM_SPECIALS)
+    return encode_sentences(sentences, vocab), vocab
+
+
+def _names(source: Source) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    return ", ".join(str(p) for p in source)
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,48 +123,49 @@ def _names(paths) -> str:
 
 
 def ptb_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """The PTB folder: ``data_dir`` if given, else ``$KOTOBA_DATA``; DataError if neither is set."""
+    """The PTB folder: ``data_dir`` if given, else ``$KOTOBA_DATA``; :class:`PtbNotFoundError` if neither is set."""
     if data_dir is None:
         env = os.environ.get(DATA_ENV)
         if not env:
-            raise DataError(f"no PTB data folder given: {_HOW_TO_GET_PTB}")
+            raise PtbNotFoundError(
+                f"no PTB data folder given (data_dir is None and ${DATA_ENV} is not set); the folder must hold "
+                "ptb.train.txt, ptb.valid.txt and ptb.test.txt, which download_ptb() fetches",
+                None,
+            )
         data_dir = env
     return Path(data_dir)
 
 
 def ptb_path(data_dir: str | os.PathLike | None, split: str) -> Path:
-    """Path of ``ptb.<split>.txt``, checked to exist (DataError naming it otherwise)."""
+    """Path of ``ptb.<split>.txt``, checked to exist (:class:`PtbNotFoundError` naming it otherwise)."""
     if split == "val":  # the book's name for the validation split
         split = "valid"
     if split not in PTB_SPLITS:
         raise ConfigError(f"PTB split must be one of {', '.join(PTB_SPLITS)}; got {split!r}")
-    path = ptb_dir(data_dir) / f"ptb.{split}.txt"
+    folder = ptb_dir(data_dir)
+    path = folder / f"ptb.{split}.txt"
     if not path.is_file():
-        raise DataError(f"PTB file {path} not found: {_HOW_TO_GET_PTB}")
+        raise PtbNotFoundError(f"PTB file {path} not found (download_ptb() fetches the three PTB files)", folder)
     return path
 
 
-def ptb_vocab(data_dir: str | os.PathLike | None = None) -> list[str]:
-    """kotoba's PTB vocabulary (id -> word): every word of ptb.train.txt plus ``<eos>`` (10,000),
-    by descending frequency, ties by first appearance."""
+def ptb_vocab(data_dir: str | os.PathLike | None = None) -> Vocab:
+    """kotoba's PTB vocabulary: every word of ptb.train.txt plus ``<eos>`` (10,000), by
+    descending frequency, ties by first appearance."""
     return build_lm_vocab(ptb_path(data_dir, "train"), max_size=None)
 
 
-def load_ptb(data_dir: str | os.PathLike | None = None, split: str = "train") -> tuple[np.ndarray, list[str]]:
+def load_ptb(data_dir: str | os.PathLike | None = None, split: str = "train") -> tuple[np.ndarray, Vocab]:
     """Word ids of a PTB split and the vocabulary (always built from the train split).
 
     Returns ``(ids, vocab)``: ids (N,) int32 with one ``<eos>`` per line (N = 929,589 train,
-    73,760 valid, 82,430 test), vocab a list of 10,000 words.
+    73,760 valid, 82,430 test), vocab 10,000 words.
     """
     path = ptb_path(data_dir, split)
     train_path = ptb_path(data_dir, "train")
     if path == train_path:
-        tokens = list(iter_lm_tokens(train_path))
-        if not tokens:
-            raise EmptyCorpusError(f"corpus {train_path} has no tokens")
-        vocab = vocab_from_counts(Counter(tokens))
-        return encode_tokens(tokens, vocab), vocab
-    vocab = build_lm_vocab(train_path, max_size=None)
+        return load_corpus(train_path)
+    vocab = ptb_vocab(data_dir)
     return encode_lm(path, vocab), vocab
 
 
@@ -239,7 +213,7 @@ def download_ptb(
                     # Raising inside atomic_write discards the temp file: nothing lands under `path`.
                     raise DataError(
                         f"{url}: SHA-256 mismatch (expected {want}, got {got}); the file was not saved. "
-                        "The server may serve a different version: check --url"
+                        "The server may serve a different version: check base_url"
                     )
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
             raise DataError(

@@ -5,11 +5,17 @@ recipe: reset the state at every epoch start, clip the gradient norm, evaluate t
 perplexity after every epoch, keep the best parameters, and divide the learning rate by
 ``lr_decay`` (4) whenever the validation perplexity does not improve.
 
+:meth:`RnnlmTrainer.fit` is a loop over named steps (``_train_step``, ``_pause``,
+``_end_epoch``) driven by a :class:`FitConfig`; it reports through a ``progress`` callback
+(:class:`FitProgress`) and never prints.
+
 A run can be stopped and resumed exactly: :meth:`RnnlmTrainer.save_state` writes one ``.npz``
 (parameters, optimizer moments, kept LSTM state, best parameters, dropout RNG state, epoch and
 batch position, histories) and :meth:`RnnlmTrainer.load_state` restores it into a trainer
 built the same way; calling :meth:`~RnnlmTrainer.fit` again with the same arguments then
-continues as if it had never stopped.
+continues as if it had never stopped. ``fit(..., should_stop=...)`` is the cooperative way to stop
+a run from outside (a signal handler, a time limit): it saves the state and raises
+:class:`~kotoba.errors.TrainingInterrupted`.
 """
 
 from __future__ import annotations
@@ -20,19 +26,24 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from ..errors import ConfigError, DataError, DivergenceError, FormatError
+from ..checks import check_float, check_int
+from ..errors import ConfigError, DataError, DivergenceError, FormatError, TrainingInterrupted
 from ..io import atomic_write, load_npz, save_npz
+from ..layers.time import GATE_ORDER, reorder_gates
 from ..optim import clip_grads
+from ..text.vocab import Vocab
 from .batch import bptt_batches, num_batches
-from .checkpoint import save_lm
+from .checkpoint import V1_GATE_ORDER, lstm_param_positions, save_lm
 
 STATE_FORMAT = "kotoba-lm-trainer-state"
+#: 2: LSTM gate blocks in the book's order; 1: in :data:`~kotoba.lm.checkpoint.V1_GATE_ORDER` (converted on load)
+STATE_VERSION = 2
 
 
 def _nll_sum(scores: np.ndarray, ts: np.ndarray, ignore_label: int = -1) -> float:
@@ -81,8 +92,79 @@ def perplexity(model: Any, ids: np.ndarray, batch_size: int = 10, time_size: int
     return math.exp(total / L)
 
 
+def _gates_from_v1(model: Any, arrays: dict[str, np.ndarray]) -> None:
+    """Move the LSTM gate blocks of a version-1 state's arrays (parameters, best parameters and the
+    optimizer's per-parameter moments, all named ``<kind>.<position>``) to the book's order, in place."""
+    positions = {str(k) for k in lstm_param_positions(model)}
+    for name in list(arrays):
+        if name.split(".")[0] in ("param", "best", "opt") and name.rsplit(".", 1)[-1] in positions:
+            arrays[name] = reorder_gates(arrays[name], V1_GATE_ORDER, GATE_ORDER)
+
+
 def _dropout_layers(model: Any) -> list:
     return [layer for layer in getattr(model, "layers", []) if hasattr(layer, "rng") and hasattr(layer, "train_flg")]
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """What :meth:`RnnlmTrainer.fit` does with the batches (the data and files are its arguments).
+
+    * ``batch_size``, ``time_size``: rows per batch and truncated-BPTT length.
+    * ``max_epoch``: train up to this many epochs in total (counting those already done).
+    * ``max_grad``: clip the global gradient norm to this (the book uses 0.25); None: no clip.
+    * ``eval_interval``: batches per point of the training-perplexity curve (``ppl_list``).
+    * ``lr_decay``: divide ``optimizer.lr`` by this when the validation perplexity does not
+      improve (1 disables it).
+    * ``wrap``: batch layout, see :func:`~kotoba.lm.batch.bptt_batches`.
+    * ``state_every``: also save the resumable state every that many batches (needs a state path).
+    * ``max_iters``: stop this call after that many batches (saving the state if there is a path).
+    """
+
+    batch_size: int
+    time_size: int
+    max_epoch: int = 1
+    max_grad: float | None = None
+    eval_interval: int = 20
+    lr_decay: float = 4.0
+    wrap: bool = False
+    state_every: int | None = None
+    max_iters: int | None = None
+
+    def __post_init__(self) -> None:
+        check_int("batch_size", self.batch_size)
+        check_int("time_size", self.time_size)
+        check_int("max_epoch", self.max_epoch, 0)
+        if self.max_grad is not None:
+            check_float("max_grad", self.max_grad, 0.0, low_open=True)
+        check_int("eval_interval", self.eval_interval)
+        check_float("lr_decay", self.lr_decay, 0.0, low_open=True)
+        check_int("state_every", self.state_every, optional=True)
+        check_int("max_iters", self.max_iters, optional=True)
+
+
+@dataclass(frozen=True)
+class FitProgress:
+    """What :meth:`RnnlmTrainer.fit` tells its ``progress`` callback.
+
+    ``kind`` is ``"batch"`` after every training batch (``train_ppl``: the running perplexity
+    of the current ``eval_interval`` block; ``tokens_per_s`` since this epoch's start in this
+    call) or ``"epoch"`` after every epoch with validation data (``valid_ppl``, ``best_ppl``, and
+    ``lr`` after any decay). ``epoch`` counts from 1; ``iteration`` is the batch within it.
+    """
+
+    kind: str
+    epoch: int
+    iteration: int
+    batches_per_epoch: int
+    max_epoch: int
+    train_ppl: float | None = None
+    tokens_per_s: float | None = None
+    valid_ppl: float | None = None
+    best_ppl: float | None = None
+    lr: float | None = None
+
+
+Checkpoint = str | os.PathLike | Callable[[Any, dict], None]
 
 
 class RnnlmTrainer:
@@ -114,46 +196,75 @@ class RnnlmTrainer:
     def fit(
         self,
         train_ids: np.ndarray,
-        batch_size: int,
-        time_size: int,
-        max_epoch: int = 1,
-        max_grad: float | None = None,
-        valid_ids: np.ndarray | None = None,
-        eval_interval: int = 20,
-        progress: bool = True,
-        lr_decay: float = 4.0,
-        checkpoint: str | os.PathLike | Callable[[Any, dict], None] | None = None,
-        rng: np.random.Generator | None = None,
+        config: FitConfig | None = None,
         *,
-        vocab: Sequence[str] | None = None,
-        wrap: bool = False,
+        valid_ids: np.ndarray | None = None,
+        checkpoint: Checkpoint | None = None,
+        vocab: Vocab | Sequence[str] | None = None,
         state_path: str | os.PathLike | None = None,
-        state_every: int | None = None,
-        max_iters: int | None = None,
+        rng: np.random.Generator | None = None,
+        progress: Callable[[FitProgress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        **options: Any,
     ) -> RnnlmTrainer:
         """Train from the current position (epoch ``self.epoch``, batch ``self.iteration``) up
-        to ``max_epoch`` epochs in total.
+        to ``config.max_epoch`` epochs in total. ``config`` is a :class:`FitConfig`, or its
+        fields are given as keywords (``fit(ids, batch_size=20, time_size=35, max_epoch=4)``).
 
-        * ``max_grad``: clip the global gradient norm to this (the book uses 0.25).
         * ``valid_ids``: after every epoch, measure :func:`perplexity` on them (batch 10,
           ``time_size``); on improvement copy the parameters to ``best_params`` and write
-          ``checkpoint``, otherwise divide ``optimizer.lr`` by ``lr_decay`` (1 disables it).
+          ``checkpoint``, otherwise divide ``optimizer.lr`` by ``lr_decay``.
         * ``checkpoint``: a path for :func:`~kotoba.lm.checkpoint.save_lm` (then ``vocab`` is
           required) or a callable ``checkpoint(model, info)``; ``info`` has epoch and valid_ppl.
+        * ``state_path``: write the resumable trainer state there after every epoch, every
+          ``state_every`` batches, and whenever this call stops early (``max_iters``, ``should_stop``).
         * ``rng``: generator for dropout masks (replaces the one the model was built with;
           ignored after :meth:`load_state`, which restores the saved generator state).
-        * ``wrap``: batch layout, see :func:`~kotoba.lm.batch.bptt_batches`.
-        * ``state_path``: write the resumable trainer state there after every epoch and every
-          ``state_every`` batches, and when ``max_iters`` stops this call after that many batches.
-        * ``progress``: a tqdm bar with the running perplexity and tokens/s.
+        * ``progress``: called with a :class:`FitProgress` after every batch and every epoch.
+        * ``should_stop``: asked after every batch; when it returns True the trainer saves its
+          state (if ``state_path``) and raises :class:`~kotoba.errors.TrainingInterrupted`.
+          :meth:`load_state` and the same ``fit`` then continue exactly where it stopped.
 
         Raises :class:`~kotoba.errors.DivergenceError` if the loss becomes NaN or infinite.
         """
-        model, opt = self.model, self.optimizer
-        if max_epoch < 0 or eval_interval < 1 or lr_decay <= 0:
-            raise ConfigError("max_epoch must be >= 0, eval_interval >= 1 and lr_decay > 0")
-        if max_grad is not None and max_grad <= 0:
-            raise ConfigError(f"max_grad must be > 0, got {max_grad}")
+        cfg = self._config(config, options)
+        n_batches = self._prepare(train_ids, cfg, checkpoint, vocab, rng)
+        done = 0  # batches trained in this call
+        while self.epoch < cfg.max_epoch:
+            if self.iteration == 0:
+                self.model.reset_state()
+            clock = (time.perf_counter(), self.iteration)
+            for xs, ts in bptt_batches(
+                train_ids, cfg.batch_size, cfg.time_size, wrap=cfg.wrap, start=self.iteration, epoch=self.epoch
+            ):
+                self._train_step(xs, ts, cfg)
+                done += 1
+                self._report_batch(progress, cfg, n_batches, clock)
+                if self.iteration < n_batches and self._pause(cfg, done, state_path, should_stop):
+                    return self
+            self._end_epoch(valid_ids, cfg, checkpoint, vocab, progress, n_batches)
+            if state_path is not None:
+                self.save_state(state_path)
+            if cfg.max_iters is not None and done >= cfg.max_iters:
+                break
+            if self.epoch < cfg.max_epoch:
+                self._check_stop(should_stop, state_path, saved=True)
+        return self
+
+    @staticmethod
+    def _config(config: FitConfig | None, options: dict[str, Any]) -> FitConfig:
+        if config is not None and options:
+            raise ConfigError(f"give fit either a FitConfig or its fields as keywords, not both ({sorted(options)})")
+        if config is not None:
+            return config
+        try:
+            return FitConfig(**options)
+        except TypeError as e:
+            raise ConfigError(f"fit options: {e}") from e
+
+    def _prepare(self, train_ids, cfg: FitConfig, checkpoint, vocab, rng) -> int:
+        """Check the arguments against the model and the saved position; -> batches per epoch."""
+        model = self.model
         if isinstance(checkpoint, (str, os.PathLike)):
             if vocab is None:
                 raise ConfigError("checkpoint to a file needs the vocabulary: pass vocab=")
@@ -161,84 +272,81 @@ class RnnlmTrainer:
                 raise ConfigError(
                     f"vocab has {len(vocab)} words but the model has vocab_size={model.config['vocab_size']}"
                 )
-        train_ids = np.asarray(train_ids)
-        n_batches = num_batches(len(train_ids), batch_size, time_size)
+        n_batches = num_batches(len(train_ids), cfg.batch_size, cfg.time_size)
         if self.iteration >= n_batches:
             raise ConfigError(
                 f"trainer state is at batch {self.iteration} of an epoch, but this corpus has only {n_batches}"
             )
         self.batches_per_epoch = n_batches
-        self.eval_interval = eval_interval
+        self.eval_interval = cfg.eval_interval
         if rng is not None and not self._restored:
             for layer in _dropout_layers(model):
                 layer.rng = rng
-        tokens_per_batch = batch_size * time_size
-        done_this_call = 0
-        while self.epoch < max_epoch:
-            if self.iteration == 0:
-                model.reset_state()
-            bar = tqdm(
-                total=n_batches,
-                initial=self.iteration,
-                desc=f"epoch {self.epoch + 1}/{max_epoch}",
-                unit="batch",
-                disable=not progress,
-                leave=False,
+        return n_batches
+
+    def _train_step(self, xs: np.ndarray, ts: np.ndarray, cfg: FitConfig) -> None:
+        """Forward, divergence check, backward, clip, update; then count the loss."""
+        model, opt = self.model, self.optimizer
+        loss = model.forward(xs, ts)
+        if not math.isfinite(loss):
+            raise DivergenceError(
+                f"training loss became {loss} at epoch {self.epoch + 1}, batch {self.iteration + 1}; "
+                f"lower the learning rate (lr={getattr(opt, 'lr', '?')}) or clip gradients (max_grad)"
             )
-            t_start, it_start = time.perf_counter(), self.iteration
-            try:
-                for xs, ts in bptt_batches(
-                    train_ids, batch_size, time_size, wrap=wrap, start=self.iteration, epoch=self.epoch
-                ):
-                    loss = model.forward(xs, ts)
-                    if not math.isfinite(loss):
-                        raise DivergenceError(
-                            f"training loss became {loss} at epoch {self.epoch + 1}, batch {self.iteration + 1}; "
-                            f"lower the learning rate (lr={getattr(opt, 'lr', '?')}) or clip gradients (max_grad)"
-                        )
-                    model.backward()
-                    if max_grad is not None:
-                        clip_grads(model.grads, max_grad)
-                    opt.update(model.params, model.grads)
-                    self.iteration += 1
-                    done_this_call += 1
-                    self._loss_sum += loss
-                    self._loss_count += 1
-                    if self._loss_count == eval_interval:
-                        self.ppl_list.append(math.exp(self._loss_sum / self._loss_count))
-                        self._loss_sum, self._loss_count = 0.0, 0
-                    if progress:
-                        elapsed = max(time.perf_counter() - t_start, 1e-9)
-                        run_ppl = math.exp(self._loss_sum / self._loss_count) if self._loss_count else self.ppl_list[-1]
-                        bar.set_postfix(
-                            ppl=f"{run_ppl:.1f}",
-                            tok_s=f"{(self.iteration - it_start) * tokens_per_batch / elapsed:.0f}",
-                            refresh=False,
-                        )
-                        bar.update(1)
-                    last = self.iteration == n_batches
-                    if state_path is not None and state_every and self.iteration % state_every == 0 and not last:
-                        self.save_state(state_path)
-                    if max_iters is not None and done_this_call >= max_iters and not last:
-                        if state_path is not None:
-                            self.save_state(state_path)
-                        return self
-            finally:
-                bar.close()
-            self._end_epoch(valid_ids, time_size, lr_decay, checkpoint, vocab, progress)
+        model.backward()
+        if cfg.max_grad is not None:
+            clip_grads(model.grads, cfg.max_grad)
+        opt.update(model.params, model.grads)
+        self.iteration += 1
+        self._loss_sum += loss
+        self._loss_count += 1
+        if self._loss_count == cfg.eval_interval:
+            self.ppl_list.append(math.exp(self._loss_sum / self._loss_count))
+            self._loss_sum, self._loss_count = 0.0, 0
+
+    def _report_batch(self, progress, cfg: FitConfig, n_batches: int, clock: tuple[float, int]) -> None:
+        if progress is None:
+            return
+        elapsed = max(time.perf_counter() - clock[0], 1e-9)
+        run_ppl = math.exp(self._loss_sum / self._loss_count) if self._loss_count else self.ppl_list[-1]
+        tokens = (self.iteration - clock[1]) * cfg.batch_size * cfg.time_size
+        progress(
+            FitProgress("batch", self.epoch + 1, self.iteration, n_batches, cfg.max_epoch, run_ppl, tokens / elapsed)
+        )
+
+    def _pause(self, cfg: FitConfig, done: int, state_path, should_stop) -> bool:
+        """Between two batches of an epoch: save the state when due; True when ``max_iters`` is reached
+        (the state saved); raise :class:`TrainingInterrupted` when ``should_stop`` says so."""
+        if cfg.max_iters is not None and done >= cfg.max_iters:
             if state_path is not None:
                 self.save_state(state_path)
-            if max_iters is not None and done_this_call >= max_iters:
-                break
-        return self
+            return True
+        due = state_path is not None and cfg.state_every and self.iteration % cfg.state_every == 0
+        if due:
+            self.save_state(state_path)
+        self._check_stop(should_stop, state_path, saved=bool(due))
+        return False
 
-    def _end_epoch(self, valid_ids, time_size, lr_decay, checkpoint, vocab, progress) -> None:
+    def _check_stop(self, should_stop, state_path, saved: bool) -> None:
+        if should_stop is None or not should_stop():
+            return
+        if state_path is not None and not saved:
+            self.save_state(state_path)
+        where = f"epoch {self.epoch + 1}, batch {self.iteration}" if self.iteration else f"after epoch {self.epoch}"
+        saved_to = f"; state saved to {state_path}" if state_path is not None else " (no state path: not saved)"
+        raise TrainingInterrupted(
+            f"training stopped on request at {where}{saved_to}",
+            checkpoint=None if state_path is None else Path(state_path),
+        )
+
+    def _end_epoch(self, valid_ids, cfg: FitConfig, checkpoint, vocab, progress, n_batches: int) -> None:
+        """Count the epoch; with validation data: perplexity, best parameters and checkpoint, or lr decay."""
         model, opt = self.model, self.optimizer
         self.iteration = 0
         self.epoch += 1
         if valid_ids is None:
             return
-        ppl = perplexity(model, valid_ids, batch_size=10, time_size=time_size)
+        ppl = perplexity(model, valid_ids, batch_size=10, time_size=cfg.time_size)
         if not math.isfinite(ppl):
             raise DivergenceError(
                 f"validation perplexity became {ppl} after epoch {self.epoch}; lower the learning rate"
@@ -253,11 +361,13 @@ class RnnlmTrainer:
             elif checkpoint is not None:
                 save_lm(checkpoint, model, vocab, meta=info)
         else:
-            opt.lr /= lr_decay
-        if progress:
-            tqdm.write(
-                f"epoch {self.epoch}: valid perplexity {ppl:.2f} (best {self.best_ppl:.2f}), "
-                f"lr {getattr(opt, 'lr', float('nan')):.4g}"
+            opt.lr /= cfg.lr_decay
+        if progress is not None:
+            lr = getattr(opt, "lr", None)
+            progress(
+                FitProgress(
+                    "epoch", self.epoch, 0, n_batches, cfg.max_epoch, valid_ppl=ppl, best_ppl=self.best_ppl, lr=lr
+                )
             )
 
     def use_best(self) -> None:
@@ -320,7 +430,7 @@ class RnnlmTrainer:
                 )
         meta = {
             "format": STATE_FORMAT,
-            "version": 1,
+            "version": STATE_VERSION,
             "config": getattr(model, "config", None),
             "optimizer": {"class": type(self.optimizer).__name__, "scalars": opt_scalars, "lists": opt_lists},
             "rng": [layer.rng.bit_generator.state for layer in _dropout_layers(model)],
@@ -349,6 +459,10 @@ class RnnlmTrainer:
             raise FormatError(f"{path}: not a kotoba trainer state ({e})") from e
         if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
             raise FormatError(f"{path}: not a kotoba trainer state")
+        if meta.get("version") not in (1, STATE_VERSION):
+            raise FormatError(f"{path}: trainer state version {meta.get('version')!r} is newer than this kotoba reads")
+        if meta["version"] == 1:
+            _gates_from_v1(self.model, arrays)
         model, opt = self.model, self.optimizer
         if meta["config"] != getattr(model, "config", None):
             raise FormatError(f"{path}: saved for model {meta['config']}, not {getattr(model, 'config', None)}")

@@ -18,7 +18,7 @@ order:
 * Rnnlm: ``embed_W, lstm_Wx (D, 4H), lstm_Wh (H, 4H), lstm_b (4H,), affine_W (H, V), affine_b (V,)``
 * BetterRnnlm: ``embed_W (V, H), lstm1 Wx, Wh, b, lstm2 Wx, Wh, b, affine_b (V,)``
 
-LSTM gate columns follow :data:`kotoba.layers.time.GATE_ORDER` (i, f, g, o).
+LSTM gate columns follow :data:`kotoba.layers.time.GATE_ORDER`, the book's (f, g, i, o).
 """
 
 from __future__ import annotations
@@ -29,13 +29,28 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..layers.time import (
+    GATE_ORDER,
     TimeAffine,
     TimeDropout,
     TimeEmbedding,
     TimeLSTM,
     TimeRNN,
     TimeSoftmaxWithLoss,
+    reorder_gates,
 )
+
+#: The gate order the initial LSTM weights are drawn in. All ``4H`` columns are i.i.d., so any
+#: order gives the book's initialisation; drawing in the order kotoba's layers used before
+#: version 2 (PyTorch's) keeps every seed giving the same model, and training the same result.
+_DRAW_GATE_ORDER = ("i", "f", "g", "o")
+
+
+def _lstm_init(r: np.random.Generator, D: int, H: int, dtype: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The book's LSTM weights: ``Wx (D, 4H), Wh (H, 4H)`` randn / sqrt(fan_in), ``b (4H,)`` zeros."""
+    Wx = (r.standard_normal((D, 4 * H)) / np.sqrt(D)).astype(dtype)
+    Wh = (r.standard_normal((H, 4 * H)) / np.sqrt(H)).astype(dtype)
+    Wx, Wh = (reorder_gates(w, _DRAW_GATE_ORDER, GATE_ORDER) for w in (Wx, Wh))
+    return Wx, Wh, np.zeros(4 * H, dtype=dtype)
 
 
 def _check_sizes(**sizes: int) -> None:
@@ -98,18 +113,18 @@ class _TimeLanguageModel:
                 layer.set_state(state[f"h{i}"], state.get(f"c{i}"))
 
 
-def _book_init(r: np.random.Generator, V: int, D: int, H: int, G: int, dtype: Any):
-    """The book's initial weights for embedding → one recurrent layer of ``G`` gate columns
-    (``H`` for an RNN, ``4H`` for an LSTM) → affine: a small embedding, randn / sqrt(fan_in)
-    matrices, zero biases. Returns ``embed_W (V, D), Wx (D, G), Wh (H, G), b (G,), affine_W (H, V), affine_b (V,)``."""
-    return (
-        (r.standard_normal((V, D)) / 100).astype(dtype),
-        (r.standard_normal((D, G)) / np.sqrt(D)).astype(dtype),
-        (r.standard_normal((H, G)) / np.sqrt(H)).astype(dtype),
-        np.zeros(G, dtype=dtype),
-        (r.standard_normal((H, V)) / np.sqrt(H)).astype(dtype),
-        np.zeros(V, dtype=dtype),
-    )
+def _book_init(r: np.random.Generator, V: int, D: int, H: int, gates: int, dtype: Any):
+    """The book's initial weights for embedding → one recurrent layer (``gates`` = 1 for an RNN,
+    4 for an LSTM) → affine: a small embedding, randn / sqrt(fan_in) matrices, zero biases.
+    Returns ``embed_W (V, D), Wx (D, G), Wh (H, G), b (G,), affine_W (H, V), affine_b (V,)``, G = gates * H."""
+    embed_W = (r.standard_normal((V, D)) / 100).astype(dtype)
+    if gates == 4:
+        Wx, Wh, b = _lstm_init(r, D, H, dtype)
+    else:
+        Wx = (r.standard_normal((D, H)) / np.sqrt(D)).astype(dtype)
+        Wh = (r.standard_normal((H, H)) / np.sqrt(H)).astype(dtype)
+        b = np.zeros(H, dtype=dtype)
+    return embed_W, Wx, Wh, b, (r.standard_normal((H, V)) / np.sqrt(H)).astype(dtype), np.zeros(V, dtype=dtype)
 
 
 class SimpleRnnlm(_TimeLanguageModel):
@@ -129,7 +144,7 @@ class SimpleRnnlm(_TimeLanguageModel):
         _check_sizes(vocab_size=vocab_size, wordvec_size=wordvec_size, hidden_size=hidden_size)
         V, D, H = vocab_size, wordvec_size, hidden_size
         self.rng = rng if rng is not None else np.random.default_rng()
-        embed_W, Wx, Wh, b, affine_W, affine_b = _book_init(self.rng, V, D, H, self.gates * H, dtype)
+        embed_W, Wx, Wh, b, affine_W, affine_b = _book_init(self.rng, V, D, H, self.gates, dtype)
         self.layers = [
             TimeEmbedding(embed_W),
             self.recurrent_layer(Wx, Wh, b, stateful=True),
@@ -181,17 +196,11 @@ class BetterRnnlm(_TimeLanguageModel):
         self.rng = rng if rng is not None else np.random.default_rng()
         r = self.rng
         embed_W = (r.standard_normal((V, D)) / 100).astype(dtype)
-        lstm_Wx1 = (r.standard_normal((D, 4 * H)) / np.sqrt(D)).astype(dtype)
-        lstm_Wh1 = (r.standard_normal((H, 4 * H)) / np.sqrt(H)).astype(dtype)
-        lstm_b1 = np.zeros(4 * H, dtype=dtype)
-        lstm_Wx2 = (r.standard_normal((H, 4 * H)) / np.sqrt(H)).astype(dtype)
-        lstm_Wh2 = (r.standard_normal((H, 4 * H)) / np.sqrt(H)).astype(dtype)
-        lstm_b2 = np.zeros(4 * H, dtype=dtype)
+        lstm1 = TimeLSTM(*_lstm_init(r, D, H, dtype), stateful=True)
+        lstm2 = TimeLSTM(*_lstm_init(r, H, H, dtype), stateful=True)
         affine_b = np.zeros(V, dtype=dtype)
         self.embed = TimeEmbedding(embed_W)
         self.affine = TimeAffine(embed_W.T, affine_b)  # tied: a view, not a copy
-        lstm1 = TimeLSTM(lstm_Wx1, lstm_Wh1, lstm_b1, stateful=True)
-        lstm2 = TimeLSTM(lstm_Wx2, lstm_Wh2, lstm_b2, stateful=True)
         self.layers = [
             self.embed,
             TimeDropout(dropout_ratio, rng=r),

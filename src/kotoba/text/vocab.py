@@ -1,4 +1,9 @@
-"""The vocabulary: words with their corpus counts, most frequent first.
+"""The vocabulary of both engines: words with their corpus counts, most frequent first.
+
+One type (:class:`Vocab`), one file format (``word count`` lines, :meth:`Vocab.save` /
+:meth:`Vocab.load`; :meth:`Vocab.to_dict` where a checkpoint keeps it inside its JSON), one
+builder (:func:`build_vocab`) with ``min_count``, ``max_vocab_size`` and ``specials``: tokens
+such as the language model's :data:`UNK` and :data:`EOS` that are always in the vocabulary.
 
 :func:`build_vocab` counts words in one streaming pass. To keep memory bounded on corpora with
 millions of distinct tokens it prunes the count table the way word2vec.c's ``ReduceVocab``
@@ -21,6 +26,11 @@ from ..io import atomic_write
 #: distinct words the counting table may hold before it is pruned (about 120 bytes each in
 #: CPython, so roughly 0.6 GB at the limit)
 DEFAULT_MAX_TABLE_SIZE = 5_000_000
+
+#: The special tokens of the language models (the book's PTB spelling): the word that stands for
+#: every word outside the vocabulary, and the token that ends each sentence (line).
+UNK = "<unk>"
+EOS = "<eos>"
 
 
 class Vocab:
@@ -56,8 +66,33 @@ class Vocab:
     def __iter__(self) -> Iterator[str]:
         return iter(self.words)
 
+    def __eq__(self, other: object) -> bool:
+        """Same words in the same order with the same counts."""
+        if not isinstance(other, Vocab):
+            return NotImplemented
+        return self.words == other.words and np.array_equal(self.counts, other.counts)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __getitem__(self, i: int) -> str:
+        """The word of id ``i``."""
+        return self.words[i]
+
     def __repr__(self) -> str:
         return f"Vocab({len(self)} words, {self.total_words} tokens)"
+
+    def to_dict(self) -> dict:
+        """``{"words": [...], "counts": [...]}``: the vocabulary inside a checkpoint's JSON."""
+        return {"words": list(self.words), "counts": self.counts.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: object) -> Vocab:
+        """The inverse of :meth:`to_dict`; :class:`DataError` saying what is wrong otherwise."""
+        if not isinstance(d, dict) or not isinstance(d.get("words"), list) or not isinstance(d.get("counts"), list):
+            raise DataError("a vocabulary must be a dict with the lists 'words' and 'counts'")
+        if not all(isinstance(w, str) for w in d["words"]) or not all(isinstance(c, int) for c in d["counts"]):
+            raise DataError("vocabulary words must be strings and counts integers")
+        return cls(d["words"], d["counts"])
 
     def id(self, word: str) -> int:
         """The id of ``word``; :class:`UnknownWordError` if it is not in the vocabulary."""
@@ -125,12 +160,14 @@ def build_vocab(
     max_table_size: int = DEFAULT_MAX_TABLE_SIZE,
     *,
     corpus_name: str = "the corpus",
+    specials: Sequence[str] = (),
 ) -> Vocab:
     """Count words in one pass; keep those seen ``min_count`` times, most frequent first.
 
     ``sentences``: an iterable of token lists (e.g. :func:`kotoba.text.iter_sentences`).
     ``max_vocab_size`` keeps only the that many most frequent words (ties: first appearance).
-    ``corpus_name`` is used in error messages.
+    ``specials`` (e.g. ``(UNK, EOS)``) are always kept, within ``max_vocab_size``: see
+    :func:`vocab_from_counts`. ``corpus_name`` is used in error messages.
 
     Bounded memory, approximately: whenever the table of counts holds more than
     ``max_table_size`` distinct words, every word counted ``<= t`` times so far is dropped
@@ -142,7 +179,7 @@ def build_vocab(
     (fewer distinct words than ``max_table_size``) the result is exact.
     ``raw_total_words`` always counts every token read.
     """
-    check_vocab_options(min_count, max_vocab_size, max_table_size)
+    check_vocab_options(min_count, max_vocab_size, max_table_size, specials)
     counts: Counter[str] = Counter()  # insertion-ordered: select_words keeps first appearance for ties
     raw = 0
     threshold = 1
@@ -160,15 +197,22 @@ def build_vocab(
         min_count,
         max_vocab_size,
         corpus_name=corpus_name,
+        specials=specials,
     )
 
 
-def check_vocab_options(min_count: int, max_vocab_size: int | None, max_table_size: int) -> None:
+def check_vocab_options(
+    min_count: int, max_vocab_size: int | None, max_table_size: int, specials: Sequence[str] = ()
+) -> None:
     """Raise :class:`ConfigError` for an option :func:`build_vocab` cannot use."""
     if min_count < 1:
         raise ConfigError(f"min_count must be >= 1, got {min_count}")
-    if max_vocab_size is not None and max_vocab_size < 1:
-        raise ConfigError(f"max_vocab_size must be >= 1 or None, got {max_vocab_size}")
+    if len(set(specials)) != len(specials):
+        raise ConfigError(f"special tokens must be distinct, got {list(specials)}")
+    least = max(1, len(specials))
+    if max_vocab_size is not None and max_vocab_size < least:
+        room = f" (room for {', '.join(specials)})" if specials else ""
+        raise ConfigError(f"max_vocab_size must be >= {least} or None{room}, got {max_vocab_size}")
     if max_table_size < 1:
         raise ConfigError(f"max_table_size must be >= 1, got {max_table_size}")
 
@@ -181,6 +225,7 @@ def vocab_from_counts(
     max_vocab_size: int | None,
     *,
     corpus_name: str = "the corpus",
+    specials: Sequence[str] = (),
 ) -> Vocab:
     """The vocabulary :func:`build_vocab` makes from its table of counts.
 
@@ -188,9 +233,16 @@ def vocab_from_counts(
     counted at least ``min_count`` times, sorted by descending count with ties in the order
     given, then the first ``max_vocab_size`` of them. Raises :class:`EmptyCorpusError` if
     ``raw_total_words`` is 0 or no word is kept.
+
+    ``specials`` are always kept: a special counted ``min_count`` times that ranks among the first
+    ``max_vocab_size`` keeps its place; the others come last, in the order given (with their count,
+    0 if never seen). The remaining ``max_vocab_size - len(specials)`` places go to the most
+    frequent other words.
     """
     if raw_total_words == 0:
         raise EmptyCorpusError(f"{corpus_name} contains no tokens")
+    if specials:
+        return _vocab_with_specials(words, counts, raw_total_words, min_count, max_vocab_size, specials)
     order = select_words(counts, min_count, max_vocab_size)
     if not len(order):
         raise EmptyCorpusError(
@@ -210,3 +262,33 @@ def select_words(counts: np.ndarray, min_count: int, max_vocab_size: int | None)
     kept = np.flatnonzero(counts >= min_count)
     order = kept[np.argsort(-counts[kept], kind="stable")]
     return order if max_vocab_size is None else order[:max_vocab_size]
+
+
+def _vocab_with_specials(
+    words: Sequence[str],
+    counts: np.ndarray,
+    raw_total_words: int,
+    min_count: int,
+    max_vocab_size: int | None,
+    specials: Sequence[str],
+) -> Vocab:
+    """:func:`vocab_from_counts` when some words must be kept (see there)."""
+    ranked = select_words(counts, min_count, None)
+    position = {w: i for i, w in enumerate(words) if w in set(specials)}  # specials in the table
+    is_special = np.zeros(len(words), dtype=bool)
+    is_special[list(position.values())] = True
+    top = ranked if max_vocab_size is None else ranked[:max_vocab_size]
+    placed = top[is_special[top]]  # specials that keep their rank
+    others = ranked[~is_special[ranked]]
+    if max_vocab_size is not None:
+        others = others[: max_vocab_size - len(specials)]
+    keep = np.zeros(len(words), dtype=bool)
+    keep[placed] = keep[others] = True
+    order = ranked[keep[ranked]]
+    last = [w for w in specials if w not in position or not keep[position[w]]]
+    last_counts = [int(counts[position[w]]) if w in position else 0 for w in last]
+    return Vocab(
+        [words[i] for i in order.tolist()] + last,
+        np.concatenate([counts[order], np.asarray(last_counts, dtype=np.int64)]),
+        raw_total_words=raw_total_words,
+    )
