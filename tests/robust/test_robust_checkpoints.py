@@ -176,13 +176,17 @@ def _edit_lm_npz(p: Path, change) -> None:
     np.savez(p, **arrays)
 
 
+def _drop_a_word(meta: dict) -> None:
+    meta["vocab"] = {k: v[:-1] for k, v in meta["vocab"].items()}
+
+
 @pytest.mark.parametrize(
     "damage,needles",
     [
         (lambda p: _edit_side(p, lambda m: m.update(version=7)), ["m.npz.json", "unsupported checkpoint version 7"]),
         (lambda p: Path(str(p) + ".json").write_text('{"a": 1}'), ["not a kotoba language-model checkpoint"]),
-        (lambda p: _edit_side(p, lambda m: m.update(vocab=m["vocab"][:-1])), ["vocab has", "vocab_size="]),
-        (lambda p: _edit_side(p, lambda m: m.update(vocab=5)), ["'vocab' must be a list of strings"]),
+        (lambda p: _edit_side(p, _drop_a_word), ["m.npz.json", "vocab has 11 words but config says vocab_size=12"]),
+        (lambda p: _edit_side(p, lambda m: m.update(vocab=5)), ["bad 'vocab'", "must be a dict"]),
         (lambda p: _edit_side(p, lambda m: m["config"].update(hidden_size="x")), ["bad model config"]),
         (lambda p: _edit_side(p, lambda m: m["config"].update({"class": "Evil"})), ["bad model config", "Evil"]),
         (lambda p: _edit_lm_npz(p, lambda a: a.update(p0=a["p0"][:, :3])), ["parameter p0 is shape"]),

@@ -286,6 +286,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             state_path=args.state,
             rng=None if args.resume else rng,
             progress=printer,
+            should_stop=getattr(args, "should_stop", None),  # set by kotoba.cli.main: Ctrl-C / SIGTERM
         )
     finally:
         if printer is not None:
