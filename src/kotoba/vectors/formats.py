@@ -15,6 +15,7 @@ import contextlib
 import gzip
 import io
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from numbers import Integral
 from pathlib import Path
@@ -89,7 +90,7 @@ def read_word2vec_format(
     with _open_read(path) as f:
         try:
             words, vecs = _Reader(f, path, encoding, unicode_errors).read(binary, limit)
-        except (EOFError, OSError, gzip.BadGzipFile) as e:
+        except (EOFError, OSError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
             raise FormatError(f"{path}: unreadable or truncated file ({e})") from e
     counts = _read_counts(Path(vocab_path), words, encoding) if vocab_path is not None else None
     return words, vecs, counts
