@@ -241,3 +241,38 @@ def test_vectors_in_gensim_written_files_survive_the_fuzz_corpus_path(tmp_path):
     assert set(load_npz(tmp_path / "c.npz")) == {"a", "b", "c"}
     Path(tmp_path / "vocab.txt").write_text("the 10\n東京 3\n", encoding="utf-8")
     assert Vocab.load(tmp_path / "vocab.txt").words == ["the", "東京"]
+
+
+# ------------------------------------------------------------------------------------- text sources
+# The Aozora and Wikipedia readers live on other branches for now: these run once they land.
+
+_WIKI_DUMP = (
+    b'<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/"><page><title>Tokyo</title><ns>0</ns>'
+    b"<id>1</id><revision><id>2</id><text>'''Tokyo''' is the [[capital city|capital]] of [[Japan]].\n\n"
+    b"== History ==\n{{Infobox|x=1}}It grew.&lt;ref&gt;a&lt;/ref&gt;</text></revision></page></mediawiki>"
+)
+_AOZORA = "吾輩は｜猫《ねこ》である。［＃「である」に傍点］\r\n名前はまだ無い。\r\n".encode("cp932")
+
+
+def test_wikipedia_reader(tmp_path):
+    wiki = pytest.importorskip("kotoba.text.wiki", reason="kotoba.text.wiki is not on this branch yet")
+
+    @FUZZ
+    @given(data=_damaged(_WIKI_DUMP))
+    def check(data):
+        (tmp_path / "dump.xml").write_bytes(data)
+        _bounded(lambda p: list(wiki.iter_wiki_articles(p, workers=1)), tmp_path / "dump.xml")
+
+    check()
+
+
+def test_aozora_reader(tmp_path):
+    aozora = pytest.importorskip("kotoba.text.aozora", reason="kotoba.text.aozora is not on this branch yet")
+
+    @FUZZ
+    @given(data=_damaged(_AOZORA))
+    def check(data):
+        (tmp_path / "text.txt").write_bytes(data)
+        _bounded(lambda p: list(aozora.iter_aozora_paragraphs(p)), tmp_path / "text.txt")
+
+    check()
