@@ -137,6 +137,14 @@ def _run(args: argparse.Namespace, argv: list[str], stop: StopFlag, debug: bool)
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C before the command started (parsing) or after it ended
+        print("\nkotoba: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
