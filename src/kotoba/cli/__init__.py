@@ -19,6 +19,7 @@ import os
 import shlex
 import sys
 import traceback
+import warnings
 
 from .. import __version__
 from ..errors import KotobaError, TrainingInterrupted
@@ -153,6 +154,9 @@ def _main(argv: list[str] | None) -> int:
         return 0
     debug = bool(args.debug or os.environ.get("KOTOBA_DEBUG"))
     stoppable = _command(args) in _RESUMABLE
-    with stop_on_signals() if stoppable else contextlib.nullcontext(StopFlag()) as stop:
+    with stop_on_signals() if stoppable else contextlib.nullcontext(StopFlag()) as stop, warnings.catch_warnings():
+        if not debug:
+            # NumPy's overflow / invalid-value warnings come before a DivergenceError that says it clearly
+            warnings.simplefilter("ignore", RuntimeWarning)
         args.should_stop = stop if stoppable else None
         return _run(args, argv, stop, debug)

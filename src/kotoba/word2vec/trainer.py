@@ -317,7 +317,15 @@ def _load_resume_point(checkpoint_dir, config: Word2VecConfig) -> Word2VecModel 
         return None
     state = Word2VecModel.load(checkpoint_dir)
     if not same_training(state.config, config):
-        raise ConfigError(f"{checkpoint_dir}: the checkpoint was made with a different config: {state.config}")
+        changed = ", ".join(
+            f"{k}={v!r} (checkpoint: {state.config.to_dict()[k]!r})"
+            for k, v in config.to_dict().items()
+            if k != "threads" and state.config.to_dict()[k] != v
+        )
+        raise ConfigError(
+            f"{checkpoint_dir}: the checkpoint was made with different settings: {changed}; "
+            "resume with the checkpoint's settings, or start a new run in another folder"
+        )
     return state
 
 
@@ -344,8 +352,13 @@ def _read_corpus(corpus, config: Word2VecConfig, state: Word2VecModel | None, ou
             lowercase=config.lowercase,
             max_sentence_len=config.max_sentence_len,
         )
-    if config.hs and len(words) < 2:
-        raise EmptyCorpusError("hierarchical softmax needs at least 2 distinct words that survive min_count")
+    if len(words) < 2:
+        # negative sampling would draw the target itself as every negative; hs needs two leaves
+        kept = f"only {words[0]!r} survives" if words else "no word survives"
+        raise EmptyCorpusError(
+            f"word2vec needs at least 2 distinct words that survive min_count={config.min_count} and "
+            f"max_vocab_size={config.max_vocab_size}; {kept} (lower min_count, raise max_vocab_size, or use more text)"
+        )
     return words, counts, encoded
 
 
