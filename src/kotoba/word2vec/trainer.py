@@ -296,6 +296,7 @@ def train(
         start = _start_point(config, len(words), state, rng)
         run = _Run(config, Corpus(ids=encoded.ids, offsets=encoded.sent_offsets), counts, start)
         stats.update(raw_words=encoded.raw_words, train_words=run.train_words, epochs_done=start.epoch)
+        stats["invalid_utf8"] = int(encoded.meta.get("invalid_utf8", 0))  # sequences read as U+FFFD
         t_train = time.perf_counter()
         _train_epochs(run, start, stats, words, counts, progress, callback, checkpoint_dir, should_stop)
         train_seconds = time.perf_counter() - t_train
