@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DivergenceError, EmptyCorpusError, TrainingInterrupted
+from ..errors import ConfigError, DataError, DivergenceError, EmptyCorpusError, TrainingInterrupted
 from ..text.corpus import encode_corpus, scan_corpus
 from ..text.vocab import Vocab
 from ..vectors import WordVectors
@@ -352,6 +352,13 @@ def _read_corpus(corpus, config: Word2VecConfig, state: Word2VecModel | None, ou
             out_dir,
             lowercase=config.lowercase,
             max_sentence_len=config.max_sentence_len,
+        )
+    invalid = int(encoded.meta.get("invalid_utf8", 0))
+    if invalid > encoded.raw_words:
+        # more undecodable sequences than words: not UTF-8 text, and training on U+FFFD runs is useless
+        raise DataError(
+            f"{corpus}: not UTF-8 text ({invalid:,} invalid UTF-8 sequences in {encoded.raw_words:,} words): a binary "
+            "file, or text in another encoding? convert it to UTF-8 (e.g. iconv -f SHIFT-JIS -t UTF-8)"
         )
     if len(words) < 2:
         # negative sampling would draw the target itself as every negative; hs needs two leaves
