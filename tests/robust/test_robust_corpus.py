@@ -71,13 +71,7 @@ def test_invalid_utf8_count_is_shown_by_train(kotoba, tmp_path, cmd):
     assert cmd == "lm" or json.loads(res.out.splitlines()[-1])["invalid_utf8"] == 40
 
 
-_LM_GARBAGE = pytest.mark.xfail(
-    strict=True,
-    reason="the LM reads random bytes as U+FFFD tokens and trains on them (lm/data.py: no invalid-UTF-8 check)",
-)
-
-
-@pytest.mark.parametrize("cmd", ["train", pytest.param("lm", marks=_LM_GARBAGE)])
+@pytest.mark.parametrize("cmd", ["train", "lm"])
 def test_binary_garbage_is_refused_by_train(kotoba, tmp_path, cmd):
     (tmp_path / "c.bin").write_bytes(np.random.default_rng(0).bytes(100_000))
     if cmd == "train":
