@@ -224,15 +224,11 @@ def test_sg_and_cbow_together_is_a_usage_error(kotoba):
     assert res.rc == 2 and "not allowed with argument" in res.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="word2vec/config.py has no upper bounds: window=10**9 allocates 2*window*(negative+1) floats per thread",
-)
 def test_absurd_word2vec_sizes_are_refused_before_allocating():
     from kotoba.errors import ConfigError
     from kotoba.word2vec import Word2VecConfig
 
-    with pytest.raises(ConfigError, match="window"):
+    with pytest.raises(ConfigError, match="window=1000000000: must be <= max_sentence_len=10000"):
         Word2VecConfig(window=10**9)
 
 
