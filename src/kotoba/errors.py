@@ -51,6 +51,10 @@ class UnsafePickleError(KotobaError):
     """A pickle asked for something other than plain NumPy arrays and was refused."""
 
 
+class UnsegmentedTextWarning(UserWarning):
+    """Text read with the whitespace tokenizer looks like Japanese without spaces between words."""
+
+
 class OutputError(KotobaError, OSError):
     """An output file could not be written (folder missing or read-only, disk full, file too large).
 

@@ -322,3 +322,20 @@ def test_blas_and_compiled_step_products_agree(rng, monkeypatch, cls, gates):
         results.append([hs, dxs] + [g.copy() for g in layer.grads])
     for a, c in zip(*results):
         np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-12)
+
+
+def test_pytorch_order_conversion_gives_pytorchs_lstm(rng):
+    """Weights moved to PyTorch's (i, f, g, o) blocks, run through torch.nn.LSTM's equations (written
+    out here), give kotoba's TimeLSTM's hidden states: the conversion bench/lm_ptb.py relies on."""
+    Wx, Wh, b = randn(rng, D, 4 * H, scale=1.0), randn(rng, H, 4 * H, scale=1.0), randn(rng, 4 * H, scale=1.0)
+    xs = randn(rng, N, T, D, scale=1.0)
+    W_ih, W_hh, b_ih = (reorder_gates(w, GATE_ORDER, ("i", "f", "g", "o")) for w in (Wx, Wh, b))
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    h, c, hs = np.zeros((N, H)), np.zeros((N, H)), []
+    for t in range(T):
+        z = xs[:, t] @ W_ih + h @ W_hh + b_ih
+        i, f, g, o = sig(z[:, :H]), sig(z[:, H : 2 * H]), np.tanh(z[:, 2 * H : 3 * H]), sig(z[:, 3 * H :])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        hs.append(h)
+    np.testing.assert_allclose(TimeLSTM(Wx, Wh, b).forward(xs), np.stack(hs, axis=1), rtol=1e-12, atol=1e-12)

@@ -208,3 +208,50 @@ def test_real_ptb_book_numbering(tmp_path, rng):
     ref = book_forward(ps, np.array([book_id[w] for w in words]), 1)
     got = lm.predict(np.array([[vocab.id(w) for w in words]], dtype=np.int32))[0]
     np.testing.assert_allclose(got, ref[:, [book_id[w] for w in vocab]], rtol=1e-4, atol=1e-4)
+
+
+class BookRnnlm:
+    """The book's ch06 ``Rnnlm`` as a reader writes it (``__init__`` / ``predict`` / ``load_params``),
+    with its ``common`` layers swapped for kotoba's."""
+
+    def __init__(self, vocab_size, wordvec_size, hidden_size):
+        from kotoba.layers import TimeAffine, TimeEmbedding, TimeLSTM
+
+        V, D, H = vocab_size, wordvec_size, hidden_size
+        rn = np.random.randn
+        embed_W = (rn(V, D) / 100).astype("f")
+        lstm_Wx = (rn(D, 4 * H) / np.sqrt(D)).astype("f")
+        lstm_Wh = (rn(H, 4 * H) / np.sqrt(H)).astype("f")
+        lstm_b = np.zeros(4 * H).astype("f")
+        affine_W = (rn(H, V) / np.sqrt(H)).astype("f")
+        affine_b = np.zeros(V).astype("f")
+        self.layers = [
+            TimeEmbedding(embed_W),
+            TimeLSTM(lstm_Wx, lstm_Wh, lstm_b, stateful=True),
+            TimeAffine(affine_W, affine_b),
+        ]
+        self.params = [p for layer in self.layers for p in layer.params]
+
+    def predict(self, xs):
+        for layer in self.layers:
+            xs = layer.forward(xs)
+        return xs
+
+    def load_params(self, file_name):
+        with open(file_name, "rb") as f:
+            params = pickle.load(f)  # the book's own (trusted) pickle
+        for i, param in enumerate(self.params):
+            param[...] = params[i]
+
+
+def test_book_model_code_runs_on_kotoba_layers(tmp_path, rng):
+    """A reader's Rnnlm.pkl, loaded by the book's model code into kotoba's layers, predicts what the
+    book's equations predict: no conversion anywhere."""
+    V, D, H = 11, 4, 3
+    ps = book_params(V, D, H, 1, rng)
+    pkl = dump(tmp_path / "Rnnlm.pkl", ps)
+    model = BookRnnlm(V, D, H)
+    model.load_params(pkl)
+    xs = rng.integers(0, V, size=9)
+    got = model.predict(xs[None, :].astype(np.int32))[0]
+    np.testing.assert_allclose(got, book_forward(ps, xs, 1), rtol=1e-4, atol=1e-4)

@@ -287,3 +287,8 @@ def test_should_stop_without_a_state_path(rng):
     with pytest.raises(TrainingInterrupted, match="not saved") as e:
         trainer.fit(corpus(rng, 200), should_stop=lambda: True, **FIT)
     assert e.value.checkpoint is None and (trainer.epoch, trainer.iteration) == (0, 1)
+
+
+def test_positional_sizes_are_refused_clearly(rng):
+    with pytest.raises(ConfigError, match="FitConfig"):
+        RnnlmTrainer(Rnnlm(V, 4, 4, rng=rng), SGD()).fit(corpus(rng), 2)

@@ -297,3 +297,36 @@ def test_incomplete_beta_matches_scipy():
         for b in (0.5, 3.0):
             for x in (1e-12, 1e-3, 0.1, 0.5, 0.9, 0.999, 1 - 1e-9):
                 assert _betainc(a, b, x) == pytest.approx(special.betainc(a, b, x), rel=1e-10, abs=1e-300)
+
+
+def test_jwsd_entries_are_tokenised_and_multi_token_entries_averaged(tmp_path):
+    from kotoba.vectors.evaluate import evaluate_jwsd, is_jwsd
+
+    p = tmp_path / "score_verb.csv"
+    p.write_text(
+        "word1,word2,mean(remove_extreme_annotator),ano1,mean\n"
+        "猫だ,犬,9.0,9,9\n猫,魚,5.0,5,5\n犬,魚,1.0,1,1\n猫,鳥,0.5,0,0\n",
+        encoding="utf-8",
+    )
+    v = {"猫": [1.0, 0.0], "だ": [1.0, 0.2], "犬": [1.0, 0.1], "魚": [0.0, 1.0]}
+    wv = WordVectors(list(v), np.array(list(v.values()), np.float32))
+    split = {"猫だ": ["猫", "だ"]}.get
+    r = evaluate_jwsd(wv, p, lambda e: split(e, [e]))
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("a\tb\t1\n", encoding="utf-8")
+    assert is_jwsd(p) and not is_jwsd(tsv)
+    # 猫,鳥: 鳥 is unknown; the others are scored, 猫だ by the mean of 猫 and だ
+    assert r["pairs"] == 3 and r["oov"] == 1 and r["multi_token"] == 1
+    # cosines: (猫だ, 犬) = cos([1, .1], [1, .1]) = 1, (猫, 魚) = 0, (犬, 魚) = 0.0995: ranks 1, 3, 2
+    # against the gold ranks 1, 2, 3 -> rho = 1 - 6 * 2 / (3 * 8) = 0.5
+    assert r["spearman"][0] == pytest.approx(0.5)
+
+
+def test_jwsd_rejects_other_csv(tmp_path):
+    from kotoba.vectors.evaluate import evaluate_jwsd
+
+    p = tmp_path / "other.csv"
+    p.write_text("a,b,score\nx,y,1\n", encoding="utf-8")
+    wv = WordVectors(["x", "y"], np.eye(2, dtype=np.float32))
+    with pytest.raises(DataError, match="Japanese Word Similarity"):
+        evaluate_jwsd(wv, p)

@@ -22,9 +22,9 @@ import traceback
 import warnings
 
 from .. import __version__
-from ..errors import KotobaError, TrainingInterrupted
+from ..errors import KotobaError, TrainingInterrupted, UnsegmentedTextWarning
 from ..io import check_writable
-from . import demo, lm, vectors, w2v
+from . import corpus, demo, lm, plots, tokenize, vectors, w2v
 from .signals import StopFlag, stop_on_signals
 
 # command -> (the option that keeps what a resumed run needs, as the user types it)
@@ -35,6 +35,10 @@ _OUTPUTS = {
     ("lm", "train"): (("output", False), ("plot", False), ("state", False)),
     ("lm", "import-book"): (("output", False),),
     ("demo",): (("out", True),),
+    ("tokenize",): (("output", False),),
+    ("map",): (("output", False),),
+    ("export",): (("projector", True),),
+    ("corpus", "wiki"): (("output", False),),
 }
 
 
@@ -48,13 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     w2v.register(sub)
     vectors.register(sub)
+    plots.register(sub)
     lm.register(sub)
+    tokenize.register(sub)
     demo.register(sub)
+    corpus.register(sub)
     return parser
 
 
 def _command(args: argparse.Namespace) -> tuple[str, ...]:
-    sub = getattr(args, "lm_command", None)
+    sub = getattr(args, "lm_command", None) or getattr(args, "corpus_command", None)
     return (args.command, sub) if sub else (args.command,)
 
 
@@ -158,5 +165,12 @@ def _main(argv: list[str] | None) -> int:
         if not debug:
             # NumPy's overflow / invalid-value warnings come before a DivergenceError that says it clearly
             warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.showwarning = _show_warning  # restored by catch_warnings
         args.should_stop = stop if stoppable else None
         return _run(args, argv, stop, debug)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Library warnings as one line each, with the option that acts on them."""
+    hint = " (pass --lang ja)" if issubclass(category, UnsegmentedTextWarning) else ""
+    print(f"kotoba: warning: {message}{hint}", file=sys.stderr)

@@ -12,8 +12,10 @@ import math
 import os
 import sys
 import time
+from typing import Any
 
 from ..errors import ConfigError, DataError
+from .common import add_text_options, tokenizer_from
 
 #: ``--model`` choice -> model class (kotoba.models.rnnlm); sizes left unset take the class's defaults
 MODELS = {"rnn": "SimpleRnnlm", "lstm": "Rnnlm", "better": "BetterRnnlm"}
@@ -31,7 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     lsub = lm.add_subparsers(dest="lm_command", metavar="SUBCOMMAND", required=True)
     data_dir_help = "folder holding ptb.{train,valid,test}.txt (default: $KOTOBA_DATA)"
 
-    p = lsub.add_parser("train", help="train a language model and save a checkpoint")
+    p = lsub.add_parser(
+        "train",
+        help="train a language model and save a checkpoint",
+        epilog="example:\n  kotoba lm train --data ptb --data-dir ../shared/data/ptb -o lstm.npz --plot lm.png\n"
+        "  kotoba lm train --data neko.zip --lang ja --valid bottyan.txt -o neko-lm.npz",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument(
         "--data",
         nargs="+",
@@ -43,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", default=None, help=data_dir_help)
     p.add_argument("--vocab-size", type=int, default=10000, help="vocabulary cap for --data FILE... (default 10000)")
     p.add_argument("--min-count", type=int, default=1, help="drop rarer words to <unk> (--data FILE... only)")
+    add_text_options(p)
     p.add_argument(
         "--model",
         choices=list(MODELS),
@@ -87,7 +96,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=cmd_train)
 
-    p = lsub.add_parser("eval", help="perplexity of a checkpoint on a PTB split or text files")
+    p = lsub.add_parser(
+        "eval",
+        help="perplexity of a checkpoint on a PTB split or text files",
+        epilog="example:\n  kotoba lm eval lstm.npz --split test --data-dir ../shared/data/ptb\n"
+        "  kotoba lm eval neko-lm.npz --data kokoro.txt      # split into words as the model's training text was",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("checkpoint", metavar="CKPT")
     p.add_argument("--split", default="test", choices=("train", "valid", "test"), help="PTB split (default test)")
     p.add_argument("--data", nargs="+", metavar="FILE", help="evaluate on these text files instead of PTB")
@@ -97,9 +112,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object (last line) instead of text")
     p.set_defaults(func=cmd_eval)
 
-    p = lsub.add_parser("generate", help="sample text from a checkpoint")
+    p = lsub.add_parser(
+        "generate",
+        help="sample text from a checkpoint",
+        epilog='example:\n  kotoba lm generate lstm.npz --start "the meaning of" --temperature 0.8 --top-k 40\n'
+        "  kotoba lm generate neko-lm.npz --start 吾輩は --length 80      # Japanese: tokenised, joined without spaces",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("checkpoint", metavar="CKPT")
-    p.add_argument("--start", default="", help="start phrase (default: a sentence start)")
+    p.add_argument(
+        "--start",
+        default="",
+        help="start phrase, split into words as the training text was (default: a sentence start)",
+    )
     p.add_argument("--length", type=int, default=50, help="words to generate at most")
     p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature; 0 = greedy")
     p.add_argument("--top-k", type=int, default=None, help="sample among the k best words only")
@@ -158,9 +183,10 @@ def _load_training_data(args):
         return train, valid, vocab, "ptb"
     if "ptb" in args.data:
         raise ConfigError("--data takes either 'ptb' or text files, not both")
-    vocab = build_lm_vocab(args.data, max_size=args.vocab_size, min_count=args.min_count)
-    train = encode_lm(args.data, vocab)
-    valid = encode_lm(args.valid, vocab) if args.valid else None
+    tokenizer = tokenizer_from(args)
+    vocab = build_lm_vocab(args.data, max_size=args.vocab_size, min_count=args.min_count, tokenizer=tokenizer)
+    train = encode_lm(args.data, vocab, tokenizer)
+    valid = encode_lm(args.valid, vocab, tokenizer) if args.valid else None
     return train, valid, vocab, [os.path.abspath(p) for p in args.data]
 
 
@@ -204,7 +230,7 @@ class _ProgressPrinter:
     """The ``progress`` callback of ``kotoba lm train``: a tqdm bar per epoch, a line per validation."""
 
     def __init__(self) -> None:
-        self.bar = None
+        self.bar: Any = None  # the tqdm bar of the epoch under way
 
     def __call__(self, p) -> None:
         from tqdm.auto import tqdm
@@ -235,6 +261,31 @@ class _ProgressPrinter:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _train_meta(args: argparse.Namespace, config: dict, source, lr: float, seconds: float, trainer) -> dict:
+    """What ``kotoba lm train`` records in the checkpoint's ``meta``: the options and the curves."""
+    return {
+        "model": args.model,
+        "wordvec_size": config["wordvec_size"],
+        "hidden_size": config["hidden_size"],
+        "data": source,
+        "tokenizer": tokenizer_from(args),
+        "optimizer": args.optimizer,
+        "lr": lr,
+        "lr_decay": args.lr_decay,
+        "max_grad": args.max_grad,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "time_size": args.time_size,
+        "wrap": args.wrap,
+        "seed": args.seed,
+        "dropout": args.dropout if args.model == "better" else None,
+        "train_seconds": round(seconds, 2),
+        "train_perplexity": trainer.ppl_list,
+        "valid_perplexity": trainer.valid_ppl_list,
+        "best_epoch": trainer.best_epoch,
+    }
 
 
 @_ptb_flags
@@ -294,26 +345,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     if trainer.best_params is not None:
         trainer.use_best()  # the epoch with the best validation perplexity, as the book keeps
-    meta = {
-        "model": args.model,
-        "wordvec_size": D,
-        "hidden_size": H,
-        "data": source,
-        "optimizer": args.optimizer,
-        "lr": lr,
-        "lr_decay": args.lr_decay,
-        "max_grad": args.max_grad,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "time_size": args.time_size,
-        "wrap": args.wrap,
-        "seed": args.seed,
-        "dropout": args.dropout if args.model == "better" else None,
-        "train_seconds": round(seconds, 2),
-        "train_perplexity": trainer.ppl_list,
-        "valid_perplexity": trainer.valid_ppl_list,
-        "best_epoch": trainer.best_epoch,
-    }
+    meta = _train_meta(args, model.config, source, lr, seconds, trainer)
     if trainer.ppl_list:
         _say(args, f"last training perplexity {trainer.ppl_list[-1]:.2f}")
     if trainer.best_ppl is not None:
@@ -336,7 +368,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     _positive("time-size", args.time_size)
     paths = args.data if args.data else [ptb_path(args.data_dir, args.split)]  # a missing file before the load
     model, vocab, meta = load_lm(args.checkpoint)
-    ids = encode_lm(paths, vocab)
+    ids = encode_lm(paths, vocab, _tokenizer_of(meta) if args.data else "whitespace")
     if len(ids) < 2:
         raise DataError("evaluation text needs at least 2 tokens")
     model.reset_state()
@@ -357,12 +389,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from ..lm.checkpoint import load_lm
     from ..lm.data import EOS
     from ..lm.generate import generate
+    from ..text.tokenize import detokenize, get_tokenizer
 
-    model, vocab, _ = load_lm(args.checkpoint)
+    model, vocab, meta = load_lm(args.checkpoint)
+    tokenizer = _tokenizer_of(meta)
     words = generate(
         model,
         vocab,
-        args.start,
+        get_tokenizer(tokenizer)(args.start),
         length=args.length,
         temperature=args.temperature,
         top_k=args.top_k,
@@ -370,9 +404,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
         skip_unk=not args.allow_unk,
         stop_at_eos=not args.no_stop,
     )
-    lines = " ".join(words).split(EOS)
+    lines = detokenize(words, tokenizer).split(EOS)
     print("\n".join(line.strip() for line in lines))
     return 0
+
+
+def _tokenizer_of(meta: dict) -> str:
+    """The tokenizer a checkpoint's training text was read with (checkpoints before it was recorded: whitespace)."""
+    return str(meta.get("tokenizer") or "whitespace")
 
 
 @_ptb_flags

@@ -11,13 +11,20 @@ import math
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..text.tokenize import get_tokenizer
 from ..vectors import WordVectors, evaluate_analogies, evaluate_word_pairs
+from ..vectors.evaluate import evaluate_jwsd, is_jwsd
+from .common import add_text_options, tokenizer_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the top-level parser."""
     p = sub.add_parser(
-        "similar", help="nearest words to a word (cosine)", description="Nearest words to WORD by cosine similarity."
+        "similar",
+        help="nearest words to a word (cosine)",
+        description="Nearest words to WORD by cosine similarity.",
+        epilog="example:\n  kotoba similar vectors.bin king -n 10\n  kotoba similar neko.bin 猫",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("vectors", metavar="VECTORS", help="word2vec file (text or binary, .gz ok)")
     p.add_argument("word", metavar="WORD")
@@ -30,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "analogy",
         help="a is to b as c is to ?",
         description="Solve A : B :: C : ? by the words nearest to B - A + C (3CosAdd), or 3CosMul.",
+        epilog="example:\n  kotoba analogy vectors.bin man king woman      # man : king :: woman : ?",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("vectors", metavar="VECTORS", help="word2vec file (text or binary, .gz ok)")
     p.add_argument("a", metavar="A")
@@ -51,10 +60,21 @@ def register(sub: argparse._SubParsersAction) -> None:
             "analogy accuracy per section (questions with a word outside the first N words are "
             "skipped) and Pearson/Spearman correlation with human similarity scores."
         ),
+        epilog="example:\n  kotoba evaluate vectors.bin --analogies questions-words.txt --pairs wordsim353.tsv "
+        "simlex999.txt\n  kotoba evaluate neko.bin --pairs score_noun.csv --lang ja",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("vectors", metavar="VECTORS", help="word2vec file (text or binary, .gz ok)")
     p.add_argument("--analogies", metavar="FILE", help="analogy questions (questions-words.txt format)")
-    p.add_argument("--pairs", metavar="FILE", nargs="+", default=[], help="word-pair files: word1 TAB word2 TAB score")
+    p.add_argument(
+        "--pairs",
+        metavar="FILE",
+        nargs="+",
+        default=[],
+        help="word-pair files: word1 TAB word2 TAB score, or the Japanese Word Similarity Dataset's CSV "
+        "(score_noun.csv ...: each entry is tokenised, see --lang / --tokenizer)",
+    )
+    add_text_options(p)
     p.add_argument(
         "--restrict-vocab",
         type=_positive,
@@ -173,17 +193,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     pair_rows = []
     for path in args.pairs:
-        (r, rp), (rho, sp), oov = evaluate_word_pairs(
-            wv, path, delimiter=args.delimiter, restrict_vocab=args.restrict_vocab, case_insensitive=ci
-        )
-        row = {
-            "pairs_file": path,
-            "pearson": _clean(r),
-            "pearson_p": _clean(rp),
-            "spearman": _clean(rho),
-            "spearman_p": _clean(sp),
-            "oov_percent": oov,
-        }
+        row = _pairs_row(wv, path, args, ci)
         pair_rows.append(row)
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
@@ -194,6 +204,28 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     return 0
+
+
+def _pairs_row(wv: WordVectors, path: str, args: argparse.Namespace, ci: bool) -> dict:
+    if is_jwsd(path):
+        # entries are inflected words or phrases: split them as the corpus was (MeCab unless told otherwise)
+        name = tokenizer_from(args, default="mecab")
+        tokenize = None if name == "whitespace" else get_tokenizer(name)
+        res = evaluate_jwsd(wv, path, tokenize)
+        (r, rp), (rho, sp) = res["pearson"], res["spearman"]
+        oov = 100.0 * res["oov"] / (res["oov"] + res["pairs"])
+    else:
+        (r, rp), (rho, sp), oov = evaluate_word_pairs(
+            wv, path, delimiter=args.delimiter, restrict_vocab=args.restrict_vocab, case_insensitive=ci
+        )
+    return {
+        "pairs_file": path,
+        "pearson": _clean(r),
+        "pearson_p": _clean(rp),
+        "spearman": _clean(rho),
+        "spearman_p": _clean(sp),
+        "oov_percent": oov,
+    }
 
 
 def _print_analogy_table(path: str, method: str, sections: list[dict]) -> None:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError
+from .common import add_text_options, tokenizer_from
 
 #: output suffixes that select the text format when --format is not given
 _TEXT_SUFFIXES = (".txt", ".vec", ".txt.gz", ".vec.gz")
@@ -40,8 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train word2vec vectors (CBOW / skip-gram) on a text corpus",
         description=(
             "Train word2vec on CORPUS: text files (.gz/.bz2/.xz too) or folders of them, one sentence "
-            "per line, words separated by whitespace. Writes the vectors in word2vec.c's format."
+            "per line, words separated by whitespace; Wikipedia XML dumps and Aozora Bunko texts (.zip or "
+            ".txt) are recognised and read as text. Japanese without spaces needs --lang ja. "
+            "Writes the vectors in word2vec.c's format."
         ),
+        epilog="example:\n  kotoba train text8.gz -o vectors.bin --sg --epochs 5\n"
+        "  kotoba train wagahaiwa_nekodearu.zip -o neko.bin --lang ja --min-count 3",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("corpus", nargs="+", metavar="CORPUS", help="text file or folder (several allowed)")
     p.add_argument(
@@ -58,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     for opt, dest, typ, help_ in _HYPER:
         p.add_argument(opt, dest=dest, type=typ, default=None, help=help_)
     p.add_argument("--lowercase", action="store_true", default=None, help="lowercase the text before counting")
+    add_text_options(p)
     p.add_argument(
         "--format",
         choices=("binary", "text"),
@@ -71,6 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint DIR")
     p.add_argument("--save-vocab", metavar="PATH", help="also write the vocabulary as 'word count' lines")
+    p.add_argument("--plot", metavar="PNG", help="also draw the training loss and learning rate to this picture")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary text")
     p.add_argument("--json", action="store_true", help="print a one-line JSON summary on stdout")
     p.set_defaults(func=cmd_train)
@@ -99,6 +107,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     for flag in ("sg", "hs", "lowercase"):
         if getattr(args, flag) is not None:
             given[flag] = getattr(args, flag)
+    given["tokenizer"] = tokenizer_from(args)
     config = Word2VecConfig(**given)
 
     source = args.corpus[0] if len(args.corpus) == 1 else list(args.corpus)
@@ -117,6 +126,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     model.wv.save_word2vec_format(output, binary=(fmt == "binary"))
     if args.save_vocab:
         Vocab(model.words, model.counts).save(args.save_vocab)
+    if args.plot:
+        from ..plot import plot_word2vec_loss
+
+        plot_word2vec_loss(model.losses, args.plot, title=f"word2vec {'skip-gram' if config.sg else 'CBOW'}")
 
     stats = model.stats
     final_loss = model.losses[-1]["loss"] if model.losses else None

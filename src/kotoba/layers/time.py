@@ -159,7 +159,15 @@ def _lstm_grad_step(
 
 
 def _lstm_forward_step(
-    acts: np.ndarray, t: int, h: np.ndarray, Wh: np.ndarray, hW: np.ndarray, c: np.ndarray, cs, tanh_cs, hs
+    acts: np.ndarray,
+    t: int,
+    h: np.ndarray,
+    Wh: np.ndarray,
+    hW: np.ndarray,
+    c: np.ndarray,
+    cs: np.ndarray,
+    tanh_cs: np.ndarray,
+    hs: np.ndarray,
 ) -> None:
     """Step ``t`` of the LSTM: ``acts[:, t]`` holds ``x_t @ Wx + b`` and becomes the activated
     gates; fills ``cs[:, t]``, ``tanh_cs[:, t]`` and ``hs[:, t]`` from ``h``, ``c`` (step t-1).

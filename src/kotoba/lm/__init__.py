@@ -1,8 +1,9 @@
-"""Language modelling: corpora (:mod:`.data`), truncated-BPTT batches (:mod:`.batch`),
-training and perplexity (:mod:`.trainer`), checkpoints (:mod:`.checkpoint`).
+"""Language modelling: corpora (:mod:`.data`, text through :mod:`kotoba.text`), truncated-BPTT
+batches (:mod:`.batch`), training and perplexity (:mod:`.trainer`), checkpoints
+(:mod:`.checkpoint`), the book's weights (:mod:`.book_import`), generation (:mod:`.generate`).
 
 The names below are imported on first use (PEP 562), so ``import kotoba.lm.data`` stays light
-and does not pull in the models, the optimizers or tqdm.
+and does not pull in the models or the optimizers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ _EXPORTS = {
     "num_batches": "batch",
     "save_lm": "checkpoint",
     "load_lm": "checkpoint",
+    "FitConfig": "trainer",
+    "FitProgress": "trainer",
     "RnnlmTrainer": "trainer",
     "perplexity": "trainer",
 }

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, FormatError, UnsafePickleError
 from ..models.rnnlm import BetterRnnlm, Rnnlm
+from ..text.vocab import Vocab
 from .checkpoint import save_lm
 from .data import EOS, ptb_path, ptb_vocab
 
@@ -131,7 +132,7 @@ def book_to_kotoba(
     params: Sequence[np.ndarray],
     model: str,
     book_vocab: Sequence[str],
-    vocab: Sequence[str],
+    vocab: Vocab | Sequence[str],
 ) -> tuple[dict[str, int], dict[str, np.ndarray]]:
     """Validate the book's params list and convert it to a kotoba checkpoint's layout.
 
@@ -229,6 +230,7 @@ def import_book(
     vocab = ptb_vocab(data_dir)
     sizes, arrays = book_to_kotoba(params, model, book_ptb_vocab(train_path), vocab)
     V, D, H = sizes["vocab_size"], sizes["wordvec_size"], sizes["hidden_size"]
+    lm: Rnnlm | BetterRnnlm
     if model == "rnnlm":
         lm = Rnnlm(V, D, H, rng=np.random.default_rng(0))
     else:

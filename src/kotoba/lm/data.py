@@ -65,9 +65,10 @@ class PtbNotFoundError(DataError):
 # Reading any corpus
 
 
-def lm_sentences(source: Source) -> Iterator[list[str]]:
+def lm_sentences(source: Source, tokenizer: str = "whitespace") -> Iterator[list[str]]:
     """The sentences of a corpus as the language model reads them: each line's tokens (from
-    :func:`kotoba.text.readers.iter_sentences`) followed by ``<eos>``.
+    :func:`kotoba.text.readers.iter_sentences`, split by ``tokenizer``, e.g. ``mecab`` for
+    Japanese) followed by ``<eos>``.
 
     A line is one sentence however long it is (the reader's chunking of long lines is turned
     off), so ``<eos>`` marks exactly the line ends. Raises :class:`DataError` for a missing file
@@ -75,7 +76,7 @@ def lm_sentences(source: Source) -> Iterator[list[str]]:
     encoding), :class:`~kotoba.errors.EmptyCorpusError` for a corpus without tokens.
     """
     st = ReadStats()
-    for sentence in iter_sentences(source, max_sentence_len=sys.maxsize, stats=st):
+    for sentence in iter_sentences(source, max_sentence_len=sys.maxsize, tokenizer=tokenizer, stats=st):
         yield sentence + [EOS]
     if st.invalid_utf8 > st.tokens:
         name = source if isinstance(source, (str, os.PathLike)) else ", ".join(map(str, source))
@@ -85,11 +86,14 @@ def lm_sentences(source: Source) -> Iterator[list[str]]:
         )
 
 
-def build_lm_vocab(source: Source, max_size: int | None = 10000, min_count: int = 1) -> Vocab:
+def build_lm_vocab(
+    source: Source, max_size: int | None = 10000, min_count: int = 1, tokenizer: str = "whitespace"
+) -> Vocab:
     """Vocabulary of a text corpus: the ``max_size`` most frequent words seen at least
     ``min_count`` times, ``<unk>`` and ``<eos>`` always included (see
     :func:`kotoba.text.vocab.vocab_from_counts`); ties by first appearance."""
-    return build_vocab(lm_sentences(source), min_count, max_size, corpus_name=_names(source), specials=LM_SPECIALS)
+    sentences = lm_sentences(source, tokenizer)
+    return build_vocab(sentences, min_count, max_size, corpus_name=_names(source), specials=LM_SPECIALS)
 
 
 def encode_sentences(sentences: Iterable[Sequence[str]], vocab: Vocab) -> np.ndarray:
@@ -108,14 +112,16 @@ def encode_sentences(sentences: Iterable[Sequence[str]], vocab: Vocab) -> np.nda
     return np.fromiter((known(w) for s in sentences for w in s), dtype=np.int32)
 
 
-def encode_lm(source: Source, vocab: Vocab) -> np.ndarray:
+def encode_lm(source: Source, vocab: Vocab, tokenizer: str = "whitespace") -> np.ndarray:
     """Word ids of a text corpus under ``vocab``: (N,) int32, ``<eos>`` per line, OOV -> ``<unk>``."""
-    return encode_sentences(lm_sentences(source), vocab)
+    return encode_sentences(lm_sentences(source, tokenizer), vocab)
 
 
-def load_corpus(source: Source, max_size: int | None = None, min_count: int = 1) -> tuple[np.ndarray, Vocab]:
+def load_corpus(
+    source: Source, max_size: int | None = None, min_count: int = 1, tokenizer: str = "whitespace"
+) -> tuple[np.ndarray, Vocab]:
     """Read a corpus once: its ids under its own vocabulary (:func:`build_lm_vocab`'s) and the vocabulary."""
-    sentences = list(lm_sentences(source))
+    sentences = list(lm_sentences(source, tokenizer))
     vocab = build_vocab(sentences, min_count, max_size, corpus_name=_names(source), specials=LM_SPECIALS)
     return encode_sentences(sentences, vocab), vocab
 

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import ConfigError, UnknownWordError
-from .data import EOS, UNK
+from ..text.vocab import EOS, UNK, Vocab
 
 
 class StatefulLM(Protocol):
@@ -81,7 +81,7 @@ def _start_ids(words: Sequence[str], w2i: dict[str, int], vocab: Sequence[str]) 
 
 def generate(
     model: StatefulLM,
-    vocab: Sequence[str],
+    vocab: Vocab | Sequence[str],
     start: str | Sequence[str],
     length: int = 50,
     temperature: float = 1.0,
@@ -92,6 +92,7 @@ def generate(
 ) -> list[str]:
     """Continue ``start`` with up to ``length`` sampled words; returns start words + new words.
 
+    ``vocab``: the model's :class:`~kotoba.text.vocab.Vocab` (or its words in id order).
     ``start`` is a phrase (split on whitespace) or a list of words; every word must be in
     ``vocab``, else UnknownWordError with close matches (a typo silently read as ``<unk>`` would
     give odd text with no hint why). An empty start begins at a sentence boundary (``<eos>``,
@@ -101,7 +102,7 @@ def generate(
     """
     if length < 0:
         raise ConfigError(f"length must be >= 0, got {length}")
-    vocab = list(vocab)
+    vocab = list(vocab)  # id -> word
     w2i = {w: i for i, w in enumerate(vocab)}
     if rng is None:
         rng = np.random.default_rng()

@@ -20,7 +20,6 @@ a run from outside (a signal handler, a time limit): it saves the state and rais
 
 from __future__ import annotations
 
-import io as _io
 import json
 import math
 import os
@@ -34,7 +33,7 @@ import numpy as np
 
 from ..checks import check_float, check_int
 from ..errors import ConfigError, DataError, DivergenceError, FormatError, TrainingInterrupted
-from ..io import atomic_write, load_npz, save_npz
+from ..io import load_npz, save_npz
 from ..layers.time import GATE_ORDER, reorder_gates
 from ..optim import clip_grads
 from ..text.vocab import Vocab
@@ -266,6 +265,8 @@ class RnnlmTrainer:
         if config is not None and options:
             raise ConfigError(f"give fit either a FitConfig or its fields as keywords, not both ({sorted(options)})")
         if config is not None:
+            if not isinstance(config, FitConfig):
+                raise ConfigError(f"fit's second argument is a FitConfig, got {config!r} (sizes go by keyword)")
             return config
         try:
             return FitConfig(**options)
@@ -389,32 +390,13 @@ class RnnlmTrainer:
 
     # ------------------------------------------------------------------------------------
     def plot(self, path: str | os.PathLike) -> Path:
-        """Write a PNG of the training perplexity (per ``eval_interval`` batches) and the
-        validation perplexity (per epoch) against batches seen. Returns ``path``."""
-        from matplotlib.figure import Figure  # no pyplot: no global state, Agg rendering
+        """Write a picture of the training perplexity (per ``eval_interval`` batches) and the
+        validation perplexity (per epoch) against epochs (:func:`kotoba.plot.plot_lm_curves`)."""
+        from ..plot import plot_lm_curves
 
         if not self.ppl_list and not self.valid_ppl_list:
             raise DataError("nothing to plot: train first")
-        fig = Figure(figsize=(6, 4), dpi=100)
-        ax = fig.subplots()
-        if self.ppl_list:
-            x = (np.arange(len(self.ppl_list)) + 1) * self.eval_interval
-            ax.plot(x, self.ppl_list, label="train")
-        if self.valid_ppl_list and self.batches_per_epoch:
-            xv = (np.arange(len(self.valid_ppl_list)) + 1) * self.batches_per_epoch
-            ax.plot(xv, self.valid_ppl_list, "o-", label="valid")
-        ax.set_xlabel("batches")
-        ax.set_ylabel("perplexity")
-        ax.set_yscale("log")
-        ax.legend()
-        ax.grid(True, alpha=0.3)
-        fig.tight_layout()
-        buf = _io.BytesIO()
-        fig.savefig(buf, format="png")
-        path = Path(path)
-        with atomic_write(path, "wb") as f:
-            f.write(buf.getvalue())
-        return path
+        return plot_lm_curves(self, path)
 
     # ------------------------------------------------------------------------------------
     def save_state(self, path: str | os.PathLike) -> Path:

@@ -12,12 +12,13 @@ Typical use (all in bounded memory)::
 """
 
 from .corpus import EncodedCorpus, encode_corpus, scan_corpus, subsample_keep_probs
-from .readers import ReadStats, corpus_files, iter_sentences
+from .readers import ReadStats, TextReader, corpus_files, iter_sentences
 from .vocab import Vocab, build_vocab
 
 __all__ = [
     "EncodedCorpus",
     "ReadStats",
+    "TextReader",
     "Vocab",
     "build_vocab",
     "corpus_files",

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import ConfigError, EmptyCorpusError, FormatError
 from ..io import atomic_write, load_json, save_json
-from .readers import BLOCK_SIZE, ReadStats, Source, corpus_files, empty_corpus_error, file_pieces, iter_sentences
+from .readers import BLOCK_SIZE, ReadStats, Source, TextReader, corpus_files, empty_corpus_error, iter_sentences
 from .vocab import DEFAULT_MAX_TABLE_SIZE, Vocab, build_vocab, check_vocab_options, select_words, vocab_from_counts
 from .wordtable import WordTable
 
@@ -118,7 +118,7 @@ def _source_record(files: list[Path]) -> list[dict[str, Any]]:
     return out
 
 
-def _meta(files: list[Path], vocab: Vocab, lowercase: bool, max_sentence_len: int) -> dict[str, Any]:
+def _meta(files: list[Path], vocab: Vocab, lowercase: bool, max_sentence_len: int, tokenizer: str) -> dict[str, Any]:
     """What an encoding depends on: reused only when all of it is unchanged."""
     return {
         "format": FORMAT_VERSION,
@@ -128,6 +128,7 @@ def _meta(files: list[Path], vocab: Vocab, lowercase: bool, max_sentence_len: in
         "vocab_size": len(vocab),
         "lowercase": bool(lowercase),
         "max_sentence_len": int(max_sentence_len),
+        "tokenizer": tokenizer,
     }
 
 
@@ -140,19 +141,22 @@ def encode_corpus(
     *,
     reuse: bool = True,
     stats: ReadStats | None = None,
+    tokenizer: str = "whitespace",
+    workers: int | None = None,
 ) -> EncodedCorpus:
     """Encode the corpus text as ids of ``vocab`` into ``out_dir`` and open it.
 
     With ``reuse`` (default), an ``out_dir`` already holding an encoding of the same files
     (same paths, sizes and modification times), the same vocabulary (fingerprint) and the same
-    options is opened as is, without reading the text. ``lowercase`` and ``max_sentence_len``
-    are passed to :func:`iter_sentences` and must match those used to build ``vocab``.
+    options is opened as is, without reading the text (so a segmented Japanese corpus is not
+    tokenised again). ``lowercase``, ``max_sentence_len``, ``tokenizer`` and ``workers`` are passed
+    to :func:`iter_sentences` and must match those used to build ``vocab``.
     ``stats``, if given, is filled in only when the text is actually read (not on reuse).
     Raises :class:`EmptyCorpusError` if no token of the corpus is in the vocabulary.
     """
     out_dir = Path(out_dir)
     files = corpus_files(source)
-    wanted = _meta(files, vocab, lowercase, max_sentence_len)
+    wanted = _meta(files, vocab, lowercase, max_sentence_len, tokenizer)
     meta_path = out_dir / META_FILE
     if reuse and meta_path.is_file():
         try:
@@ -175,7 +179,8 @@ def encode_corpus(
         off_buf = array("q", [0])
         if ids_buf.itemsize != 4 or off_buf.itemsize != 8:
             raise RuntimeError("unexpected C integer sizes")  # array('i') is int32 on every supported platform
-        for sentence in iter_sentences(files, lowercase, max_sentence_len, stats=st):
+        sentences = iter_sentences(files, lowercase, max_sentence_len, stats=st, tokenizer=tokenizer, workers=workers)
+        for sentence in sentences:
             ids = [i for i in map(lookup, sentence) if i is not None]
             if not ids:
                 continue
@@ -253,6 +258,8 @@ def scan_corpus(
     corpus_name: str = "the corpus",
     stats: ReadStats | None = None,
     block_size: int = BLOCK_SIZE,
+    tokenizer: str = "whitespace",
+    workers: int | None = None,
 ) -> tuple[Vocab, EncodedCorpus]:
     """Count the vocabulary and encode the corpus into ``out_dir`` reading the text once.
 
@@ -267,7 +274,8 @@ def scan_corpus(
 
     If the corpus has more than ``max_table_size`` distinct words, :func:`build_vocab` prunes
     its table (see there) and the provisional ids no longer match its counts; then this falls
-    back to the two passes of :func:`build_vocab` and :func:`encode_corpus`.
+    back to the two passes of :func:`build_vocab` and :func:`encode_corpus`. ``tokenizer`` and
+    ``workers`` choose how lines become tokens (:class:`~kotoba.text.readers.TextReader`).
     Raises :class:`EmptyCorpusError` for a corpus with no token, or none kept by ``min_count``.
     """
     check_vocab_options(min_count, max_vocab_size, max_table_size)
@@ -283,19 +291,31 @@ def scan_corpus(
     prov_ids, prov_cuts = out_dir / _PROV_IDS, out_dir / _PROV_CUTS
     try:
         try:
-            scan = _Scan(files, lowercase, max_sentence_len, max_table_size, block_size, ReadStats())
+            reader = TextReader(lowercase, tokenizer, workers, block_size)
+            scan = _Scan(files, reader, max_sentence_len, max_table_size, ReadStats())
             scan.run(prov_ids, prov_cuts)
         except _TablePruned:
             prov_ids.unlink(missing_ok=True)
             prov_cuts.unlink(missing_ok=True)
             vocab = build_vocab(
-                iter_sentences(files, lowercase, max_sentence_len),
+                iter_sentences(files, lowercase, max_sentence_len, tokenizer=tokenizer, workers=workers),
                 min_count,
                 max_vocab_size,
                 max_table_size,
                 corpus_name=corpus_name,
             )
-            return vocab, encode_corpus(files, vocab, out_dir, lowercase, max_sentence_len, reuse=False, stats=st)
+            encoded = encode_corpus(
+                files,
+                vocab,
+                out_dir,
+                lowercase,
+                max_sentence_len,
+                reuse=False,
+                stats=st,
+                tokenizer=tokenizer,
+                workers=workers,
+            )
+            return vocab, encoded
         for name in ("files", "lines", "tokens", "bytes", "invalid_utf8"):
             setattr(st, name, getattr(st, name) + getattr(scan.stats, name))
         if scan.n_tokens == 0:
@@ -311,7 +331,7 @@ def scan_corpus(
         prov_ids.unlink(missing_ok=True)
         prov_cuts.unlink(missing_ok=True)
     meta = dict(
-        _meta(files, vocab, lowercase, max_sentence_len),
+        _meta(files, vocab, lowercase, max_sentence_len, tokenizer),
         n_ids=n_ids,
         n_sentences=n_sent,
         raw_words=scan.n_tokens,
@@ -330,11 +350,9 @@ class _Scan:
     ``n_cuts`` (sentences, each written as its end position in the token stream).
     """
 
-    def __init__(
-        self, files: list[Path], lowercase: bool, max_len: int, max_table_size: int, block_size: int, stats: ReadStats
-    ):
-        self.files, self.lowercase, self.max_len = files, lowercase, max_len
-        self.max_table_size, self.block_size, self.stats = max_table_size, block_size, stats
+    def __init__(self, files: list[Path], reader: TextReader, max_len: int, max_table_size: int, stats: ReadStats):
+        self.files, self.reader, self.max_len = files, reader, max_len
+        self.max_table_size, self.stats = max_table_size, stats
         self.words = WordTable()
         self.counts = np.zeros(0, np.int64)
         self.n_tokens = 0
@@ -347,7 +365,7 @@ class _Scan:
         with open(ids_path, "wb") as f_ids, open(cuts_path, "wb") as f_cuts:
             for path in self.files:
                 line_start = last_cut = self.n_tokens
-                for piece in file_pieces(path, self.lowercase, self.stats, self.block_size):
+                for piece in self.reader.pieces(path, self.stats):
                     ids, ends = self._piece_ids(piece)
                     total = self.n_tokens + len(ids)
                     cuts = _sentence_ends(ends + self.n_tokens, line_start, last_cut, total, self.max_len)

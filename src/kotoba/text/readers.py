@@ -10,6 +10,14 @@ tokens comes out as consecutive chunks of at most that many tokens (concatenated
 are exactly the line's tokens). A token cut in two by a block boundary is carried over to the
 next block, so it is never split.
 
+Documents that are not plain text are recognised by their first bytes and read through their own
+reader: a Wikipedia XML dump (:mod:`.wiki`, one paragraph per line) and an Aozora Bunko text
+(:mod:`.aozora`, ``.zip`` or ``.txt``, cp932 or UTF-8, markup removed, one paragraph per line).
+A ``tokenizer`` other than ``"whitespace"`` (:mod:`.tokenize`: ``mecab`` for Japanese, ``char``)
+segments each line first, in worker processes; the rest of the path then sees whitespace-separated
+tokens as for any text. Plain text that looks like unsegmented Japanese read with the whitespace
+tokenizer gets an :class:`~kotoba.errors.UnsegmentedTextWarning`.
+
 Invalid UTF-8 never stops reading: each invalid sequence becomes U+FFFD (as with
 ``errors="replace"``) and is counted in :class:`ReadStats`. A leading UTF-8 BOM is dropped.
 """
@@ -22,13 +30,14 @@ import gzip
 import lzma
 import os
 import threading
+import warnings
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ..errors import ConfigError, DataError, EmptyCorpusError
+from ..errors import ConfigError, DataError, EmptyCorpusError, UnsegmentedTextWarning
 
 PathLike = str | os.PathLike
 Source = PathLike | Iterable[PathLike]
@@ -116,12 +125,16 @@ def iter_sentences(
     stats: ReadStats | None = None,
     *,
     block_size: int = BLOCK_SIZE,
+    tokenizer: str = "whitespace",
+    workers: int | None = None,
 ) -> Iterator[list[str]]:
     """Yield each sentence (line) of the corpus as a list of tokens.
 
     Lines with no tokens are skipped; a line of more than ``max_sentence_len`` tokens is yielded
     as consecutive chunks of ``max_sentence_len`` tokens (the last one shorter). ``lowercase``
     applies ``str.lower`` to the text. If ``stats`` is given it is updated as reading goes on.
+    ``tokenizer`` names a :mod:`kotoba.text.tokenize` tokeniser, run in ``workers`` processes
+    (default: one per CPU) when it is not ``"whitespace"``.
 
     Files are resolved (and missing paths reported as :class:`DataError`) when this is called,
     not on first iteration. A corpus with no token at all raises :class:`EmptyCorpusError`
@@ -133,15 +146,14 @@ def iter_sentences(
         raise ConfigError(f"block_size must be >= 1, got {block_size}")
     files = corpus_files(source)
     st = stats if stats is not None else ReadStats()
-    return _iter_files(files, lowercase, max_sentence_len, st, block_size)
+    reader = TextReader(lowercase, tokenizer, workers, block_size)
+    return _iter_files(files, reader, max_sentence_len, st)
 
 
-def _iter_files(
-    files: list[Path], lowercase: bool, max_len: int, st: ReadStats, block_size: int
-) -> Iterator[list[str]]:
+def _iter_files(files: list[Path], reader: TextReader, max_len: int, st: ReadStats) -> Iterator[list[str]]:
     tokens_before = st.tokens
     for path in files:
-        yield from _iter_file(path, lowercase, max_len, st, block_size)
+        yield from _iter_file(path, reader, max_len, st)
     if st.tokens == tokens_before:
         raise empty_corpus_error(files)
 
@@ -152,9 +164,9 @@ def empty_corpus_error(files: list[Path]) -> EmptyCorpusError:
     return EmptyCorpusError(f"corpus {names} contains no tokens")
 
 
-def _iter_file(path: Path, lowercase: bool, max_len: int, st: ReadStats, block_size: int) -> Iterator[list[str]]:
+def _iter_file(path: Path, reader: TextReader, max_len: int, st: ReadStats) -> Iterator[list[str]]:
     sentence: list[str] = []  # tokens of the current line not yet yielded
-    for piece in file_pieces(path, lowercase, st, block_size):
+    for piece in reader.pieces(path, st):
         lines = piece.split("\n")
         for line in lines[:-1]:
             toks = line.split()
@@ -176,8 +188,121 @@ def _iter_file(path: Path, lowercase: bool, max_len: int, st: ReadStats, block_s
         yield sentence
 
 
+@dataclass(frozen=True)
+class TextReader:
+    """How files become text pieces: the one reader interface of both trainers.
+
+    ``tokenizer`` names a :mod:`kotoba.text.tokenize` tokeniser; anything but ``"whitespace"``
+    runs in ``workers`` processes (None: one per CPU). ``lowercase`` applies ``str.lower``.
+    """
+
+    lowercase: bool = False
+    tokenizer: str = "whitespace"
+    workers: int | None = None
+    block_size: int = BLOCK_SIZE
+
+    def pieces(self, path: Path, st: ReadStats) -> Iterator[str]:
+        """The text of ``path`` as whitespace-separated tokens, in pieces that never cut a token
+        (each but the last ends with whitespace; lines end with ``"\n"``)."""
+        kind = document_kind(path)
+        if kind == "text" and self.tokenizer == "whitespace":
+            return _checked_for_japanese(path, file_pieces(path, self.lowercase, st, self.block_size))
+        lines = _document_lines(path, kind, st, self.block_size)
+        if self.lowercase:
+            lines = (line.lower() for line in lines)
+        if self.tokenizer != "whitespace":
+            from .tokenize import tokenize_lines
+
+            workers = self.workers if self.workers is not None else (os.cpu_count() or 1)
+            lines = (" ".join(t) for t in tokenize_lines(lines, self.tokenizer, workers))
+        elif kind == "aozora":
+            _warn_unsegmented(path)
+        return _joined(lines, self.block_size)
+
+
+def document_kind(path: Path) -> str:
+    """``"wiki"`` (a MediaWiki XML dump), ``"aozora"`` (an Aozora Bunko text) or ``"text"``, by content."""
+    from .aozora import is_aozora
+    from .wiki import is_wiki_dump
+
+    if is_wiki_dump(path):
+        return "wiki"
+    if path.suffix.lower() not in _OPENERS and is_aozora(path):
+        return "aozora"
+    return "text"
+
+
+def _document_lines(path: Path, kind: str, st: ReadStats, block_size: int) -> Iterator[str]:
+    """The lines of one document without their line ends: paragraphs of a dump or an Aozora text, or a file's lines."""
+    if kind == "wiki":
+        from .wiki import iter_wiki_lines
+
+        return _counted(path, iter_wiki_lines(path), st)
+    if kind == "aozora":
+        from .aozora import iter_aozora_paragraphs
+
+        return _counted(path, iter_aozora_paragraphs(path), st)
+    return _lines_of(file_pieces(path, False, st, block_size))
+
+
+def _counted(path: Path, lines: Iterator[str], st: ReadStats) -> Iterator[str]:
+    st.files += 1
+    st.bytes += path.stat().st_size  # of the document file as stored (a dump stays compressed)
+    for line in lines:
+        st.lines += 1
+        yield line
+
+
+def _lines_of(pieces: Iterator[str]) -> Iterator[str]:
+    """Whole lines from text pieces (a line cut between two pieces is put back together)."""
+    carry = ""
+    for piece in pieces:
+        lines = (carry + piece).split("\n")
+        carry = lines.pop()
+        yield from lines
+    if carry:
+        yield carry
+
+
+def _joined(lines: Iterable[str], block_size: int) -> Iterator[str]:
+    """Lines joined into pieces of about ``block_size`` characters, each line ended by ``"\n"``."""
+    buf: list[str] = []
+    size = 0
+    for line in lines:
+        buf.append(line)
+        size += len(line) + 1
+        if size >= block_size:
+            yield "\n".join(buf) + "\n"
+            buf, size = [], 0
+    if buf:
+        yield "\n".join(buf) + "\n"
+
+
+def _checked_for_japanese(path: Path, pieces: Iterator[str]) -> Iterator[str]:
+    """``pieces`` as they are, after a look at the first one: unsegmented Japanese gets a warning."""
+    from .tokenize import looks_unsegmented
+
+    first = next(pieces, None)
+    if first is None:
+        return
+    if looks_unsegmented(first.splitlines()[:200]):
+        _warn_unsegmented(path)
+    yield first
+    yield from pieces
+
+
+def _warn_unsegmented(path: Path) -> None:
+    warnings.warn(
+        UnsegmentedTextWarning(
+            f"{path}: looks like Japanese text without spaces between words; read as it is, each line "
+            "would be one 'word'. Use the Japanese tokenizer ('mecab') to segment it."
+        ),
+        stacklevel=2,
+    )
+
+
 def file_pieces(path: Path, lowercase: bool, st: ReadStats, block_size: int = BLOCK_SIZE) -> Iterator[str]:
-    """Yield the decoded text of one file in pieces that never cut a token.
+    """Yield the decoded text of one plain-text file in pieces that never cut a token.
 
     Each piece but the last ends with whitespace (a token cut by a block boundary is carried
     over to the next piece); concatenated, the pieces are the file's text without a leading BOM,

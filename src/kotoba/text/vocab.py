@@ -51,8 +51,7 @@ class Vocab:
             raise DataError("vocabulary counts must be >= 0")
         self.index = {w: i for i, w in enumerate(self.words)}
         if len(self.index) != len(self.words):
-            seen: set[str] = set()
-            dup = next(w for w in self.words if w in seen or seen.add(w))
+            dup = next(w for i, w in enumerate(self.words) if self.index[w] != i)  # index keeps the last
             raise DataError(f"word {dup!r} occurs twice in the vocabulary")
         self.total_words = int(self.counts.sum())
         self.raw_total_words = self.total_words if raw_total_words is None else int(raw_total_words)
@@ -274,7 +273,8 @@ def _vocab_with_specials(
 ) -> Vocab:
     """:func:`vocab_from_counts` when some words must be kept (see there)."""
     ranked = select_words(counts, min_count, None)
-    position = {w: i for i, w in enumerate(words) if w in set(specials)}  # specials in the table
+    wanted = set(specials)
+    position = {w: i for i, w in enumerate(words) if w in wanted}  # specials in the table
     is_special = np.zeros(len(words), dtype=bool)
     is_special[list(position.values())] = True
     top = ranked if max_vocab_size is None else ranked[:max_vocab_size]

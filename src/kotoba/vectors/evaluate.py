@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from numbers import Integral
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -351,6 +352,71 @@ def evaluate_word_pairs(
     x, y = np.array(gold, dtype=np.float64), np.array(model, dtype=np.float64)
     ratio = float(oov) / (len(gold) if dummy4unknown else len(gold) + oov) * 100  # gensim's rounding
     return pearsonr(x, y), spearmanr(x, y), ratio
+
+
+# ---- the Japanese Word Similarity Dataset -------------------------------------------------------
+
+#: the score column of the Japanese Word Similarity Dataset (Sakaizawa & Komachi, LREC 2018): the mean
+#: over annotators with the extreme ones removed, 0-10, the figure the paper reports
+JWSD_SCORE = "mean(remove_extreme_annotator)"
+
+
+def is_jwsd(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a word-pair file of the Japanese Word Similarity Dataset (by its CSV header)."""
+    for _, line in _lines(path, "utf-8-sig", binary_lines=False):
+        return line.startswith("word1,word2,") and JWSD_SCORE in line.split(",")
+    return False
+
+
+def evaluate_jwsd(
+    wv: WordVectors, path: str | os.PathLike, tokenize: Callable[[str], list[str]] | None = None
+) -> dict[str, Any]:
+    """Spearman / Pearson correlation with the human scores of a Japanese Word Similarity Dataset file.
+
+    Many entries are inflected or several morphemes (``排除する``, ``あしらった``): each entry is split with
+    ``tokenize`` (the analyser the corpus was segmented with; None: the entry is one token), and an entry
+    of several tokens is represented by the mean of its token vectors. A pair with an entry that has a
+    token outside the vocabulary is not scored and counts as OOV. Returns ``{"pairs": scored pairs,
+    "oov": unscored pairs, "multi_token": entries of more than one token among the scored pairs,
+    "spearman": (rho, p), "pearson": (r, p)}``.
+    """
+    rows = list(_lines(path, "utf-8-sig", binary_lines=False))
+    header = rows[0][1].rstrip("\n").split(",") if rows else []
+    if JWSD_SCORE not in header or header[:2] != ["word1", "word2"]:
+        raise DataError(f"{path}: not a Japanese Word Similarity Dataset file (header 'word1,word2,{JWSD_SCORE},...')")
+    col = header.index(JWSD_SCORE)
+    split = tokenize if tokenize is not None else (lambda entry: [entry])
+    gold: list[float] = []
+    model: list[float] = []
+    oov = multi = 0
+    for lineno, line in rows[1:]:
+        fields = line.rstrip("\n").split(",")
+        if len(fields) <= col:
+            raise DataError(f"{path}: line {lineno}: expected at least {col + 1} comma-separated fields")
+        vecs = [_entry_vector(wv, split(entry)) for entry in fields[:2]]
+        if vecs[0] is None or vecs[1] is None:
+            oov += 1
+            continue
+        multi += sum(len(split(entry)) > 1 for entry in fields[:2])
+        gold.append(float(fields[col]))
+        model.append(float(np.dot(_unitvec(vecs[0]), _unitvec(vecs[1]))))
+    if len(gold) < 2:
+        raise DataError(f"{path}: fewer than two pairs have every token in the vocabulary ({oov} OOV)")
+    x, y = np.array(gold), np.array(model)
+    return {
+        "pairs": len(gold),
+        "oov": oov,
+        "multi_token": multi,
+        "spearman": spearmanr(x, y),
+        "pearson": pearsonr(x, y),
+    }
+
+
+def _entry_vector(wv: WordVectors, tokens: list[str]) -> np.ndarray | None:
+    """Mean vector of an entry's tokens, None if it has none or one is out of the vocabulary."""
+    if not tokens or any(t not in wv for t in tokens):
+        return None
+    return np.mean([wv.vectors[wv.get_index(t)] for t in tokens], axis=0)
 
 
 # ---- correlations, without SciPy --------------------------------------------------------------

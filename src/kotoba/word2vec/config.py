@@ -9,6 +9,7 @@ from typing import Any
 
 from ..checks import check_float, check_int
 from ..errors import ConfigError, FormatError
+from ..text.tokenize import ALIASES, NAMES
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class Word2VecConfig:
     share one set of negatives and the output rows are read once per window instead of once per
     pair -- ~1.5x faster, with analogy / similarity scores within noise of the per-pair rule on
     PTB and text8 (see bench/word2vec_vs_gensim.py); ``False`` gives word2vec.c's per-pair updates.
+    ``lowercase`` and ``tokenizer`` (a :mod:`kotoba.text.tokenize` name: ``mecab`` for Japanese) say
+    how the text becomes words.
     """
 
     sg: bool = False
@@ -38,6 +41,7 @@ class Word2VecConfig:
     cbow_mean: bool = True
     max_vocab_size: int | None = None
     lowercase: bool = False
+    tokenizer: str = "whitespace"
     max_sentence_len: int = 10000
     ns_exponent: float = 0.75
     batch_negatives: bool = True
@@ -57,6 +61,8 @@ class Word2VecConfig:
         check_int("max_vocab_size", self.max_vocab_size, optional=True)
         check_float("sample", self.sample, 0, 1, high_open=True)
         check_float("ns_exponent", self.ns_exponent)
+        if self.tokenizer not in NAMES + tuple(ALIASES):
+            raise ConfigError(f"tokenizer={self.tokenizer!r}: must be one of {', '.join(NAMES + tuple(ALIASES))}")
         if not self.hs and self.negative == 0:
             raise ConfigError("negative=0 and hs=False: nothing to train (use negative sampling, hs, or both)")
         alpha = (0.025 if self.sg else 0.05) if self.alpha is None else self.alpha

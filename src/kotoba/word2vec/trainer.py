@@ -342,6 +342,7 @@ def _read_corpus(corpus, config: Word2VecConfig, state: Word2VecModel | None, ou
             config.lowercase,
             config.max_sentence_len,
             corpus_name=str(corpus),
+            tokenizer=config.tokenizer,
         )
         words, counts = vocab.words, vocab.counts
     else:
@@ -352,6 +353,7 @@ def _read_corpus(corpus, config: Word2VecConfig, state: Word2VecModel | None, ou
             out_dir,
             lowercase=config.lowercase,
             max_sentence_len=config.max_sentence_len,
+            tokenizer=config.tokenizer,
         )
     invalid = int(encoded.meta.get("invalid_utf8", 0))
     if invalid > encoded.raw_words:
@@ -435,7 +437,7 @@ class _Progress:
                 f"word2vec loss became {mean} in epoch {self.epoch + 1}; lower alpha (now {config.alpha})"
             )
         lr = self.run.lr_at(self.done)
-        self.losses.append({"epoch": self.epoch + 1, "words": self.done, "loss": mean})
+        self.losses.append({"epoch": self.epoch + 1, "words": self.done, "loss": mean, "lr": lr})
         self.bar.set_postfix(loss=f"{mean:.4f}", lr=f"{lr:.5f}", refresh=False)
         if self.callback is not None:
             elapsed = max(time.perf_counter() - self.t0, 1e-9)
