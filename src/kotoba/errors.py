@@ -7,8 +7,6 @@ traceback.
 
 from __future__ import annotations
 
-import os
-
 
 class KotobaError(Exception):
     """Base class of every error kotoba raises on purpose."""
@@ -57,9 +55,35 @@ class UnsegmentedTextWarning(UserWarning):
     """Text read with the whitespace tokenizer looks like Japanese without spaces between words."""
 
 
-class TrainingInterrupted(KotobaError):
-    """Training stopped because it was asked to; ``checkpoint`` is the resumable state saved then (or None)."""
+class OutputError(KotobaError, OSError):
+    """An output file could not be written (folder missing or read-only, disk full, file too large).
 
-    def __init__(self, message: str, checkpoint: os.PathLike | None = None):
-        super().__init__(message)
+    Subclasses :class:`OSError` too, so code that handles OS errors keeps working; nothing is left
+    under the output's name (see :func:`kotoba.io.atomic_write`). ``str()`` is the message alone,
+    even when ``errno`` / ``filename`` are set.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "cannot write the output"
+
+
+class TrainingInterrupted(KotobaError):
+    """Training stopped early because its ``should_stop()`` hook returned True.
+
+    Raised by the trainers after they have saved what is needed to resume. ``checkpoint`` is what
+    was saved (a file or folder), or None if nothing could be (no checkpoint location was given);
+    ``epoch`` / ``step`` say where training stopped when the trainer knows.
+    """
+
+    def __init__(
+        self,
+        message: str = "training interrupted",
+        checkpoint: object = None,
+        *,
+        epoch: int | None = None,
+        step: int | None = None,
+    ):
         self.checkpoint = checkpoint
+        self.epoch = epoch
+        self.step = step
+        super().__init__(message)

@@ -1,69 +1,188 @@
 """Safe, atomic files: temp file in the same folder, fsync, ``os.replace``.
 
-Checkpoints are a ``.npz`` of named arrays (loaded with ``allow_pickle=False``) plus a JSON
-side file of metadata. No pickle anywhere.
+Checkpoints are a ``.npz`` of named arrays plus a JSON side file of metadata. No pickle anywhere:
+:func:`load_npz` parses the archive itself, refuses object arrays, and allocates no more than
+the data actually present (a member whose header claims 10^12 elements costs nothing until its
+bytes are read).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import math
 import os
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from .errors import FormatError
+from .errors import FormatError, OutputError
+
+# errno -> what the user can do about it (the strerror says what happened)
+_WRITE_ADVICE = {
+    errno.ENOSPC: "free some disk space or write to another folder",
+    errno.EFBIG: "the file is larger than this system allows here; write to another folder or filesystem",
+    errno.EDQUOT: "the disk quota is exhausted; free some space or write to another folder",
+    errno.EACCES: "the folder is not writable by you; choose another output path",
+    errno.EPERM: "the folder is not writable by you; choose another output path",
+    errno.EROFS: "the filesystem is read-only; choose another output path",
+    errno.ENOTDIR: "a part of the output path is a file, not a folder; choose another output path",
+    errno.EISDIR: "the output path is a folder; give a file name inside it",
+}
+_READ_CHUNK = 1 << 24
+
+
+def _output_error(path: Path, e: OSError) -> OutputError:
+    advice = _WRITE_ADVICE.get(e.errno or 0, "check the output path")
+    err = OutputError(f"cannot write {path}: {e.strerror or e} ({advice}); nothing was written there")
+    err.errno, err.strerror, err.filename = e.errno, e.strerror, str(path)  # one-argument OSError: str() is the message
+    return err
 
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
     """Open a temp file beside ``path``; on clean exit fsync it and rename it over ``path``.
 
-    If the block raises, the temp file is removed and ``path`` is untouched, so a crash
-    never leaves a half-written file under the real name.
+    If the block raises, the temp file is removed and ``path`` is untouched, so a crash never
+    leaves a half-written file under the real name (a SIGKILL can leave a ``<name>.tmp-*`` file
+    beside it, never a truncated ``<name>``). An OS error while creating, writing or renaming
+    (folder not writable, disk full, file too large) becomes :class:`~kotoba.errors.OutputError`
+    naming ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
-    # mkstemp creates 0600; give the file the mode a plain open() would (0666 less the umask)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
+    except OSError as e:
+        raise _output_error(path, e) from e
+    try:
+        # mkstemp creates 0600; give the file the mode a plain open() would (0666 less the umask)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, mode, encoding=encoding) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and not isinstance(e, OutputError) and e.errno in _WRITE_ADVICE:
+            raise _output_error(path, e) from e
         raise
+
+
+def check_writable(path: str | os.PathLike, *, folder: bool = False) -> None:
+    """Raise :class:`~kotoba.errors.OutputError` now if ``path`` (a file, or a folder when ``folder``)
+    could not be written later: a part of it is a file, it is a folder where a file is wanted, or
+    the nearest existing folder refuses a new file. Creates nothing that stays."""
+    path = Path(path)
+    if not folder and path.is_dir():
+        raise _output_error(path, IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)))
+    if folder and path.exists() and not path.is_dir():
+        raise _output_error(path, NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
+    probe_dir = path if folder else path.parent
+    while not probe_dir.exists():
+        probe_dir = probe_dir.parent
+    if not probe_dir.is_dir():
+        raise _output_error(path, NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
+    try:
+        with tempfile.TemporaryFile(dir=probe_dir):
+            pass
+    except OSError as e:
+        raise _output_error(path, e) from e
 
 
 def save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
     """Write named arrays to an uncompressed ``.npz`` atomically (no object arrays)."""
     for name, a in arrays.items():
-        if np.asarray(a).dtype == object:
+        if np.asarray(a).dtype.hasobject:
             raise TypeError(f"array {name!r} has dtype object; refusing to save it (it would need pickle)")
     with atomic_write(path, "wb") as f:
         np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
 
 
+# what a damaged or hostile archive can raise while being parsed
+_NPZ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error)
+
+
 def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read every array of a ``.npz`` with ``allow_pickle=False``; clear error if not one."""
+    """Read every array of a ``.npz`` without pickle; :class:`FormatError` naming the file otherwise.
+
+    Refused: anything that is not a zip of ``.npy`` members, object arrays, a member whose data
+    is shorter than its header says (truncated download). Memory stays within the data present.
+    """
     path = Path(path)
     if not path.exists():
         raise FormatError(f"{path}: no such file")
+    if not path.is_file():
+        raise FormatError(f"{path}: not a file (a .npz checkpoint is expected)")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (ValueError, OSError, EOFError) as e:
-        raise FormatError(f"{path}: not a readable .npz checkpoint ({e})") from e
+        with zipfile.ZipFile(path) as z:
+            out = {}
+            for info in z.infolist():
+                name = info.filename
+                if not name.endswith(".npy") or info.is_dir():
+                    raise FormatError(f"{path}: member {name!r} is not a .npy array; not a kotoba checkpoint")
+                out[name[:-4]] = _read_npy(z, info, path)
+            return out
+    except FormatError:
+        raise
+    except (*_NPZ_ERRORS, NotImplementedError, RuntimeError) as e:
+        # RuntimeError: an encrypted member; NotImplementedError: an unsupported compression
+        raise FormatError(f"{path}: not a readable .npz checkpoint ({type(e).__name__}: {e})") from e
+
+
+def _read_npy(z: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> np.ndarray:
+    """One ``.npy`` member, read in chunks: (shape from its header) array of its dtype."""
+    where = f"{path}: array {info.filename[:-4]!r}"
+    with z.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise FormatError(f"{where}: unsupported .npy version {version}")
+        if dtype.hasobject:
+            raise FormatError(f"{where}: holds Python objects, which only pickle could load; refused")
+        if dtype.itemsize == 0:
+            raise FormatError(f"{where}: zero-size dtype {dtype}")
+        nbytes = math.prod(shape) * dtype.itemsize
+        data = _read_exactly(f, nbytes, prealloc=nbytes <= path.stat().st_size)
+    if len(data) != nbytes:
+        raise FormatError(f"{where}: truncated ({len(data):,} of the {nbytes:,} bytes its header declares)")
+    a = np.frombuffer(data, dtype=dtype)
+    return a.reshape(shape[::-1]).T if fortran else a.reshape(shape)
+
+
+def _read_exactly(f: IO[bytes], n: int, prealloc: bool) -> bytearray:
+    """Up to ``n`` bytes of ``f``. Preallocated only when ``n`` is known to fit the file on disk;
+    otherwise the buffer grows with the data, so a lying header cannot make us allocate."""
+    if prealloc:
+        buf = bytearray(n)
+        view, got = memoryview(buf), 0
+        while got < n:
+            chunk = f.read(min(_READ_CHUNK, n - got))
+            if not chunk:
+                return buf[:got]
+            view[got : got + len(chunk)] = chunk
+            got += len(chunk)
+        return buf
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = f.read(min(_READ_CHUNK, n - len(buf)))
+        if not chunk:
+            break
+        buf += chunk
+    return buf
 
 
 def save_json(path: str | os.PathLike, obj: Any) -> None:
@@ -74,11 +193,14 @@ def save_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def load_json(path: str | os.PathLike) -> Any:
+    """Parse a UTF-8 JSON file; :class:`FormatError` naming the file if it is missing or not JSON."""
     path = Path(path)
     if not path.exists():
         raise FormatError(f"{path}: no such file")
+    if not path.is_file():
+        raise FormatError(f"{path}: not a file (a JSON file is expected)")
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise FormatError(f"{path}: not valid JSON ({e})") from e
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise FormatError(f"{path}: not valid JSON ({type(e).__name__}: {str(e)[:200]})") from e

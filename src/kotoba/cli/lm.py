@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import os
 import sys
 import time
@@ -151,8 +152,8 @@ def _say(args: argparse.Namespace, msg: str) -> None:
 
 
 def _positive(name: str, value: float | int | None) -> None:
-    if value is not None and value <= 0:
-        raise ConfigError(f"--{name} must be > 0, got {value}")
+    if value is not None and not (value > 0 and math.isfinite(value)):  # NaN fails every comparison
+        raise ConfigError(f"--{name} must be a finite number > 0, got {value}")
 
 
 def _ptb_flags(cmd):
@@ -204,8 +205,8 @@ def _check_train_args(args: argparse.Namespace) -> float:
         ("state-every", args.state_every),
     ):
         _positive(name, v)
-    if args.max_grad < 0:
-        raise ConfigError(f"--max-grad must be >= 0, got {args.max_grad}")
+    if not (args.max_grad >= 0 and math.isfinite(args.max_grad)):
+        raise ConfigError(f"--max-grad must be a finite number >= 0, got {args.max_grad}")
     if not 0 <= args.dropout < 1:
         raise ConfigError(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.resume and not args.state:
@@ -336,6 +337,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             state_path=args.state,
             rng=None if args.resume else rng,
             progress=printer,
+            should_stop=getattr(args, "should_stop", None),  # set by kotoba.cli.main: Ctrl-C / SIGTERM
         )
     finally:
         if printer is not None:

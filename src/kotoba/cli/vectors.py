@@ -116,7 +116,17 @@ def _print_neighbours(results: list[tuple[str, float]], as_json: bool, label: st
         print(f"{rank:>3}  {word:<{width}}  {sim:.4f}")
 
 
+def _query_words(*words: str) -> None:
+    """Refuse an empty word, and an analogy whose words repeat (its answer would be trivial)."""
+    if any(not w.strip() for w in words):
+        raise ConfigError("empty word in the query: give the word(s) to look up")
+    if len(words) == 3 and len(set(words)) < 3:
+        a, b, c = words
+        raise ConfigError(f"analogy {a} : {b} :: {c} : ? repeats a word; give three different words")
+
+
 def _similar(args: argparse.Namespace) -> int:
+    _query_words(args.word)
     wv = WordVectors.load_word2vec_format(args.vectors)
     results = wv.most_similar(args.word, topn=args.topn, restrict_vocab=args.restrict_vocab)
     _print_neighbours(results, args.json, "similarity")
@@ -124,6 +134,7 @@ def _similar(args: argparse.Namespace) -> int:
 
 
 def _analogy(args: argparse.Namespace) -> int:
+    _query_words(args.a, args.b, args.c)
     wv = WordVectors.load_word2vec_format(args.vectors)
     if args.method == "3cosadd":
         results = wv.analogy(args.a, args.b, args.c, topn=args.topn, restrict_vocab=args.restrict_vocab)

@@ -132,6 +132,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         checkpoint_dir=checkpoint,
         resume=args.resume,
         progress=not args.quiet,
+        should_stop=getattr(args, "should_stop", None),  # set by kotoba.cli.main: Ctrl-C / SIGTERM
     )
 
     fmt = _output_format(args)
@@ -156,7 +157,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         "seconds": round(float(stats.get("seconds", 0.0)), 3),
         "words_per_sec": round(float(stats.get("words_per_sec", 0.0)), 1),
         "final_loss": None if final_loss is None else round(float(final_loss), 6),
+        "invalid_utf8": int(stats.get("invalid_utf8", 0)),
     }
+    if summary["invalid_utf8"]:
+        print(
+            f"kotoba: warning: {summary['invalid_utf8']:,} invalid UTF-8 sequences in the corpus were read as U+FFFD; "
+            "is it in another encoding? (convert it, e.g. iconv -f SHIFT-JIS -t UTF-8)",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     elif not args.quiet:

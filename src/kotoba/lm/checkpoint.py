@@ -126,6 +126,8 @@ def load_lm(path: str | os.PathLike, rng: np.random.Generator | None = None) -> 
             f"{side_path}: unsupported checkpoint version {version!r} (this kotoba reads versions "
             f"{', '.join(map(str, READABLE_VERSIONS))}; a newer kotoba wrote it?)"
         )
+    arrays = load_npz(path)
+    _check_sizes(side_path, side.get("config"), arrays)
     try:
         model = build_lm(side["config"], rng=rng)
     except (ConfigError, KeyError) as e:
@@ -135,7 +137,7 @@ def load_lm(path: str | os.PathLike, rng: np.random.Generator | None = None) -> 
         raise FormatError(
             f"{side_path}: vocab has {len(vocab)} words but config says vocab_size={model.config['vocab_size']}"
         )
-    params = _read_params(path, model, side["config"]["class"])
+    params = _read_params(path, model, side["config"]["class"], arrays)
     if version == 1:
         params = gates_from_v1(model, params)
     for p, a in zip(model.params, params):
@@ -155,9 +157,26 @@ def _read_vocab(side_path: Path, stored: Any, version: int) -> Vocab:
         raise FormatError(f"{side_path}: bad 'vocab' ({e})") from e
 
 
-def _read_params(path: Path, model: Any, class_name: str) -> list[np.ndarray]:
+def _check_sizes(side_path: Path, config: object, arrays: dict[str, np.ndarray]) -> None:
+    """Refuse a config claiming sizes the arrays cannot hold, before the model is built (and allocated).
+
+    Every model has at least a V x D embedding and an H x H recurrent matrix, so V*D + H*H is at
+    most the number of values saved; a malformed config is left to ``build_lm`` to describe.
+    """
+    try:
+        V, D, H = (int(config[k]) for k in ("vocab_size", "wordvec_size", "hidden_size"))  # type: ignore[index]
+    except (KeyError, TypeError, ValueError):
+        return
+    held = sum(a.size for a in arrays.values())
+    if V * D + H * H > held:
+        raise FormatError(
+            f"{side_path}: config claims vocab_size={V}, wordvec_size={D}, hidden_size={H}, more than the "
+            f"{held:,} values in {side_path.name[:-5]} (files do not match?)"
+        )
+
+
+def _read_params(path: Path, model: Any, class_name: str, arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
     """The arrays ``p0, p1, ...`` of the ``.npz``, checked against the shapes of ``model.params``."""
-    arrays = load_npz(path)
     if len(arrays) != len(model.params):
         raise FormatError(f"{path}: has {len(arrays)} arrays but a {class_name} needs {len(model.params)}")
     out = []

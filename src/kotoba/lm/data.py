@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..io import atomic_write
-from ..text.readers import iter_sentences
+from ..text.readers import ReadStats, iter_sentences
 from ..text.vocab import EOS, UNK, Vocab, build_vocab
 
 #: Tokens every language-model vocabulary has: ``<unk>`` for unknown words, ``<eos>`` at line ends.
@@ -71,11 +71,19 @@ def lm_sentences(source: Source, tokenizer: str = "whitespace") -> Iterator[list
     Japanese) followed by ``<eos>``.
 
     A line is one sentence however long it is (the reader's chunking of long lines is turned
-    off), so ``<eos>`` marks exactly the line ends. Raises :class:`DataError` for a missing file,
-    :class:`~kotoba.errors.EmptyCorpusError` for a corpus without tokens.
+    off), so ``<eos>`` marks exactly the line ends. Raises :class:`DataError` for a missing file
+    or one with more invalid UTF-8 sequences than tokens (once read to the end: binary, or another
+    encoding), :class:`~kotoba.errors.EmptyCorpusError` for a corpus without tokens.
     """
-    for sentence in iter_sentences(source, max_sentence_len=sys.maxsize, tokenizer=tokenizer):
+    st = ReadStats()
+    for sentence in iter_sentences(source, max_sentence_len=sys.maxsize, tokenizer=tokenizer, stats=st):
         yield sentence + [EOS]
+    if st.invalid_utf8 > st.tokens:
+        name = source if isinstance(source, (str, os.PathLike)) else ", ".join(map(str, source))
+        raise DataError(
+            f"{name}: not UTF-8 text ({st.invalid_utf8:,} invalid UTF-8 sequences in {st.tokens:,} words): a "
+            "binary file, or text in another encoding? convert it to UTF-8 (e.g. iconv -f SHIFT-JIS -t UTF-8)"
+        )
 
 
 def build_lm_vocab(

@@ -88,7 +88,7 @@ def perplexity(model: Any, ids: np.ndarray, batch_size: int = 10, time_size: int
         ts = np.where(valid, ids[pos + 1], -1).astype(np.int32)
         total += _nll_sum(model.predict(xs, train_flg=False), ts)
     model.reset_state()
-    return math.exp(total / L)
+    return _exp(total / L)
 
 
 def _gates_from_v1(model: Any, arrays: dict[str, np.ndarray]) -> None:
@@ -98,6 +98,16 @@ def _gates_from_v1(model: Any, arrays: dict[str, np.ndarray]) -> None:
     for name in list(arrays):
         if name.split(".")[0] in ("param", "best", "opt") and name.rsplit(".", 1)[-1] in positions:
             arrays[name] = reorder_gates(arrays[name], V1_GATE_ORDER, GATE_ORDER)
+
+
+#: a mean loss (nats per token) past this means the run has diverged: exp() of it overflows, while
+#: even a uniform guess over a million words costs only ln(10**6) ~ 14
+_DIVERGED = 709.0
+
+
+def _exp(x: float) -> float:
+    """``math.exp`` that gives inf instead of raising OverflowError (a diverging run's perplexity)."""
+    return math.exp(x) if x < 709.0 else math.inf
 
 
 def _dropout_layers(model: Any) -> list:
@@ -289,7 +299,7 @@ class RnnlmTrainer:
         """Forward, divergence check, backward, clip, update; then count the loss."""
         model, opt = self.model, self.optimizer
         loss = model.forward(xs, ts)
-        if not math.isfinite(loss):
+        if not math.isfinite(loss) or loss > _DIVERGED:
             raise DivergenceError(
                 f"training loss became {loss} at epoch {self.epoch + 1}, batch {self.iteration + 1}; "
                 f"lower the learning rate (lr={getattr(opt, 'lr', '?')}) or clip gradients (max_grad)"
@@ -302,14 +312,14 @@ class RnnlmTrainer:
         self._loss_sum += loss
         self._loss_count += 1
         if self._loss_count == cfg.eval_interval:
-            self.ppl_list.append(math.exp(self._loss_sum / self._loss_count))
+            self.ppl_list.append(_exp(self._loss_sum / self._loss_count))
             self._loss_sum, self._loss_count = 0.0, 0
 
     def _report_batch(self, progress, cfg: FitConfig, n_batches: int, clock: tuple[float, int]) -> None:
         if progress is None:
             return
         elapsed = max(time.perf_counter() - clock[0], 1e-9)
-        run_ppl = math.exp(self._loss_sum / self._loss_count) if self._loss_count else self.ppl_list[-1]
+        run_ppl = _exp(self._loss_sum / self._loss_count) if self._loss_count else self.ppl_list[-1]
         tokens = (self.iteration - clock[1]) * cfg.batch_size * cfg.time_size
         progress(
             FitProgress("batch", self.epoch + 1, self.iteration, n_batches, cfg.max_epoch, run_ppl, tokens / elapsed)

@@ -15,6 +15,7 @@ import contextlib
 import gzip
 import io
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from numbers import Integral
 from pathlib import Path
@@ -30,6 +31,10 @@ from ..io import atomic_write
 # such as U+3000 IDEOGRAPHIC SPACE stay inside words, exactly as gensim's ``split(" ")`` keeps them).
 _ASCII_WS = b" \t\n\r\x0b\x0c"
 _CHUNK = 1 << 20
+#: first allocation for the vectors of a compressed file, whose size on disk bounds nothing
+_FIRST_BYTES = 1 << 26
+#: longest header line accepted ("V D\\n" is a few bytes; garbage without a newline stops here)
+_MAX_HEADER = 1024
 
 
 def write_word2vec_format(
@@ -85,7 +90,7 @@ def read_word2vec_format(
     with _open_read(path) as f:
         try:
             words, vecs = _Reader(f, path, encoding, unicode_errors).read(binary, limit)
-        except (EOFError, OSError, gzip.BadGzipFile) as e:
+        except (EOFError, OSError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
             raise FormatError(f"{path}: unreadable or truncated file ({e})") from e
     counts = _read_counts(Path(vocab_path), words, encoding) if vocab_path is not None else None
     return words, vecs, counts
@@ -108,12 +113,50 @@ def _open_read(path: Path) -> IO[bytes]:
         raise FormatError(f"{path}: no such file")
     if path.is_dir():
         raise FormatError(f"{path}: is a directory, not a vectors file")
-    f = open(path, "rb")
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise FormatError(f"{path}: cannot open ({e.strerror or e})") from e
     magic = f.read(2)
     f.seek(0)
     if magic == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
     return f
+
+
+def _size_on_disk(f: IO[bytes]) -> int | None:
+    """Bytes the stream can still hold if it is a plain file; None for a compressed one."""
+    if isinstance(f, gzip.GzipFile):
+        return None
+    return os.fstat(f.fileno()).st_size
+
+
+class _Rows:
+    """The (n, D) float32 matrix of a file, grown as rows arrive instead of allocated from the header.
+
+    The first allocation is bounded by what the file can hold (rows of at least ``min_row``
+    bytes in ``size`` bytes) or, for a compressed file, by ``_FIRST_BYTES``; then it doubles
+    up to the ``n`` rows the header declares. An honest plain file is allocated once.
+    """
+
+    def __init__(self, n: int, D: int, size: int | None, min_row: int):
+        self.n, self.D = n, D
+        bound = size // min_row if size is not None else _FIRST_BYTES // (4 * D)
+        self.first = max(1, min(n, bound))
+        self.a = np.empty((0, D), np.float32)
+        self.len = 0
+
+    def append(self, row: np.ndarray) -> None:
+        if self.len == len(self.a):
+            cap = self.first if not len(self.a) else min(self.n, 2 * len(self.a))
+            grown = np.empty((cap, self.D), np.float32)
+            grown[: self.len] = self.a[: self.len]
+            self.a = grown
+        self.a[self.len] = row
+        self.len += 1
+
+    def array(self) -> np.ndarray:
+        return self.a if self.len == len(self.a) else self.a[: self.len].copy()
 
 
 class _Reader:
@@ -137,11 +180,11 @@ class _Reader:
             ) from None
 
     def read(self, binary: bool | None, limit: int | None) -> tuple[list[str], np.ndarray]:
-        header = self.f.readline()
+        header = self.f.readline(_MAX_HEADER)
         fields = header.split()
         try:
             V, D = (int(x) for x in fields)
-            ok = V >= 0 and D >= 1 and len(fields) == 2
+            ok = V >= 0 and D >= 1 and len(fields) == 2 and header.endswith(b"\n")
         except ValueError:
             ok = False
         if not ok:
@@ -162,7 +205,8 @@ class _Reader:
     def _looks_binary(self, D: int) -> bool:
         """Text if the first record is one line of a word and D numbers; binary otherwise."""
         start = self.f.tell()
-        head = self.f.read((1 << 16) + 40 * D)  # room for one text line of D long numbers
+        # room for one text line of D long numbers (capped: a header claiming a huge D reads no more)
+        head = self.f.read(min((1 << 16) + 40 * D, _FIRST_BYTES))
         self.f.seek(start)
         line = head.split(b"\n", 1)[0].split()
         if len(line) != D + 1:
@@ -182,15 +226,22 @@ class _Reader:
     def _text(self, V: int, D: int, n: int) -> tuple[list[str], np.ndarray]:
         words: list[str] = []
         seen: dict[str, str] = {}
-        vecs = np.empty((n, D), dtype=np.float32)
+        # a row is at least "w" + D times " 0" + "\n"; a longer line than any row could be is refused
+        rows = _Rows(n, D, _size_on_disk(self.f), 2 * D + 2)
+        max_line = (1 << 16) + 64 * D
         lineno = 1
         while len(words) < n:
-            line = self.f.readline()
+            line = self.f.readline(max_line)
             lineno += 1
             if not line:
                 raise FormatError(
                     f"{self.path}: truncated: the header declares {V} vectors but the file ends after "
-                    f"{len(words)} (line {lineno - 1})"
+                    f"{len(words)} (line {lineno - 1}); download or save the file again, or fix the header"
+                )
+            if len(line) == max_line and not line.endswith(b"\n"):
+                raise FormatError(
+                    f"{self.path}: line {lineno}: longer than {max_line:,} bytes, too long for a word and "
+                    f"{D} numbers{self.hint}"
                 )
             parts = line.split()
             if not parts:
@@ -202,29 +253,31 @@ class _Reader:
                     f"{self.path}: {where}: word {word!r} has {len(parts) - 1} values, the header says {D}{self.hint}"
                 )
             try:
-                vecs[len(words)] = np.array(parts[1:], dtype=np.float32)
+                row = np.array(parts[1:], dtype=np.float32)
             except ValueError:
                 raise FormatError(
                     f"{self.path}: {where}: word {word!r} has a value that is not a number{self.hint}"
                 ) from None
             self._add(words, seen, word, where)
-        return words, vecs
+            rows.append(row)
+        return words, rows.array()
 
     def _binary(self, V: int, D: int, n: int) -> tuple[list[str], np.ndarray]:
         words: list[str] = []
         seen: dict[str, str] = {}
-        vecs = np.empty((n, D), dtype=np.float32)
         rec = 4 * D
+        rows = _Rows(n, D, _size_on_disk(self.f), rec + 2)
         buf, pos = b"", 0
         while len(words) < n:
             sp = buf.find(b" ", pos)
             if sp == -1 or len(buf) - sp - 1 < rec:
-                more = self.f.read(max(_CHUNK, rec + 4096))
+                # bounded reads: the buffer grows only with data that is really there
+                more = self.f.read(_CHUNK)
                 if not more:
                     last = f" (last word read: {words[-1]!r})" if words else ""
                     raise FormatError(
                         f"{self.path}: truncated: the header declares {V} vectors of {D} float32 but the data "
-                        f"ends inside entry {len(words) + 1}{last}"
+                        f"ends inside entry {len(words) + 1}{last}; download or save the file again, or fix the header"
                     )
                 buf, pos = buf[pos:] + more, 0
                 continue
@@ -237,11 +290,11 @@ class _Reader:
                     "or not a binary word2vec file?)"
                 )
             word = self.decode(raw, where)
-            vecs[len(words)] = np.frombuffer(buf, dtype="<f4", count=D, offset=sp + 1)
             self._add(words, seen, word, where)
+            rows.append(np.frombuffer(buf, dtype="<f4", count=D, offset=sp + 1))
             pos = sp + 1 + rec
         self._rest = buf[pos:]
-        return words, vecs
+        return words, rows.array()
 
     def _expect_end(self, binary: bool) -> None:
         """After the declared vectors only whitespace may follow, else the header lied."""

@@ -67,6 +67,11 @@ class Word2VecConfig:
         for name in ("dim", "window", "min_count", "epochs", "max_sentence_len", "job_words", "cbow_block", "sg_block"):
             check_int(name, getattr(self, name))
         check_int("negative", self.negative, 0)
+        if self.window > self.max_sentence_len:
+            # the kernels' scratch buffers are sized by the window: refuse before allocating from it
+            raise ConfigError(
+                f"window={self.window}: must be <= max_sentence_len={self.max_sentence_len} (no sentence is longer)"
+            )
         check_int("seed", self.seed, 0)
         check_int("threads", self.threads, optional=True)
         check_int("max_vocab_size", self.max_vocab_size, optional=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, FormatError
+from ..errors import ConfigError, DataError, FormatError
 from ..io import load_json, load_npz, save_json, save_npz
 from ..vectors import WordVectors
 from .config import Word2VecConfig
@@ -100,10 +100,16 @@ class Word2VecModel:
             counts = arrays["counts"]
         except (KeyError, TypeError, ConfigError) as e:
             raise FormatError(f"{d}: incomplete or invalid word2vec model ({e})") from e
-        stats = dict(meta.get("stats", {}))
-        # version 1 saved only at epoch ends: no jobs_done anywhere, i.e. 0
-        stamp = (int(arrays.get("epochs_done", -1)), int(arrays.get("jobs_done", 0)))
-        if stamp != (int(stats.get("epochs_done", -2)), int(stats.get("jobs_done", 0))):
+        try:
+            stats = dict(meta.get("stats", {}))
+            losses = list(meta.get("losses", []))
+            base_seed = int(meta.get("base_seed", "0"))
+            # version 1 saved only at epoch ends: no jobs_done anywhere, i.e. 0
+            stamp = (int(arrays.get("epochs_done", -1)), int(arrays.get("jobs_done", 0)))
+            saved = (int(stats.get("epochs_done", -2)), int(stats.get("jobs_done", 0)))
+        except (TypeError, ValueError) as e:
+            raise FormatError(f"{d / JSON_NAME}: invalid stats, losses or base_seed ({e})") from e
+        if stamp != saved:
             raise FormatError(f"{d}: {NPZ_NAME} and {JSON_NAME} are from different epochs or jobs (interrupted save?)")
         if vectors.shape != (len(words), config.dim) or counts.shape != (len(words),):
             raise FormatError(f"{d}: arrays do not match the vocabulary of {len(words)} words and dim {config.dim}")
@@ -113,15 +119,8 @@ class Word2VecModel:
             raise FormatError(
                 f"{d}: output layers do not match the config (negative={config.negative}, hs={config.hs})"
             )
-        wv = WordVectors(words, vectors.astype(np.float32), counts.astype(np.int64))
-        return cls(
-            config,
-            words,
-            counts.astype(np.int64),
-            wv,
-            syn1neg,
-            syn1,
-            list(meta.get("losses", [])),
-            stats,
-            int(meta.get("base_seed", "0")),
-        )
+        try:
+            wv = WordVectors(words, vectors.astype(np.float32), counts.astype(np.int64))
+        except (DataError, TypeError, ValueError) as e:
+            raise FormatError(f"{d / JSON_NAME}: invalid words ({e})") from e
+        return cls(config, words, counts.astype(np.int64), wv, syn1neg, syn1, losses, stats, base_seed)

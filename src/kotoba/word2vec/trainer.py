@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DivergenceError, EmptyCorpusError, FormatError, TrainingInterrupted
+from ..errors import ConfigError, DataError, DivergenceError, EmptyCorpusError, FormatError, TrainingInterrupted
 from ..text.corpus import IDS_FILE, encode_corpus, scan_corpus
 from ..text.vocab import Vocab
 from ..vectors import WordVectors
@@ -316,10 +316,12 @@ def train(
         out_dir = Path(work_dir) if work_dir is not None else Path(tmp)
         words, counts, encoded = _read_corpus(corpus, config, state, out_dir)
         raw_words, ids_file, offsets = encoded.raw_words, encoded.path / IDS_FILE, encoded.sent_offsets
+        invalid_utf8 = int(encoded.meta.get("invalid_utf8", 0))  # sequences read as U+FFFD
         del encoded  # unmaps the ids: the run reads them job by job
         start = _start_point(config, len(words), state, rng)
         run = _Run(config, ids_file, offsets, counts, start)
         stats.update(raw_words=raw_words, train_words=run.train_words, epochs_done=start.epoch)
+        stats["invalid_utf8"] = invalid_utf8
         t_train = time.perf_counter()
         _train_epochs(run, start, stats, words, counts, progress, callback, checkpoint_dir, should_stop)
         train_seconds = time.perf_counter() - t_train
@@ -341,7 +343,15 @@ def _load_resume_point(checkpoint_dir, config: Word2VecConfig) -> Word2VecModel 
         return None
     state = Word2VecModel.load(checkpoint_dir)
     if not same_training(state.config, config):
-        raise ConfigError(f"{checkpoint_dir}: the checkpoint was made with a different config: {state.config}")
+        changed = ", ".join(
+            f"{k}={v!r} (checkpoint: {state.config.to_dict()[k]!r})"
+            for k, v in config.to_dict().items()
+            if k != "threads" and state.config.to_dict()[k] != v
+        )
+        raise ConfigError(
+            f"{checkpoint_dir}: the checkpoint was made with different settings: {changed}; "
+            "resume with the checkpoint's settings, or start a new run in another folder"
+        )
     return state
 
 
@@ -370,8 +380,20 @@ def _read_corpus(corpus, config: Word2VecConfig, state: Word2VecModel | None, ou
             max_sentence_len=config.max_sentence_len,
             tokenizer=config.tokenizer,
         )
-    if config.hs and len(words) < 2:
-        raise EmptyCorpusError("hierarchical softmax needs at least 2 distinct words that survive min_count")
+    invalid = int(encoded.meta.get("invalid_utf8", 0))
+    if invalid > encoded.raw_words:
+        # more undecodable sequences than words: not UTF-8 text, and training on U+FFFD runs is useless
+        raise DataError(
+            f"{corpus}: not UTF-8 text ({invalid:,} invalid UTF-8 sequences in {encoded.raw_words:,} words): a binary "
+            "file, or text in another encoding? convert it to UTF-8 (e.g. iconv -f SHIFT-JIS -t UTF-8)"
+        )
+    if len(words) < 2:
+        # negative sampling would draw the target itself as every negative; hs needs two leaves
+        kept = f"only {words[0]!r} survives" if words else "no word survives"
+        raise EmptyCorpusError(
+            f"word2vec needs at least 2 distinct words that survive min_count={config.min_count} and "
+            f"max_vocab_size={config.max_vocab_size}; {kept} (lower min_count, raise max_vocab_size, or use more text)"
+        )
     return words, counts, encoded
 
 
