@@ -10,6 +10,9 @@ from typing import Any
 from ..checks import check_float, check_int
 from ..errors import ConfigError, FormatError
 
+#: how round training adds up the shards' changes (see :class:`Word2VecConfig`)
+COMBINE_RULES = ("sum", "mean", "rowmean", "mix")
+
 
 @dataclass(frozen=True)
 class Word2VecConfig:
@@ -21,6 +24,15 @@ class Word2VecConfig:
     share one set of negatives and the output rows are read once per window instead of once per
     pair -- ~1.5x faster, with analogy / similarity scores within noise of the per-pair rule on
     PTB and text8 (see bench/word2vec_vs_gensim.py); ``False`` gives word2vec.c's per-pair updates.
+
+    Round training (:mod:`kotoba.word2vec.rounds`, used by ``deterministic`` runs and by
+    :mod:`kotoba.word2vec.distributed`): the corpus is cut into ``shards`` parts fixed by the data
+    (a distributed run uses one shard per worker instead); in each round every shard trains about
+    ``round_words`` tokens from the model of the last round boundary, and the changed rows are
+    combined by ``combine`` (``"sum"``, ``"mean"`` or ``"rowmean"``: each row's summed change
+    divided by the number of shards that changed it; ``"mix"``: the sum for the input vectors,
+    ``"rowmean"`` for the output layers). ``deterministic`` gives bit-identical
+    vectors for a seed whatever ``threads`` is.
     """
 
     sg: bool = False
@@ -42,9 +54,13 @@ class Word2VecConfig:
     ns_exponent: float = 0.75
     batch_negatives: bool = True
     job_words: int = 10000
+    deterministic: bool = False
+    shards: int = 8
+    round_words: int = 50000
+    combine: str = "sum"
 
     def __post_init__(self) -> None:
-        for name in ("dim", "window", "min_count", "epochs", "max_sentence_len", "job_words"):
+        for name in ("dim", "window", "min_count", "epochs", "max_sentence_len", "job_words", "shards", "round_words"):
             check_int(name, getattr(self, name))
         check_int("negative", self.negative, 0)
         check_int("seed", self.seed, 0)
@@ -52,6 +68,8 @@ class Word2VecConfig:
         check_int("max_vocab_size", self.max_vocab_size, optional=True)
         check_float("sample", self.sample, 0, 1, high_open=True)
         check_float("ns_exponent", self.ns_exponent)
+        if self.combine not in COMBINE_RULES:
+            raise ConfigError(f"combine={self.combine!r}: must be one of {', '.join(COMBINE_RULES)}")
         if not self.hs and self.negative == 0:
             raise ConfigError("negative=0 and hs=False: nothing to train (use negative sampling, hs, or both)")
         alpha = (0.025 if self.sg else 0.05) if self.alpha is None else self.alpha
