@@ -30,8 +30,9 @@ class Word2VecConfig:
     (a distributed run uses one shard per worker instead); in each round every shard trains about
     ``round_words`` tokens from the model of the last round boundary, and the changed rows are
     combined by ``combine`` (``"sum"``, ``"mean"`` or ``"rowmean"``: each row's summed change
-    divided by the number of shards that changed it; ``"mix"``: the sum for the input vectors,
-    ``"rowmean"`` for the output layers). ``deterministic`` gives bit-identical
+    divided by the number of shards that changed it; ``"mix"``: the sum scaled down towards the
+    mean as far as the shards' changes of a row agree, see :class:`~kotoba.word2vec.rounds.Combiner`).
+    ``deterministic`` gives bit-identical
     vectors for a seed whatever ``threads`` is.
     """
 
@@ -57,7 +58,7 @@ class Word2VecConfig:
     deterministic: bool = False
     shards: int = 8
     round_words: int = 50000
-    combine: str = "sum"
+    combine: str = "mix"
 
     def __post_init__(self) -> None:
         for name in ("dim", "window", "min_count", "epochs", "max_sentence_len", "job_words", "shards", "round_words"):

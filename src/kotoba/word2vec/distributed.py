@@ -94,10 +94,13 @@ def connect(address: str) -> Iterator[Any]:
         n = address[len(LOCAL) :]
         if not n.isdigit() or int(n) < 1:
             raise ConfigError(f"cluster {address!r}: expected local:N with N >= 1 workers")
-        cluster = LocalCluster(
-            n_workers=int(n), threads_per_worker=1, processes=True, host="127.0.0.1", scheduler_port=0,
-            dashboard_address=None, silence_logs=logging.ERROR,
-        )  # fmt: skip
+        try:
+            cluster = LocalCluster(
+                n_workers=int(n), threads_per_worker=1, processes=True, host="127.0.0.1", scheduler_port=0,
+                dashboard_address=None, silence_logs=logging.ERROR,
+            )  # fmt: skip
+        except (OSError, RuntimeError, TimeoutError) as e:
+            raise ClusterError(f"could not start a local Dask cluster of {n} workers ({e})") from e
         try:
             with Client(cluster) as client:
                 yield client
@@ -158,6 +161,17 @@ def _run_step(client: Any, fn: Callable, args_per_worker: list[tuple], addrs: li
         raise ClusterError(f"lost the connection to the Dask scheduler during {what} ({e})") from e
     finally:
         client.cancel([f for f in futures if f.status != "finished"])
+
+
+def _broadcast(client: Any, data: Any, addrs: list[str], what: str) -> Any:
+    """Send ``data`` to every worker once -> its future(s); :class:`ClusterError` if a worker is gone."""
+    try:
+        return client.scatter(data, workers=addrs, broadcast=True, hash=False)
+    except (OSError, TimeoutError) as e:  # distributed's CommClosedError is an OSError
+        raise ClusterError(
+            f"could not send {what} to the workers ({e}): a worker left the cluster. "
+            "Restart the workers and resume from the last checkpoint."
+        ) from e
 
 
 # --------------------------------------------------------------------------- pieces of the corpus
@@ -323,11 +337,14 @@ def _w_close(run_id: str) -> None:
 
 @dataclass
 class CommStats:
-    """Payload bytes of the collective steps: deltas gathered here and combined deltas sent out."""
+    """Payload bytes of the collective steps (deltas gathered here, combined deltas sent out) and the
+    training seconds of the slowest worker of each round, summed (the rest of the wall time is the
+    collective step and Dask's overhead)."""
 
     rounds: int = 0
     gathered: int = 0
     broadcast: int = 0
+    worker_seconds: float = 0.0
 
     def as_dict(self, trained_words: int) -> dict[str, float]:
         sent = self.gathered + self.broadcast
@@ -337,6 +354,7 @@ class CommStats:
             "bytes_broadcast": self.broadcast,
             "bytes_per_round": sent / max(self.rounds, 1),
             "bytes_per_word": sent / max(trained_words, 1),
+            "worker_train_seconds": self.worker_seconds,
         }
 
 
@@ -414,7 +432,7 @@ def _train_on(client, addrs, workers, files, config, state, run_id, t_start, che
         raise EmptyCorpusError("hierarchical softmax needs at least 2 distinct words that survive min_count")
     # every worker needs one agreed round count; the byte split makes shards of about equal size
     n_rounds = rounds_per_epoch(max(max(p[2] for p in parts), 1), config.round_words)
-    big = client.scatter([vocab.words, vocab.counts, weights], broadcast=True, hash=False)
+    big = _broadcast(client, [vocab.words, vocab.counts, weights], addrs, "the vocabulary")
     setups = [
         (run_id, big[0], big[1], big[2], cfg, {"base_seed": base_seed, "index": i, "n_rounds": n_rounds,
                                                "threads": config.threads or workers[a]})
@@ -453,8 +471,8 @@ def _rounds(client, addrs, combiner, master, epoch0, round0, n_rounds, run_id, c
     combined = None
     for epoch in range(epoch0, config.epochs):
         for r in range(round0 if epoch == epoch0 else 0, n_rounds):
-            sent = client.scatter(combined, broadcast=True, hash=False) if combined is not None else None
             what = f"round {r + 1} of epoch {epoch + 1}"
+            sent = _broadcast(client, combined, addrs, f"the delta for {what}") if combined is not None else None
             out = _run_step(client, _w_round, [(run_id, epoch, r, sent)] * len(addrs), addrs, what)
             if combined is not None:
                 comm.broadcast += combined.nbytes * len(addrs)
@@ -466,6 +484,7 @@ def _rounds(client, addrs, combiner, master, epoch0, round0, n_rounds, run_id, c
             combined = combiner.result()
             apply_delta(master, combined)
             comm.rounds += 1
+            comm.worker_seconds += max(st.seconds for _, st in out)  # the slowest worker sets the pace
             last = r == n_rounds - 1
             progress.add(epoch, total, force=last)
             save.round_done(epoch, r, last)

@@ -272,10 +272,22 @@ def _copy_rows(dst: np.ndarray, src: np.ndarray, rows: np.ndarray) -> None:
 
 
 @njit(cache=True, nogil=True)
-def _drain(acc: np.ndarray, hits: np.ndarray, rows: np.ndarray, values: np.ndarray, rule: int, added: int) -> None:
-    """Combined values of ``rows`` from the sums ``acc`` and counts ``hits``, which are reset to 0.
+def _add_rows_sq(target: np.ndarray, sq: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """:func:`_add_rows`, and each added row's squared norm into ``sq[row]``."""
+    for k in range(rows.size):
+        r = rows[k]
+        n2 = np.float32(0.0)
+        for i in range(values.shape[1]):
+            target[r, i] += values[k, i]
+            n2 += values[k, i] * values[k, i]
+        sq[r] += n2
 
-    rule 0: the sum; 1: divided by ``added`` (shards in the round); 2: divided by the row's count.
+
+@njit(cache=True, nogil=True)
+def _drain(acc, hits, sq, rows: np.ndarray, values: np.ndarray, rule: int, added: int) -> None:
+    """Combined values of ``rows`` from the sums ``acc``, counts ``hits`` and squared norms ``sq``
+    (all reset to 0). rule 0: the sum; 1: divided by ``added`` (shards in the round); 2: divided
+    by the row's count; 3: the sum times min(1, sum of the squared norms / squared norm of the sum).
     """
     for k in range(rows.size):
         r = rows[k]
@@ -284,10 +296,17 @@ def _drain(acc: np.ndarray, hits: np.ndarray, rows: np.ndarray, values: np.ndarr
             scale = np.float32(1.0) / np.float32(added)
         elif rule == 2:
             scale = np.float32(1.0) / np.float32(hits[r])
+        elif rule == 3:
+            n2 = np.float32(0.0)
+            for i in range(values.shape[1]):
+                n2 += acc[r, i] * acc[r, i]
+            if n2 > sq[r]:
+                scale = sq[r] / n2
         for i in range(values.shape[1]):
             values[k, i] = acc[r, i] * scale if rule else acc[r, i]
             acc[r, i] = 0.0
         hits[r] = 0
+        sq[r] = 0.0
 
 
 def extract_delta(work: Sequence[np.ndarray], base: Sequence[np.ndarray], dim: int, layers: list[int]) -> SparseDelta:
@@ -323,8 +342,10 @@ class Combiner:
 
     ``sum``: every change counts in full (as if the shards had trained one after another on the
     same start); ``mean``: the sum divided by the number of shards; ``rowmean``: each row's sum
-    divided by the number of shards that changed that row; ``mix``: ``sum`` for the input vectors
-    (layer 0), ``rowmean`` for the output layers. Float additions happen in shard
+    divided by the number of shards that changed that row; ``mix``: per row, the sum scaled by
+    min(1, Σ|d_s|² / |Σ d_s|²) -- the sum when the shards' changes are unrelated (rare words:
+    each shard adds what only it saw), the mean when they all point the same way (frequent
+    words, which every shard fits on its own). Float additions happen in shard
     order, so the result is bit-identical for the same deltas.
     """
 
@@ -332,6 +353,7 @@ class Combiner:
         self.rule = rule
         self.acc = {k: np.zeros(s, np.float32) for k, s in shapes.items()}
         self.hits = {k: np.zeros(s[0], np.int32) for k, s in shapes.items()}
+        self.sq = {k: np.zeros(s[0], np.float32) for k, s in shapes.items()}
         self.pending: dict[int, SparseDelta] = {}
         self.next = 0
         self.added = 0
@@ -350,7 +372,7 @@ class Combiner:
     def _add(self, d: SparseDelta) -> None:
         self.added += 1
         for k, r, v in zip(d.layers, d.rows, d.values):
-            _add_rows(self.acc[k], r, v)
+            _add_rows_sq(self.acc[k], self.sq[k], r, v)
             self.hits[k][r] += 1
 
     def result(self) -> SparseDelta:
@@ -359,8 +381,7 @@ class Combiner:
         for k, acc in self.acc.items():
             r = np.flatnonzero(self.hits[k]).astype(np.int32)
             v = np.empty((r.size, acc.shape[1]), np.float32)
-            rule = self.rule if self.rule != "mix" else ("sum" if k == 0 else "rowmean")
-            _drain(acc, self.hits[k], r, v, COMBINE_RULES.index(rule), self.added)
+            _drain(acc, self.hits[k], self.sq[k], r, v, COMBINE_RULES.index(self.rule), self.added)
             layers.append(k)
             rows.append(r)
             values.append(v)
@@ -403,18 +424,20 @@ def round_jobs(n_jobs: int, n_rounds: int, r: int) -> range:
 
 @dataclass
 class RoundStats:
-    """What one shard's round gave: the kernel's sums."""
+    """What one shard's round gave: the kernel's sums, and the seconds spent training and extracting."""
 
     loss: float = 0.0
     loss_pairs: int = 0
     pairs: int = 0
     words: int = 0
+    seconds: float = 0.0
 
     def add(self, other: RoundStats) -> None:
         self.loss += other.loss
         self.loss_pairs += other.loss_pairs
         self.pairs += other.pairs
         self.words += other.words
+        self.seconds += other.seconds
 
 
 def parallel_map(items: Sequence[Any], n_threads: int, fn: Callable[[int, Any], Any]) -> list[Any]:
@@ -507,6 +530,7 @@ class ShardTrainer:
         st = RoundStats()
         if not len(todo):
             return None, st
+        t0 = time.perf_counter()
         work, words = self.work[thread], self.words[shard]
 
         def one(t: int, j: int) -> RoundStats:
@@ -520,7 +544,9 @@ class ShardTrainer:
 
         for job_stats in parallel_map(todo, self.job_threads, one):
             st.add(job_stats)
-        return extract_delta(work, self.base, self.dim, self.layers), st
+        delta = extract_delta(work, self.base, self.dim, self.layers)
+        st.seconds = time.perf_counter() - t0
+        return delta, st
 
     def round(self, epoch: int, r: int, combiner: Combiner) -> RoundStats:
         """Train every shard's slice of round ``r``, adding each delta to ``combiner``; -> summed stats."""
