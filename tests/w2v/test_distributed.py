@@ -11,9 +11,11 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from test_rounds import _toy_corpus  # noqa: E402
+
 from kotoba.errors import ConfigError  # noqa: E402
-from kotoba.text.vocab import build_vocab  # noqa: E402
 from kotoba.text.readers import iter_sentences  # noqa: E402
+from kotoba.text.vocab import build_vocab  # noqa: E402
 from kotoba.word2vec import Word2VecConfig, train  # noqa: E402
 from kotoba.word2vec.distributed import (  # noqa: E402
     ClusterError,
@@ -22,7 +24,6 @@ from kotoba.word2vec.distributed import (  # noqa: E402
     plan_pieces,
     train_distributed,
 )
-from test_rounds import _toy_corpus  # noqa: E402
 
 CFG = dict(dim=16, window=3, min_count=2, epochs=3, sample=0.0, job_words=300, round_words=600, threads=1)
 
