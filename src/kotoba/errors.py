@@ -7,6 +7,8 @@ traceback.
 
 from __future__ import annotations
 
+import os
+
 
 class KotobaError(Exception):
     """Base class of every error kotoba raises on purpose."""
@@ -49,3 +51,11 @@ class DivergenceError(KotobaError, FloatingPointError):
 
 class UnsafePickleError(KotobaError):
     """A pickle asked for something other than plain NumPy arrays and was refused."""
+
+
+class TrainingInterrupted(KotobaError):
+    """Training was stopped on request at a job boundary; ``checkpoint`` is the folder saved there (None if none)."""
+
+    def __init__(self, message: str, checkpoint: os.PathLike | None = None):
+        super().__init__(message)
+        self.checkpoint = checkpoint

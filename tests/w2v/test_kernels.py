@@ -9,7 +9,9 @@ import pytest
 
 from kotoba.layers import Embedding, NegativeSamplingLoss
 from kotoba.optim import SGD
+from kotoba.word2vec import Word2VecConfig
 from kotoba.word2vec import kernels as w2v
+from kotoba.word2vec.bundles import Corpus, Tables, Weights, make_job, make_params, make_scratch
 from kotoba.word2vec.sampling import alias_probabilities, build_alias_table, build_huffman_tree
 
 # --------------------------------------------------------------------------- sampling tables
@@ -134,9 +136,10 @@ def _scratch(d):
 def _reference_ns_sgd(w_in, w_out, inputs, target, negs, lr, combine):
     """The book's layers (Embedding -> NegativeSamplingLoss) plus one plain SGD step, in float64.
 
-    inputs: (N, C) input-row ids; ``combine`` "rows" treats each of the N rows as one example
-    (C = 1, skip-gram; N > 1 is a HogBatch window sharing ``negs``), "mean" averages the C
-    context rows of a single example (CBOW). The layers average the loss over the N rows, so
+    inputs: (N, C) input-row ids; target: one id, or (N,) ids, one per row; ``combine`` "rows"
+    treats each of the N rows as one example (C = 1, skip-gram; N > 1 is a HogBatch window sharing
+    ``negs``), "mean" averages the C context rows of each example (CBOW; N > 1 is a HogBatch block
+    sharing ``negs``). The layers average the loss over the N rows, so
     it is scaled back to a sum (the kernels do plain per-pair SGD). Returns (loss, W_in, W_out).
     """
     w_in, w_out = w_in.astype(np.float64), w_out.astype(np.float64)
@@ -147,7 +150,7 @@ def _reference_ns_sgd(w_in, w_out, inputs, target, negs, lr, combine):
     loss_layer.sampler.get_negative_sample = lambda t: np.tile(np.asarray(negs, np.intp), (t.size, 1))
     rows = embed.forward(inputs)  # (N, C, D)
     h = rows.mean(axis=1) if combine == "mean" else rows[:, 0, :]
-    loss = loss_layer.forward(h, np.full(n, target)) * n
+    loss = loss_layer.forward(h, np.broadcast_to(np.asarray(target), (n,)).copy()) * n
     dh = loss_layer.backward(float(n))
     # word2vec.c gives every CBOW context row the full dL/dh (not dL/dh / C): see word2vec.kernels
     embed.backward(np.repeat(dh[:, None, :], c, axis=1))
@@ -200,6 +203,43 @@ def test_cbow_ns_step_matches_reference_layers(rng):
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mean", [True, False])
+def test_cbow_block_step_matches_reference_minibatch(rng, mean):
+    syn0, syn1neg, _ = _tables(rng)
+    # four consecutive-looking examples: overlapping contexts and a repeated target (the layers have
+    # no rule for a negative equal to the target: that skip is checked in the next test)
+    bctx = np.array([[2, 5, 6, 10], [5, 6, 10, 3], [6, 10, 3, 2], [10, 3, 2, 8]], np.int32)
+    btgt = np.array([7, 9, 7, 11], np.int32)
+    negs, lr = np.array([1, 4, 0], np.int32), 0.05
+    scaled = syn0.copy()
+    if not mean:  # sum of C rows == mean of the same rows scaled by C (as in the test below)
+        scaled *= bctx.shape[1]
+    ref_loss, want0, want1 = _reference_ns_sgd(scaled, syn1neg, bctx, btgt, negs, lr, "mean")
+    d = syn0.shape[1]
+    h, grad, err = np.empty((4, d), np.float32), np.empty((4, 4), np.float32), np.empty((4, d), np.float32)
+    bnctx = np.full(4, 4, np.int32)
+    loss = w2v.cbow_block_step(syn0, syn1neg, bctx, bnctx, btgt, 4, mean, negs, 3, np.float32(lr), h, grad, err)
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
+    if mean:
+        np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
+
+
+def test_cbow_block_of_one_equals_the_per_target_step(rng):
+    a0, a1, syn1 = _tables(rng)
+    b0, b1 = a0.copy(), a1.copy()
+    ctx, target, negs, lr, d = np.array([2, 5, 6], np.int32), 7, np.array([1, 4, 7], np.int32), np.float32(0.05), 8
+    w2v.cbow_step(
+        a0, a1, syn1, ctx, 3, True, target, negs, 3, *NO_PATH, 0, lr, np.empty((1, d), np.float32), *_scratch(d)
+    )
+    h, grad, err = np.empty((1, d), np.float32), np.empty((1, 4), np.float32), np.empty((1, d), np.float32)
+    w2v.cbow_block_step(
+        b0, b1, ctx[None, :], np.array([3], np.int32), np.array([target], np.int32), 1, True, negs, 3, lr, h, grad, err
+    )
+    np.testing.assert_allclose(b0, a0, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(b1, a1, rtol=1e-6, atol=1e-7)
 
 
 def test_cbow_sum_mode_uses_the_summed_context(rng):
@@ -305,6 +345,7 @@ def _toy_corpus(rng, v=30, n_sent=60, length=20):
 
 
 def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=10, window=3, batch=False):
+    """One train_job over the whole toy corpus; ``batch``: HogBatch (skip-gram windows, CBOW blocks of 8)."""
     v = counts.size
     rng = np.random.default_rng(0)
     syn0 = ((rng.random((v, d), dtype=np.float32) - 0.5) / d).astype(np.float32)
@@ -314,38 +355,18 @@ def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=1
     tree = build_huffman_tree(counts)
     if keep is None:
         keep = np.ones(v, np.float32)
+    cfg = Word2VecConfig(
+        sg=sg, hs=hs, negative=negative, window=window, batch_negatives=batch, cbow_block=8 if batch else 1, alpha=0.05
+    )
+    params = make_params(cfg, int(ids.size))._replace(min_alpha=0.0001)
+    tables = Tables(keep, table.prob, table.alias, tree.codes, tree.points, tree.codelens)
     out = w2v.train_job(
-        sg,
-        ids,
-        offsets,
-        0,
-        offsets.size - 1,
-        syn0,
-        syn1neg,
-        syn1,
-        keep,
-        table.prob,
-        table.alias,
-        tree.codes,
-        tree.points,
-        tree.codelens,
-        negative,
-        hs,
-        batch,
-        window,
-        True,
-        0.05,
-        0.0001,
-        0,
-        int(ids.size),
-        np.uint64(seed),
-        np.empty(ids.size, np.int32),
-        np.empty(2 * window, np.int32),
-        np.empty(max(negative, 1), np.int32),
-        np.empty((1, d), np.float32),
-        np.empty(d, np.float32),
-        np.empty((2 * window, negative + 1), np.float32),
-        np.empty((2 * window, d), np.float32),
+        params,
+        Corpus(ids=ids, offsets=offsets),
+        make_job(0, offsets.size - 1, 0, np.uint64(seed)),
+        Weights(syn0=syn0, syn1neg=syn1neg, syn1=syn1),
+        tables,
+        make_scratch(cfg, ids.size, d),
     )
     return out, syn0, syn1neg, syn1
 
@@ -357,6 +378,7 @@ def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=1
         (True, False, 3, True),
         (True, True, 2, True),
         (False, False, 3, False),
+        (False, False, 3, True),
         (True, True, 0, False),
         (False, True, 2, False),
     ],
@@ -400,7 +422,7 @@ def test_train_job_learns_a_planted_structure():
     ids = np.concatenate([rng.integers(0, 10, size=length) + 10 * t for t in topic]).astype(np.int32)
     offsets = (np.arange(n_sent + 1) * length).astype(np.int64)
     counts = np.bincount(ids, minlength=v).astype(np.int64)
-    for sg, batch in ((True, False), (True, True), (False, False)):
+    for sg, batch in ((True, False), (True, True), (False, False), (False, True)):
         _, syn0, _, _ = _run_job(ids, offsets, counts, sg=sg, hs=False, negative=5, d=16, window=4, batch=batch)
         u = syn0 / np.linalg.norm(syn0, axis=1, keepdims=True)
         sim = u @ u.T

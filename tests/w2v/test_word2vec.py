@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import shared_file
-from kotoba.errors import ConfigError, EmptyCorpusError, FormatError
+from kotoba.errors import ConfigError, EmptyCorpusError, FormatError, TrainingInterrupted
 from kotoba.word2vec import Word2VecConfig, Word2VecModel, train
 
 
@@ -56,10 +56,13 @@ def test_bad_config_values_raise_config_error(kwargs):
         Word2VecConfig(**kwargs)
 
 
-def test_config_defaults_follow_word2vec_c():
+def test_config_defaults():
+    """word2vec.c's rates; the schedule's end point and the initial range chosen by measured quality."""
     assert Word2VecConfig(sg=True).alpha == 0.025
     cbow = Word2VecConfig(sg=False)
-    assert cbow.alpha == 0.05 and cbow.min_alpha == pytest.approx(0.05 * 1e-4)
+    assert cbow.alpha == 0.05 and cbow.min_alpha == pytest.approx(0.05 * 0.1)
+    assert cbow.init_range == 1.0 and cbow.cbow_block == 16
+    assert Word2VecConfig(alpha=0.1, min_alpha=1e-5).min_alpha == 1e-5  # word2vec.c's end point stays reachable
     assert Word2VecConfig.from_dict(cbow.to_dict()) == cbow
     with pytest.raises(FormatError):
         Word2VecConfig.from_dict({"nonsense": 1})
@@ -82,6 +85,7 @@ def test_empty_corpus_and_min_count_errors(tmp_path):
         (True, False, 5, True),
         (True, False, 5, False),
         (False, False, 5, True),
+        (False, False, 5, False),
         (True, True, 0, True),
         (True, True, 2, True),
         (False, True, 3, True),
@@ -89,7 +93,8 @@ def test_empty_corpus_and_min_count_errors(tmp_path):
 )
 def test_single_thread_runs_are_bit_identical_and_learn(tmp_path, sg, hs, negative, batch):
     corpus = _toy_corpus(tmp_path / "toy.txt")
-    cfg = Word2VecConfig(sg=sg, hs=hs, negative=negative, batch_negatives=batch, threads=1, seed=3, **SMALL)
+    blocks = dict(batch_negatives=batch, cbow_block=16 if batch else 1)
+    cfg = Word2VecConfig(sg=sg, hs=hs, negative=negative, threads=1, seed=3, **blocks, **SMALL)
     a = train(corpus, cfg, progress=False)
     b = train(corpus, cfg, progress=False)
     np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
@@ -144,6 +149,73 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path):
     assert Word2VecModel.load(ckpt).stats["epochs_done"] == 3
 
 
+class _StopAfter:
+    """A should_stop hook that lets ``n`` jobs start, then asks to stop (counts its calls)."""
+
+    def __init__(self, n):
+        self.n, self.calls = n, 0
+
+    def __call__(self):
+        self.calls += 1
+        return self.calls > self.n
+
+
+@pytest.mark.parametrize("sg", [False, True])
+def test_stop_hook_checkpoints_mid_epoch_and_resume_is_bit_identical(tmp_path, sg):
+    corpus = _toy_corpus(tmp_path / "toy.txt")
+    cfg = Word2VecConfig(sg=sg, threads=1, seed=3, **SMALL)
+    full = train(corpus, cfg, progress=False)
+    ckpt = tmp_path / "ckpt"
+    # 400 sentences x 12 tokens in jobs of >= 500 tokens: 10 jobs an epoch; stop twice inside epochs
+    for n, where in ((13, (1, 3)), (9, (2, 2))):
+        with pytest.raises(TrainingInterrupted) as info:
+            train(corpus, cfg, checkpoint_dir=ckpt, resume=True, progress=False, should_stop=_StopAfter(n))
+        assert info.value.checkpoint == ckpt and str(ckpt) in str(info.value)
+        stats = Word2VecModel.load(ckpt).stats
+        assert (stats["epochs_done"], stats["jobs_done"]) == where
+    hook = _StopAfter(10**9)
+    resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True, progress=False, should_stop=hook)
+    assert hook.calls == 8  # asked once before each remaining job, never after the last
+    np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
+    np.testing.assert_array_equal(resumed.syn1neg, full.syn1neg)
+    assert (resumed.stats["epochs_done"], resumed.stats["jobs_done"]) == (3, 0)
+
+
+def test_stop_without_checkpoint_folder_says_nothing_was_saved(tmp_path):
+    corpus = _toy_corpus(tmp_path / "toy.txt", n_sent=100)
+    with pytest.raises(TrainingInterrupted, match="nothing saved") as info:
+        train(corpus, Word2VecConfig(threads=2, **SMALL), progress=False, should_stop=lambda: True)
+    assert info.value.checkpoint is None
+
+
+def test_version_1_checkpoint_still_resumes(tmp_path):
+    """A checkpoint written before mid-epoch stops existed (no jobs_done anywhere) continues as before."""
+    corpus = _toy_corpus(tmp_path / "toy.txt")
+    cfg = Word2VecConfig(threads=1, seed=4, cbow_block=1, init_range=0.5, **SMALL)  # what version 1 did
+    full = train(corpus, cfg, progress=False)
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(TrainingInterrupted):
+        train(corpus, cfg, checkpoint_dir=ckpt, progress=False, should_stop=_StopAfter(20))
+    # rewrite it as version 1 wrote it: epoch-end state only, no jobs_done / job_parts
+    meta_path = ckpt / "word2vec.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    assert meta["version"] == 2 and meta["stats"]["jobs_done"] == 0
+    meta["version"] = 1
+    del meta["stats"]["jobs_done"], meta["stats"]["job_parts"], meta["config"]["cbow_block"]
+    del meta["config"]["init_range"]
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with np.load(ckpt / "word2vec.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != "jobs_done"}
+    np.savez(ckpt / "word2vec.npz", **arrays)
+    assert Word2VecModel.load(ckpt).config == cfg  # fields added since read as version 1 behaved
+    resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True, progress=False)
+    np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
+    meta["version"] = 99
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(FormatError, match="version 99"):
+        Word2VecModel.load(ckpt)
+
+
 def test_save_load_round_trip_and_damage_detection(tmp_path):
     corpus = _toy_corpus(tmp_path / "toy.txt")
     m = train(corpus, Word2VecConfig(hs=True, threads=1, **SMALL), progress=False)
@@ -192,13 +264,14 @@ def test_ptb_prefix_gives_sensible_neighbours(tmp_path):
     assert m.losses[-1]["loss"] < 0.85 * m.losses[0]["loss"]
 
 
-def test_initialisation_is_word2vec_c(tmp_path):
-    """Input vectors start uniform in [-0.5/d, 0.5/d), output vectors at zero (word2vec.c)."""
+@pytest.mark.parametrize("r", [0.5, 1.0])
+def test_initialisation_range(tmp_path, r):
+    """Input vectors start uniform in [-r/d, r/d) (word2vec.c: r = 0.5, the default 1.0), output vectors at zero."""
     from kotoba.word2vec.trainer import _init_weights
 
-    cfg = Word2VecConfig(dim=40, hs=True)
+    cfg = Word2VecConfig(dim=40, hs=True, init_range=r)
     syn0, syn1neg, syn1 = _init_weights(500, 40, cfg, np.random.default_rng(0))
     assert syn0.dtype == np.float32 and syn0.shape == (500, 40)
-    assert syn0.min() >= -0.5 / 40 and syn0.max() < 0.5 / 40
-    assert syn0.min() < -0.45 / 40 and syn0.max() > 0.45 / 40  # the whole range is used
+    assert syn0.min() >= -r / 40 and syn0.max() < r / 40
+    assert syn0.min() < -0.9 * r / 40 and syn0.max() > 0.9 * r / 40  # the whole range is used
     assert not syn1neg.any() and not syn1.any()

@@ -10,6 +10,9 @@ from typing import Any
 from ..checks import check_float, check_int
 from ..errors import ConfigError, FormatError
 
+#: default ``min_alpha / alpha``
+MIN_ALPHA_RATIO = 0.1
+
 #: how round training adds up the shards' changes (see :class:`Word2VecConfig`)
 COMBINE_RULES = ("sum", "mean", "rowmean", "mix")
 
@@ -19,11 +22,19 @@ class Word2VecConfig:
     """Hyper-parameters of a word2vec run (word2vec.c's names and defaults where it has them).
 
     ``alpha`` defaults to 0.025 for skip-gram and 0.05 for CBOW (word2vec.c), ``min_alpha`` to
-    ``1e-4 * alpha``; ``threads`` None means ``os.cpu_count()``. ``batch_negatives`` (skip-gram
+    ``0.1 * alpha`` (word2vec.c: ``1e-4 * alpha``; 0.1 is where gensim's ``corpus_file`` mode with
+    2 workers effectively ends, and measured +0.4 analogy points / +0.01 WS353 on text8-prefix
+    CBOW, see BENCHMARKS.md); ``threads`` None means ``os.cpu_count()``. ``batch_negatives`` (skip-gram
     with negative sampling only) trains each window as one HogBatch minibatch: its context words
     share one set of negatives and the output rows are read once per window instead of once per
     pair -- ~1.5x faster, with analogy / similarity scores within noise of the per-pair rule on
     PTB and text8 (see bench/word2vec_vs_gensim.py); ``False`` gives word2vec.c's per-pair updates.
+    ``cbow_block`` (CBOW with negative sampling only, no HS): that many consecutive targets share
+    one set of negatives and are updated as one HogBatch minibatch; 1 gives word2vec.c's
+    per-target updates (blocks of 16 measured within noise of it on text8-prefix analogy and
+    better on WS353 / MEN). ``init_range``: input vectors start uniform in ``±init_range / dim``
+    (word2vec.c: 0.5; gensim and the default: 1.0, +0.3 analogy points on text8-prefix CBOW).
+
 
     Round training (:mod:`kotoba.word2vec.rounds`, used by ``deterministic`` runs and by
     :mod:`kotoba.word2vec.distributed`): the corpus is cut into ``shards`` parts fixed by the data
@@ -32,8 +43,7 @@ class Word2VecConfig:
     combined by ``combine`` (``"sum"``, ``"mean"`` or ``"rowmean"``: each row's summed change
     divided by the number of shards that changed it; ``"mix"``: the sum scaled down towards the
     mean as far as the shards' changes of a row agree, see :class:`~kotoba.word2vec.rounds.Combiner`).
-    ``deterministic`` gives bit-identical
-    vectors for a seed whatever ``threads`` is.
+    ``deterministic`` gives bit-identical vectors for a seed whatever ``threads`` is.
     """
 
     sg: bool = False
@@ -54,6 +64,8 @@ class Word2VecConfig:
     max_sentence_len: int = 10000
     ns_exponent: float = 0.75
     batch_negatives: bool = True
+    cbow_block: int = 16
+    init_range: float = 1.0
     job_words: int = 10000
     deterministic: bool = False
     shards: int = 8
@@ -61,7 +73,8 @@ class Word2VecConfig:
     combine: str = "mix"
 
     def __post_init__(self) -> None:
-        for name in ("dim", "window", "min_count", "epochs", "max_sentence_len", "job_words", "shards", "round_words"):
+        names = ("dim", "window", "min_count", "epochs", "max_sentence_len", "job_words", "cbow_block", "shards")
+        for name in names + ("round_words",):
             check_int(name, getattr(self, name))
         check_int("negative", self.negative, 0)
         check_int("seed", self.seed, 0)
@@ -69,13 +82,14 @@ class Word2VecConfig:
         check_int("max_vocab_size", self.max_vocab_size, optional=True)
         check_float("sample", self.sample, 0, 1, high_open=True)
         check_float("ns_exponent", self.ns_exponent)
+        check_float("init_range", self.init_range, 0, low_open=True)
         if self.combine not in COMBINE_RULES:
             raise ConfigError(f"combine={self.combine!r}: must be one of {', '.join(COMBINE_RULES)}")
         if not self.hs and self.negative == 0:
             raise ConfigError("negative=0 and hs=False: nothing to train (use negative sampling, hs, or both)")
         alpha = (0.025 if self.sg else 0.05) if self.alpha is None else self.alpha
         check_float("alpha", alpha, 0, low_open=True)
-        min_alpha = 1e-4 * alpha if self.min_alpha is None else self.min_alpha
+        min_alpha = MIN_ALPHA_RATIO * alpha if self.min_alpha is None else self.min_alpha
         check_float("min_alpha", min_alpha, 0, alpha)
         object.__setattr__(self, "alpha", float(alpha))
         object.__setattr__(self, "min_alpha", float(min_alpha))

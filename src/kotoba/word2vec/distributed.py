@@ -45,6 +45,7 @@ from ..errors import ConfigError, EmptyCorpusError, KotobaError
 from ..text.corpus import scan_corpus
 from ..text.readers import corpus_files
 from ..text.vocab import Vocab, vocab_from_counts
+from .bundles import make_tables
 from .config import Word2VecConfig
 from .model import Word2VecModel
 from .rounds import (
@@ -55,7 +56,6 @@ from .rounds import (
     ShardTrainer,
     SparseDelta,
     apply_delta,
-    build_tables,
     load_state,
     pad_weights,
     rounds_per_epoch,
@@ -292,7 +292,7 @@ def _w_setup(run_id: str, words: list[str], counts: np.ndarray, weights: tuple, 
         return 0
     shard = split_shards(offsets, c.job_words, 1)
     st["trainer"] = ShardTrainer(
-        c, build_tables(c, np.asarray(counts)), ids, offsets, shard, pad_weights(*weights), c.dim,
+        c, make_tables(np.asarray(counts), c), ids, offsets, shard, pad_weights(*weights), c.dim,
         setup["base_seed"], 1, shard_ids=[setup["index"]], n_rounds=setup["n_rounds"], job_threads=setup["threads"],
     )  # fmt: skip
     return int(len(ids))

@@ -15,7 +15,12 @@ from ..vectors import WordVectors
 from .config import Word2VecConfig
 
 FORMAT = "kotoba-word2vec"
-FORMAT_VERSION = 1
+#: 2 adds ``jobs_done`` / ``job_parts`` (a checkpoint inside an epoch); version-1 folders still load
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
+#: values of config fields added later, for checkpoints written before they existed (the
+#: behaviour of that code: per-target CBOW updates, word2vec.c's initial range)
+LEGACY_CONFIG = {"cbow_block": 1, "init_range": 0.5}
 NPZ_NAME = "word2vec.npz"
 JSON_NAME = "word2vec.json"
 
@@ -30,7 +35,9 @@ class Word2VecModel:
     i for node i < V-1; None without HS). losses: one dict per progress interval with ``epoch``,
     ``words`` (tokens processed so far) and ``loss`` (mean loss per training pair over the
     interval). stats: ``raw_words`` (corpus tokens per epoch, out-of-vocabulary included),
-    ``train_words`` (in-vocabulary tokens per epoch), ``epochs_done``, ``seconds`` (wall time of
+    ``train_words`` (in-vocabulary tokens per epoch), ``epochs_done``, ``jobs_done`` (jobs of the
+    next epoch already trained: non-zero only in a checkpoint written on a stop request),
+    ``job_parts`` (the thread count that set the job order), ``seconds`` (wall time of
     the whole ``train`` call), ``train_seconds`` (kernel phase only), ``words_per_sec``
     (raw_words × epochs / seconds).
     """
@@ -53,6 +60,7 @@ class Word2VecModel:
             "vectors": np.asarray(self.wv.vectors),
             "counts": self.counts,
             "epochs_done": np.array(self.stats.get("epochs_done", 0), np.int64),
+            "jobs_done": np.array(self.stats.get("jobs_done", 0), np.int64),
         }
         if self.syn1neg is not None:
             arrays["syn1neg"] = self.syn1neg
@@ -80,19 +88,23 @@ class Word2VecModel:
         meta = load_json(d / JSON_NAME)
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise FormatError(f"{d / JSON_NAME}: not a kotoba word2vec model")
-        if meta.get("version") != FORMAT_VERSION:
-            raise FormatError(f"{d / JSON_NAME}: unsupported version {meta.get('version')!r}")
+        if meta.get("version") not in _READABLE_VERSIONS:
+            raise FormatError(
+                f"{d / JSON_NAME}: unsupported version {meta.get('version')!r} (this kotoba reads {_READABLE_VERSIONS})"
+            )
         arrays = load_npz(d / NPZ_NAME)
         try:
-            config = Word2VecConfig.from_dict(meta["config"])
+            config = Word2VecConfig.from_dict({**LEGACY_CONFIG, **meta["config"]})
             words = list(meta["words"])
             vectors = arrays["vectors"]
             counts = arrays["counts"]
         except (KeyError, TypeError, ConfigError) as e:
             raise FormatError(f"{d}: incomplete or invalid word2vec model ({e})") from e
         stats = dict(meta.get("stats", {}))
-        if int(arrays.get("epochs_done", -1)) != int(stats.get("epochs_done", -2)):
-            raise FormatError(f"{d}: {NPZ_NAME} and {JSON_NAME} are from different epochs (interrupted save?)")
+        # version 1 saved only at epoch ends: no jobs_done anywhere, i.e. 0
+        stamp = (int(arrays.get("epochs_done", -1)), int(arrays.get("jobs_done", 0)))
+        if stamp != (int(stats.get("epochs_done", -2)), int(stats.get("jobs_done", 0))):
+            raise FormatError(f"{d}: {NPZ_NAME} and {JSON_NAME} are from different epochs or jobs (interrupted save?)")
         if vectors.shape != (len(words), config.dim) or counts.shape != (len(words),):
             raise FormatError(f"{d}: arrays do not match the vocabulary of {len(words)} words and dim {config.dim}")
         syn1neg = arrays.get("syn1neg")

@@ -36,82 +36,19 @@ import numpy as np
 from numba import njit
 
 from ..errors import ConfigError, DivergenceError, EmptyCorpusError, FormatError
-from ..text.corpus import encode_corpus, scan_corpus, subsample_keep_probs
+from ..text.corpus import encode_corpus, scan_corpus
 from ..text.vocab import Vocab
 from ..vectors import WordVectors
+from .bundles import Corpus, Params, Scratch, Tables, Weights, make_job, make_params, make_scratch, make_tables
 from .config import COMBINE_RULES, Word2VecConfig, same_training
 from .kernels import train_job
 from .model import JSON_NAME, Word2VecModel
-from .sampling import build_alias_table, build_huffman_tree
 from .trainer import _init_weights, _make_jobs
 
 #: a job: (first sentence, end sentence, tokens of its shard before it)
 Job = tuple[int, int, int]
 
 # --------------------------------------------------------------------------- the kernel, per job
-
-
-@dataclass
-class Tables:
-    """Read-only arrays every job needs: subsampling, the noise distribution, the Huffman tree.
-
-    keep: (V,) float32; neg_prob (V,) float32 / neg_alias (V,) int32 (dummies without negative
-    sampling); codes (V, L) uint8, points (V, L) int32, codelens (V,) int32 (dummies without HS).
-    """
-
-    keep: np.ndarray
-    neg_prob: np.ndarray
-    neg_alias: np.ndarray
-    codes: np.ndarray
-    points: np.ndarray
-    codelens: np.ndarray
-
-
-def build_tables(config: Word2VecConfig, counts: np.ndarray) -> Tables:
-    """The tables for vocabulary ``counts`` (V,) -- the same on every worker given the same counts."""
-    v = len(counts)
-    if config.sample > 0:
-        keep = subsample_keep_probs(counts, config.sample, int(counts.sum())).astype(np.float32)
-    else:
-        keep = np.ones(v, np.float32)
-    if config.negative > 0:
-        table = build_alias_table(counts, config.ns_exponent)
-        neg_prob, neg_alias = table.prob, table.alias
-    else:
-        neg_prob, neg_alias = np.ones(1, np.float32), np.zeros(1, np.int32)
-    if config.hs:
-        tree = build_huffman_tree(counts)
-        codes, points, codelens = tree.codes, tree.points, tree.codelens
-    else:
-        codes, points, codelens = np.zeros((v, 1), np.uint8), np.zeros((v, 1), np.int32), np.zeros(v, np.int32)
-    return Tables(keep, neg_prob, neg_alias, codes, points, codelens)
-
-
-@dataclass
-class Scratch:
-    """One thread's kernel buffers (the kernel trusts their sizes: it runs without bounds checks)."""
-
-    sen: np.ndarray
-    ctx: np.ndarray
-    negs: np.ndarray
-    neu1: np.ndarray
-    neu1e: np.ndarray
-    grad: np.ndarray
-    err: np.ndarray
-
-
-def make_scratch(config: Word2VecConfig, max_sentence: int, width: int) -> Scratch:
-    """Buffers for sentences of up to ``max_sentence`` ids and rows of ``width`` floats."""
-    w, k = config.window, config.negative
-    return Scratch(
-        sen=np.empty(max(max_sentence, 1), np.int32),
-        ctx=np.empty(2 * w, np.int32),
-        negs=np.empty(max(k, 1), np.int32),
-        neu1=np.empty((1, width), np.float32),
-        neu1e=np.empty(width, np.float32),
-        grad=np.empty((2 * w, k + 1), np.float32),
-        err=np.empty((2 * w, width), np.float32),
-    )
 
 
 def job_seed(base_seed: int, epoch: int, shard: int, job: int) -> np.uint64:
@@ -121,57 +58,21 @@ def job_seed(base_seed: int, epoch: int, shard: int, job: int) -> np.uint64:
 
 
 def run_job(
-    config: Word2VecConfig,
-    tables: Tables,
-    ids: np.ndarray,
-    offsets: np.ndarray,
+    params: Params,
+    corpus: Corpus,
     job: Job,
-    weights: Sequence[np.ndarray],
     word_pos: int,
-    total_words: int,
     seed: np.uint64,
+    weights: Sequence[np.ndarray],
+    tables: Tables,
     scratch: Scratch,
 ) -> tuple[float, int, int, int]:
-    """Train one job with the single-machine kernel on ``weights`` (syn0, syn1neg, syn1), in place.
+    """Train one job with the single-machine kernel on ``weights`` [syn0, syn1neg, syn1], in place.
 
-    ``word_pos`` / ``total_words`` place the job on the learning-rate schedule. Returns the kernel's
-    (loss sum, loss pairs, pairs, tokens read).
+    ``word_pos`` places the job on the learning-rate schedule of ``params.total_words`` tokens.
+    Returns the kernel's (loss sum, loss pairs, pairs, tokens read).
     """
-    c, t, s = config, tables, scratch
-    syn0, syn1neg, syn1 = weights
-    return train_job(
-        c.sg,
-        ids,
-        offsets,
-        job[0],
-        job[1],
-        syn0,
-        syn1neg,
-        syn1,
-        t.keep,
-        t.neg_prob,
-        t.neg_alias,
-        t.codes,
-        t.points,
-        t.codelens,
-        c.negative,
-        c.hs,
-        c.batch_negatives,
-        c.window,
-        c.cbow_mean,
-        c.alpha,
-        c.min_alpha,
-        word_pos,
-        total_words,
-        seed,
-        s.sen,
-        s.ctx,
-        s.negs,
-        s.neu1,
-        s.neu1e,
-        s.grad,
-        s.err,
-    )
+    return train_job(params, corpus, make_job(job[0], job[1], word_pos, seed), Weights(*weights), tables, scratch)
 
 
 # --------------------------------------------------------------------------- weights
@@ -511,6 +412,10 @@ class ShardTrainer:
         self.layers = trained_layers(config)
         self.threads = max(1, min(threads, len(shards)))
         self.words = [shard_words(j, offsets) for j in shards]
+        # each shard runs the schedule over its own tokens; all shards advance in lockstep, so
+        # this is the global schedule (see the module docstring)
+        self.params = [make_params(config, w * config.epochs) for w in self.words]
+        self.corpus = Corpus(ids=ids, offsets=offsets)
         self.n_rounds = n_rounds or rounds_per_epoch(max(self.words), config.round_words)
         self.work = [[w.copy() for w in base] for _ in range(self.threads)]
         max_len = int(np.max(np.diff(offsets))) if offsets.size > 1 else 1
@@ -537,9 +442,8 @@ class ShardTrainer:
             seed = job_seed(self.base_seed, epoch, self.shard_ids[shard], j)
             pos = epoch * words + jobs[j][2]
             out = run_job(
-                self.config, self.tables, self.ids, self.offsets, jobs[j], work, pos, words * self.config.epochs,
-                seed, self.scratch[thread][t],
-            )  # fmt: skip
+                self.params[shard], self.corpus, jobs[j], pos, seed, work, self.tables, self.scratch[thread][t]
+            )
             return RoundStats(*out)
 
         for job_stats in parallel_map(todo, self.job_threads, one):
@@ -657,7 +561,7 @@ def train_rounds(
             epoch0, round0 = int(state.stats.get("epochs_done", 0)), int(state.stats.get("rounds_done", 0))
         shards = split_shards(enc.sent_offsets, config.job_words, config.shards)
         trainer = ShardTrainer(
-            config, build_tables(config, vocab.counts), enc.ids, enc.sent_offsets, shards,
+            config, make_tables(vocab.counts, config), enc.ids, enc.sent_offsets, shards,
             pad_weights(syn0, syn1neg, syn1), config.dim, base_seed, config.resolved_threads(),
         )  # fmt: skip
         stats: dict[str, Any] = {"raw_words": enc.raw_words, "train_words": enc.n_words, "rounds": trainer.n_rounds}

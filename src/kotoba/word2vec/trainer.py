@@ -11,7 +11,14 @@ and +0.1 analogy points on text8-prefix CBOW (mean of 24 seeds) and +0.04 WS353 
 
 Each job's random stream is seeded from ``(base seed, epoch, job number)`` and its learning rate
 from the tokens trained before it in that order, so with ``threads=1`` a run is bit-for-bit
-repeatable and an interrupted run resumed from an epoch checkpoint equals an uninterrupted one.
+repeatable, and a run stopped at a job boundary (after every epoch, or when ``should_stop`` asks)
+and resumed from its checkpoint equals an uninterrupted one.
+
+:func:`train` reads as its steps: load the checkpoint to resume from (:func:`_load_resume_point`),
+read the corpus into ids (:func:`_read_corpus`), set the starting weights (:func:`_start_point`),
+build the run (:class:`_Run`: kernel bundles, job order, worker scratch), train epoch by epoch
+(:func:`_train_epochs`: jobs on worker threads, progress, checkpoints, the stop hook), and wrap
+the result (:func:`_model`).
 """
 
 from __future__ import annotations
@@ -29,29 +36,16 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DivergenceError, EmptyCorpusError
-from ..text.corpus import encode_corpus, scan_corpus, subsample_keep_probs
+from ..errors import ConfigError, DivergenceError, EmptyCorpusError, FormatError, TrainingInterrupted
+from ..text.corpus import IDS_FILE, encode_corpus, scan_corpus
 from ..text.vocab import Vocab
 from ..vectors import WordVectors
+from .bundles import Corpus, Weights, make_job, make_params, make_scratch, make_tables
 from .config import Word2VecConfig, same_training
 from .kernels import train_job
 from .model import JSON_NAME, Word2VecModel
-from .sampling import build_alias_table, build_huffman_tree
 
-# --------------------------------------------------------------------------- the trainer
-
-
-@dataclass
-class _Scratch:
-    """One worker thread's buffers, allocated once per run so the kernel never allocates."""
-
-    sen: np.ndarray
-    ctx: np.ndarray
-    negs: np.ndarray
-    neu1: np.ndarray
-    neu1e: np.ndarray
-    grad: np.ndarray
-    err: np.ndarray
+# --------------------------------------------------------------------------- job order
 
 
 def _job_seed(base_seed: int, epoch: int, job: int) -> np.uint64:
@@ -86,165 +80,162 @@ def _interleave_jobs(jobs: list[tuple[int, int, int]], offsets: np.ndarray, part
     return out
 
 
+# --------------------------------------------------------------------------- one run
+
+
 class _Run:
-    """State of one training run over encoded arrays (shared by fresh and resumed runs)."""
+    """State of one training run over encoded arrays (shared by fresh and resumed runs).
+
+    ``start.parts``: the thread count whose job order (:func:`_interleave_jobs`) the run follows;
+    a resumed run keeps the order of the run it continues, whatever its own thread count.
+    """
 
     def __init__(
         self,
         config: Word2VecConfig,
-        ids: np.ndarray,
+        ids_file: Path,
         offsets: np.ndarray,
         counts: np.ndarray,
-        syn0: np.ndarray,
-        syn1neg: np.ndarray | None,
-        syn1: np.ndarray | None,
-        base_seed: int,
+        start: _StartPoint,
     ):
+        syn0, syn1neg, syn1 = start.take_weights()
         self.config = config
-        self.ids = ids
-        self.offsets = offsets
-        v, d = syn0.shape
-        self.dim = d
+        # The ids are read job by job from the encoded corpus file into each worker's buffer, not
+        # memory-mapped: the pages of a mapping a run walks through all stay in its resident set
+        # (93 MB on a 23M-token corpus) while a job needs only its own few kB.
+        self.ids_file = ids_file
+        self.offsets = np.array(offsets, np.int64)
+        self.dim = syn0.shape[1]
         # Rows are padded with zero columns to a multiple of 8 floats so the kernels' vector loops
         # have no scalar tail (dim 100 -> 104: ~30% faster per row update in a micro-benchmark,
         # ~8% for whole skip-gram runs). The padding stays exactly zero: every update to a padded
         # column is a product with another padded zero. A disabled output layer is a dummy (1, 1)
         # matrix the kernel never touches.
-        padded = -(-d // 8) * 8
-        self.syn0 = _pad(syn0, padded)
-        self._syn1neg = _pad(syn1neg, padded) if syn1neg is not None else np.zeros((1, 1), np.float32)
-        self._syn1 = _pad(syn1, padded) if syn1 is not None else np.zeros((1, 1), np.float32)
+        padded = -(-self.dim // 8) * 8
+        dummy = np.zeros((1, 1), np.float32)
+        self.weights = Weights(
+            syn0=_pad(syn0, padded),
+            syn1neg=_pad(syn1neg, padded) if syn1neg is not None else dummy,
+            syn1=_pad(syn1, padded) if syn1 is not None else dummy,
+        )
         self.has_ns = syn1neg is not None
         self.has_hs = syn1 is not None
-        self.base_seed = base_seed
-        self.train_words = int(offsets[-1] - offsets[0])
+        self.base_seed = start.base_seed
+        self.train_words = int(self.offsets[-1] - self.offsets[0])
         self.total_words = self.train_words * config.epochs
-        if config.sample > 0:
-            # word2vec.c: keep a word with probability (sqrt(f/t) + 1) * t/f, f = its count, t = sample * total
-            self.keep = subsample_keep_probs(counts, config.sample, int(counts.sum())).astype(np.float32)
-        else:
-            self.keep = np.ones(v, np.float32)
-        if config.negative > 0:
-            table = build_alias_table(counts, config.ns_exponent)
-            self.neg_prob, self.neg_alias = table.prob, table.alias
-        else:
-            self.neg_prob, self.neg_alias = np.ones(1, np.float32), np.zeros(1, np.int32)
-        if config.hs:
-            tree = build_huffman_tree(counts)
-            self.codes, self.points, self.codelens = tree.codes, tree.points, tree.codelens
-        else:
-            self.codes = np.zeros((v, 1), np.uint8)
-            self.points = np.zeros((v, 1), np.int32)
-            self.codelens = np.zeros(v, np.int32)
-        max_len = int(np.max(np.diff(offsets))) if offsets.size > 1 else 1
+        self.params = make_params(config, self.total_words)
+        self.tables = make_tables(counts, config)
+        self.parts = start.parts
+        self.jobs = _interleave_jobs(_make_jobs(self.offsets, config.job_words), self.offsets, self.parts)
         self.threads = config.resolved_threads()
-        self.jobs = _interleave_jobs(_make_jobs(offsets, config.job_words), offsets, self.threads)
-        self.scratch = [
-            # the kernel trusts these sizes (it runs without bounds checks)
-            _Scratch(
-                sen=np.empty(max(max_len, 1), np.int32),
-                ctx=np.empty(2 * config.window, np.int32),
-                negs=np.empty(max(config.negative, 1), np.int32),
-                neu1=np.empty((1, padded), np.float32),
-                neu1e=np.empty(padded, np.float32),
-                grad=np.empty((2 * config.window, config.negative + 1), np.float32),
-                err=np.empty((2 * config.window, padded), np.float32),
-            )
-            for _ in range(self.threads)
-        ]
+        max_len = int(np.max(np.diff(self.offsets))) if self.offsets.size > 1 else 1
+        max_job = max((int(self.offsets[s1] - self.offsets[s0]) for s0, s1, _ in self.jobs), default=1)
+        self.scratch = [make_scratch(config, max_len, padded) for _ in range(self.threads)]
+        self.id_buffers = [np.empty(max(max_job, 1), np.int32) for _ in range(self.threads)]
 
     def vectors(self) -> np.ndarray:
         """The input vectors (V, D) without the padding (a copy)."""
-        return np.ascontiguousarray(self.syn0[:, : self.dim])
+        return np.ascontiguousarray(self.weights.syn0[:, : self.dim])
 
     def output_layers(self) -> tuple[np.ndarray | None, np.ndarray | None]:
         """(syn1neg, syn1) without the padding (copies), None for a disabled layer."""
-        neg = np.ascontiguousarray(self._syn1neg[:, : self.dim]) if self.has_ns else None
-        hs = np.ascontiguousarray(self._syn1[:, : self.dim]) if self.has_hs else None
+        neg = np.ascontiguousarray(self.weights.syn1neg[:, : self.dim]) if self.has_ns else None
+        hs = np.ascontiguousarray(self.weights.syn1[:, : self.dim]) if self.has_hs else None
         return neg, hs
+
+    def release(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(syn0, syn1neg, syn1) without the padding, freeing each padded matrix once copied (the run is over)."""
+        out = []
+        for name, used in (("syn0", True), ("syn1neg", self.has_ns), ("syn1", self.has_hs)):
+            out.append(np.ascontiguousarray(getattr(self.weights, name)[:, : self.dim]) if used else None)
+            self.weights = self.weights._replace(**{name: None})
+        return out[0], out[1], out[2]
 
     def lr_at(self, pos: int) -> float:
         c = self.config
         return max(c.min_alpha, c.alpha - (c.alpha - c.min_alpha) * pos / max(self.total_words, 1))
 
-    def _job(self, epoch: int, j: int, s: _Scratch) -> tuple[float, int, int, int]:
-        c = self.config
+    def position(self, epoch: int, job: int) -> int:
+        """Tokens trained before job ``job`` of epoch ``epoch`` (the schedule position)."""
+        within = self.jobs[job][2] if job < len(self.jobs) else self.train_words
+        return epoch * self.train_words + within
+
+    def _job(self, epoch: int, j: int, worker: int, ids_file) -> tuple[float, int, int, int]:
+        """Job ``j`` of ``epoch`` on worker ``worker``'s buffers; ``ids_file``: its open handle on the ids."""
         s0, s1, pos = self.jobs[j]
-        return train_job(
-            c.sg,
-            self.ids,
-            self.offsets,
-            s0,
-            s1,
-            self.syn0,
-            self._syn1neg,
-            self._syn1,
-            self.keep,
-            self.neg_prob,
-            self.neg_alias,
-            self.codes,
-            self.points,
-            self.codelens,
-            c.negative,
-            c.hs,
-            c.batch_negatives,
-            c.window,
-            c.cbow_mean,
-            c.alpha,
-            c.min_alpha,
-            epoch * self.train_words + pos,
-            self.total_words,
-            _job_seed(self.base_seed, epoch, j),
-            s.sen,
-            s.ctx,
-            s.negs,
-            s.neu1,
-            s.neu1e,
-            s.grad,
-            s.err,
-        )
+        lo, hi = int(self.offsets[s0]), int(self.offsets[s1])
+        ids = self.id_buffers[worker][: hi - lo]
+        ids_file.seek(lo * ids.itemsize)
+        if ids_file.readinto(ids) != ids.nbytes:
+            raise FormatError(f"{self.ids_file}: shorter than its sentence offsets say (changed during training?)")
+        corpus = Corpus(ids=ids, offsets=self.offsets[s0 : s1 + 1] - lo)
+        job = make_job(0, s1 - s0, epoch * self.train_words + pos, _job_seed(self.base_seed, epoch, j))
+        return train_job(self.params, corpus, job, self.weights, self.tables, self.scratch[worker])
 
-    def epoch(self, epoch: int, on_result: Callable[[float, int, int, int], None]) -> None:
-        """Run every job of one epoch on the worker threads.
+    def epoch(
+        self,
+        epoch: int,
+        first_job: int,
+        on_result: Callable[[float, int, int, int], None],
+        should_stop: Callable[[], bool] | None,
+    ) -> int:
+        """Run jobs ``first_job:`` of one epoch on the worker threads; returns the job index reached.
 
-        ``on_result`` sees each job's output in the caller's thread."""
-        todo: queue.SimpleQueue = queue.SimpleQueue()
-        for j in range(len(self.jobs)):
-            todo.put(j)
+        Jobs are handed out in order and every job handed out is finished, so the jobs done are
+        always ``first_job:reached``: ``reached < len(self.jobs)`` only when ``should_stop`` (asked,
+        one call at a time, before each job is handed out) returned True. ``on_result`` sees
+        each job's output in the caller's thread.
+        """
+        lock = threading.Lock()
+        nxt = [first_job]
+        halted = threading.Event()  # should_stop said so, or a worker failed
         done: queue.SimpleQueue = queue.SimpleQueue()
-        stop = threading.Event()
 
-        def worker(s: _Scratch) -> None:
+        def take() -> int | None:
+            with lock:
+                if halted.is_set() or nxt[0] >= len(self.jobs):
+                    return None
+                if should_stop is not None and should_stop():
+                    halted.set()
+                    return None
+                nxt[0] += 1
+                return nxt[0] - 1
+
+        def worker(k: int) -> None:
             try:
-                while not stop.is_set():
-                    try:
-                        j = todo.get_nowait()
-                    except queue.Empty:
-                        break
-                    done.put(self._job(epoch, j, s))
+                with open(self.ids_file, "rb", buffering=0) as ids_file:
+                    while (j := take()) is not None:
+                        done.put(self._job(epoch, j, k, ids_file))
             except BaseException as e:  # handed to the main thread, which re-raises it
+                halted.set()
                 done.put(e)
             finally:
                 done.put(None)
 
-        n_workers = min(self.threads, len(self.jobs))
-        workers = [threading.Thread(target=worker, args=(self.scratch[k],), daemon=True) for k in range(n_workers)]
+        n_workers = max(1, min(self.threads, len(self.jobs) - first_job))
+        workers = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(n_workers)]
         for t in workers:
             t.start()
-        running = n_workers
         try:
-            while running:
-                item = done.get()
-                if item is None:
-                    running -= 1
-                elif isinstance(item, BaseException):
-                    raise item
-                else:
-                    on_result(*item)
+            _collect(done, n_workers, on_result)
         finally:
-            stop.set()
+            halted.set()
             for t in workers:
                 t.join()
+        return nxt[0]
+
+
+def _collect(done: queue.SimpleQueue, n_workers: int, on_result: Callable[..., None]) -> None:
+    """Hand the workers' results to ``on_result`` until every worker has ended; re-raise a worker's error."""
+    running = n_workers
+    while running:
+        item = done.get()
+        if item is None:
+            running -= 1
+        elif isinstance(item, BaseException):
+            raise item
+        else:
+            on_result(*item)
 
 
 def _pad(a: np.ndarray, width: int) -> np.ndarray:
@@ -254,13 +245,36 @@ def _pad(a: np.ndarray, width: int) -> np.ndarray:
 
 
 def _init_weights(v: int, d: int, config: Word2VecConfig, rng: np.random.Generator):
-    # word2vec.c: input vectors uniform in [-0.5/d, 0.5/d), output vectors zero. gensim 4 uses
-    # twice that range; on text8-prefix CBOW (5 epochs, mean of 3 seeds) its range measured
-    # +0.4 analogy points and the same WS353/SimLex — not a clear enough win to leave the reference.
-    syn0 = ((rng.random((v, d), dtype=np.float32) - np.float32(0.5)) / np.float32(d)).astype(np.float32)
+    # input vectors uniform in [-r/d, r/d), output vectors zero; word2vec.c has r = 0.5, gensim 4
+    # and kotoba's default r = 1 (+0.3 analogy points, +0.01 WS353 on text8-prefix CBOW)
+    width = np.float32(2.0 * config.init_range)
+    syn0 = ((rng.random((v, d), dtype=np.float32) - np.float32(0.5)) * width / np.float32(d)).astype(np.float32)
     syn1neg = np.zeros((v, d), np.float32) if config.negative > 0 else None
     syn1 = np.zeros((v, d), np.float32) if config.hs else None
     return syn0, syn1neg, syn1
+
+
+# --------------------------------------------------------------------------- train()
+
+
+@dataclass
+class _StartPoint:
+    """Where a run begins: fresh weights at epoch 0, job 0, or a checkpoint's state."""
+
+    syn0: np.ndarray
+    syn1neg: np.ndarray | None
+    syn1: np.ndarray | None
+    base_seed: int
+    losses: list[dict[str, float]]
+    epoch: int
+    job: int
+    parts: int
+
+    def take_weights(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(syn0, syn1neg, syn1), dropping this object's references (the run keeps padded copies)."""
+        out = (self.syn0, self.syn1neg, self.syn1)
+        self.syn0 = self.syn1neg = self.syn1 = None  # type: ignore[assignment]
+        return out
 
 
 def train(
@@ -273,6 +287,7 @@ def train(
     progress: bool = True,
     callback: Callable[[dict[str, float]], None] | None = None,
     rng: np.random.Generator | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Word2VecModel:
     """Train word2vec on a text corpus: a file (plain, .gz, .bz2, .xz), a folder of them, or a list.
 
@@ -286,135 +301,229 @@ def train(
     callback: called with ``{"epoch", "words", "loss", "lr", "words_per_sec"}`` at each progress interval.
     rng: source of all randomness (initial vectors and the kernels' seeds); default
     ``numpy.random.default_rng(config.seed)``.
+    should_stop: asked (from a worker thread, one call at a time, so it must be cheap and
+    thread-safe, e.g. reading a flag a signal handler sets) before each job is started. Once it
+    returns True the workers finish the jobs they hold, the model is checkpointed at that job
+    boundary (when ``checkpoint_dir`` is given), and :class:`TrainingInterrupted` is raised;
+    ``resume=True`` then continues from there (with ``threads=1`` and a seed, to the same bytes
+    as an uninterrupted run).
     """
     config = config or Word2VecConfig()
     t_start = time.perf_counter()
-    state = None
-    if resume:
-        if checkpoint_dir is None:
-            raise ConfigError("resume=True needs a checkpoint_dir")
-        if (Path(checkpoint_dir) / JSON_NAME).exists():
-            state = Word2VecModel.load(checkpoint_dir)
-            if not same_training(state.config, config):
-                raise ConfigError(f"{checkpoint_dir}: the checkpoint was made with a different config: {state.config}")
-    source = corpus
+    state = _load_resume_point(checkpoint_dir, config) if resume else None
     stats: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="kotoba-w2v-") as tmp:
         out_dir = Path(work_dir) if work_dir is not None else Path(tmp)
-        if state is None:
-            # one read of the text counts the vocabulary and encodes the ids; EmptyCorpusError
-            # for an empty corpus or when min_count removes every word
-            vocab, encoded = scan_corpus(
-                source,
-                out_dir,
-                config.min_count,
-                config.max_vocab_size,
-                config.lowercase,
-                config.max_sentence_len,
-                corpus_name=str(source),
-            )
-            words, counts = vocab.words, vocab.counts
-        else:
-            words, counts = state.words, state.counts
-            encoded = encode_corpus(
-                source,
-                Vocab(words, counts),
-                out_dir,
-                lowercase=config.lowercase,
-                max_sentence_len=config.max_sentence_len,
-            )
-        if config.hs and len(words) < 2:
-            raise EmptyCorpusError("hierarchical softmax needs at least 2 distinct words that survive min_count")
-        ids, offsets, raw_words = encoded.ids, encoded.sent_offsets, encoded.raw_words
-        if state is None:
-            rng = rng if rng is not None else np.random.default_rng(config.seed)
-            syn0, syn1neg, syn1 = _init_weights(len(words), config.dim, config, rng)
-            base_seed = int(rng.integers(0, 2**63))
-            losses: list[dict[str, float]] = []
-            start_epoch = 0
-        else:
-            syn0 = np.array(state.wv.vectors, np.float32)
-            syn1neg = None if state.syn1neg is None else np.array(state.syn1neg, np.float32)
-            syn1 = None if state.syn1 is None else np.array(state.syn1, np.float32)
-            base_seed, losses = state.base_seed, list(state.losses)
-            start_epoch = int(state.stats.get("epochs_done", 0))
-        run = _Run(config, ids, offsets, counts, syn0, syn1neg, syn1, base_seed)
-        stats.update(raw_words=raw_words, train_words=run.train_words, epochs_done=start_epoch)
+        words, counts, encoded = _read_corpus(corpus, config, state, out_dir)
+        raw_words, ids_file, offsets = encoded.raw_words, encoded.path / IDS_FILE, encoded.sent_offsets
+        del encoded  # unmaps the ids: the run reads them job by job
+        start = _start_point(config, len(words), state, rng)
+        run = _Run(config, ids_file, offsets, counts, start)
+        stats.update(raw_words=raw_words, train_words=run.train_words, epochs_done=start.epoch)
         t_train = time.perf_counter()
-        _train_epochs(run, start_epoch, losses, stats, words, counts, progress, callback, checkpoint_dir)
+        _train_epochs(run, start, stats, words, counts, progress, callback, checkpoint_dir, should_stop)
         train_seconds = time.perf_counter() - t_train
     seconds = time.perf_counter() - t_start
-    epochs_run = config.epochs - start_epoch
+    epochs_run = (run.total_words - run.position(start.epoch, start.job)) / max(run.train_words, 1)
     stats.update(
         seconds=seconds,
         train_seconds=train_seconds,
         words_per_sec=raw_words * epochs_run / seconds if seconds > 0 else 0.0,
     )
-    return _model(run, words, counts, losses, stats)
+    return _model(run, words, counts, start.losses, stats, final=True)
 
 
-def _model(run: _Run, words, counts, losses, stats) -> Word2VecModel:
-    wv = WordVectors(words, run.vectors(), counts)
-    syn1neg, syn1 = run.output_layers()
+def _load_resume_point(checkpoint_dir, config: Word2VecConfig) -> Word2VecModel | None:
+    """The checkpoint in ``checkpoint_dir`` (None if there is none yet); ConfigError if it trained another config."""
+    if checkpoint_dir is None:
+        raise ConfigError("resume=True needs a checkpoint_dir")
+    if not (Path(checkpoint_dir) / JSON_NAME).exists():
+        return None
+    state = Word2VecModel.load(checkpoint_dir)
+    if not same_training(state.config, config):
+        raise ConfigError(f"{checkpoint_dir}: the checkpoint was made with a different config: {state.config}")
+    return state
+
+
+def _read_corpus(corpus, config: Word2VecConfig, state: Word2VecModel | None, out_dir: Path):
+    """(words, counts, EncodedCorpus): one scan that counts and encodes, or encoding with a checkpoint's vocabulary."""
+    if state is None:
+        # EmptyCorpusError for an empty corpus or when min_count removes every word
+        vocab, encoded = scan_corpus(
+            corpus,
+            out_dir,
+            config.min_count,
+            config.max_vocab_size,
+            config.lowercase,
+            config.max_sentence_len,
+            corpus_name=str(corpus),
+        )
+        words, counts = vocab.words, vocab.counts
+    else:
+        words, counts = state.words, state.counts
+        encoded = encode_corpus(
+            corpus,
+            Vocab(words, counts),
+            out_dir,
+            lowercase=config.lowercase,
+            max_sentence_len=config.max_sentence_len,
+        )
+    if config.hs and len(words) < 2:
+        raise EmptyCorpusError("hierarchical softmax needs at least 2 distinct words that survive min_count")
+    return words, counts, encoded
+
+
+def _start_point(
+    config: Word2VecConfig, v: int, state: Word2VecModel | None, rng: np.random.Generator | None
+) -> _StartPoint:
+    if state is None:
+        rng = rng if rng is not None else np.random.default_rng(config.seed)
+        syn0, syn1neg, syn1 = _init_weights(v, config.dim, config, rng)
+        base_seed = int(rng.integers(0, 2**63))
+        return _StartPoint(syn0, syn1neg, syn1, base_seed, [], 0, 0, config.resolved_threads())
+    return _StartPoint(
+        syn0=np.array(state.wv.vectors, np.float32),
+        syn1neg=None if state.syn1neg is None else np.array(state.syn1neg, np.float32),
+        syn1=None if state.syn1 is None else np.array(state.syn1, np.float32),
+        base_seed=state.base_seed,
+        losses=list(state.losses),
+        epoch=int(state.stats.get("epochs_done", 0)),
+        job=int(state.stats.get("jobs_done", 0)),
+        parts=int(state.stats.get("job_parts", config.resolved_threads())),
+    )
+
+
+def _model(run: _Run, words, counts, losses, stats, final: bool = False) -> Word2VecModel:
+    """The model as trained so far; ``final``: the run is over, its padded matrices are given up as they are copied."""
+    if final:
+        vectors, syn1neg, syn1 = run.release()
+    else:
+        vectors, (syn1neg, syn1) = run.vectors(), run.output_layers()
+    wv = WordVectors(words, vectors, counts)
     return Word2VecModel(run.config, list(words), counts, wv, syn1neg, syn1, losses, dict(stats), run.base_seed)
 
 
+# --------------------------------------------------------------------------- epochs, progress, checkpoints
+
+
+class _Progress:
+    """Loss and speed bookkeeping: job results in, a progress bar, ``callback`` dicts and loss history out."""
+
+    def __init__(self, run: _Run, done_at_start: int, bar, callback, losses: list[dict[str, float]]):
+        self.run, self.bar, self.callback, self.losses = run, bar, callback, losses
+        self.interval = max(run.config.job_words, run.train_words // 10)
+        self.done_at_start = done_at_start
+        self.done = done_at_start
+        self.t0 = time.perf_counter()
+        self.epoch = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.loss, self.pairs, self.words = 0.0, 0, 0
+
+    def add(self, loss: float, loss_pairs: int, pairs: int, seen: int) -> None:
+        """One job's result (train_job's return value)."""
+        self.loss += loss
+        self.pairs += loss_pairs
+        self.words += seen
+        self.done += seen
+        self.bar.update(seen)
+        if self.words >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Report the interval so far; DivergenceError if its loss is not finite."""
+        if self.pairs == 0:
+            return
+        mean = self.loss / self.pairs
+        config = self.run.config
+        if not math.isfinite(mean):
+            raise DivergenceError(
+                f"word2vec loss became {mean} in epoch {self.epoch + 1}; lower alpha (now {config.alpha})"
+            )
+        lr = self.run.lr_at(self.done)
+        self.losses.append({"epoch": self.epoch + 1, "words": self.done, "loss": mean})
+        self.bar.set_postfix(loss=f"{mean:.4f}", lr=f"{lr:.5f}", refresh=False)
+        if self.callback is not None:
+            elapsed = max(time.perf_counter() - self.t0, 1e-9)
+            self.callback(
+                {
+                    "epoch": self.epoch + 1,
+                    "words": self.done,
+                    "loss": mean,
+                    "lr": lr,
+                    "words_per_sec": (self.done - self.done_at_start) / elapsed,
+                }
+            )
+        self._reset()
+
+
 def _train_epochs(
-    run: _Run, start_epoch: int, losses: list, stats: dict, words, counts, progress: bool, callback, checkpoint_dir
+    run: _Run,
+    start: _StartPoint,
+    stats: dict,
+    words,
+    counts,
+    progress: bool,
+    callback,
+    checkpoint_dir,
+    should_stop: Callable[[], bool] | None,
 ) -> None:
+    """Epochs ``start.epoch:``, the first from job ``start.job``; a checkpoint after each epoch and on a stop."""
+    config = run.config
+    done_at_start = run.position(start.epoch, start.job)
+    with _progress_bar(progress, run.total_words, done_at_start) as bar:
+        prog = _Progress(run, done_at_start, bar, callback, start.losses)
+        for epoch in range(start.epoch, config.epochs):
+            prog.epoch = epoch
+            first = start.job if epoch == start.epoch else 0
+            reached = run.epoch(epoch, first, prog.add, should_stop)
+            prog.flush()
+            if reached < len(run.jobs):
+                _save_stopped(run, epoch, reached, stats, prog, words, counts, checkpoint_dir)
+            stats.update(epochs_done=epoch + 1, jobs_done=0, job_parts=run.parts)
+            if checkpoint_dir is not None:
+                _checkpoint(run, stats, prog, words, counts, checkpoint_dir)
+
+
+class _NoBar:
+    """What ``_train_epochs`` needs of a tqdm bar, doing nothing (tqdm's import costs ~0.2 s of start-up)."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        pass
+
+    def set_postfix(self, **kwargs: Any) -> None:
+        pass
+
+
+def _progress_bar(progress: bool, total: int, initial: int):
+    if not progress:
+        return _NoBar()
     from tqdm.auto import tqdm
 
-    config = run.config
-    interval = max(config.job_words, run.train_words // 10)
-    t0 = time.perf_counter()
-    done_at_start = start_epoch * run.train_words
-    with tqdm(
-        total=run.total_words,
-        initial=done_at_start,
-        unit="w",
-        unit_scale=True,
-        disable=not progress,
-        desc="word2vec",
-        dynamic_ncols=True,
-        smoothing=0.1,
-    ) as bar:
-        acc = {"loss": 0.0, "pairs": 0, "words": 0, "done": done_at_start}
+    bar_opts = dict(unit="w", unit_scale=True, desc="word2vec", dynamic_ncols=True, smoothing=0.1)
+    return tqdm(total=total, initial=initial, **bar_opts)
 
-        def on_result(loss: float, loss_pairs: int, pairs: int, seen: int) -> None:
-            acc["loss"] += loss
-            acc["pairs"] += loss_pairs
-            acc["words"] += seen
-            acc["done"] += seen
-            bar.update(seen)
-            if acc["words"] >= interval:
-                flush()
 
-        def flush() -> None:
-            if acc["pairs"] == 0:
-                return
-            mean = acc["loss"] / acc["pairs"]
-            if not math.isfinite(mean):
-                raise DivergenceError(
-                    f"word2vec loss became {mean} in epoch {epoch + 1}; lower alpha (now {config.alpha})"
-                )
-            lr = run.lr_at(acc["done"])
-            info = {
-                "epoch": epoch + 1,
-                "words": acc["done"],
-                "loss": mean,
-                "lr": lr,
-                "words_per_sec": (acc["done"] - done_at_start) / max(time.perf_counter() - t0, 1e-9),
-            }
-            losses.append({"epoch": epoch + 1, "words": acc["done"], "loss": mean})
-            bar.set_postfix(loss=f"{mean:.4f}", lr=f"{lr:.5f}", refresh=False)
-            if callback is not None:
-                callback(info)
-            acc.update(loss=0.0, pairs=0, words=0)
+def _checkpoint(run: _Run, stats: dict, prog: _Progress, words, counts, checkpoint_dir) -> None:
+    stats["seconds"] = time.perf_counter() - prog.t0
+    _model(run, words, counts, prog.losses, stats).save(checkpoint_dir)
 
-        for epoch in range(start_epoch, config.epochs):
-            run.epoch(epoch, on_result)
-            flush()
-            stats["epochs_done"] = epoch + 1
-            if checkpoint_dir is not None:
-                stats["seconds"] = time.perf_counter() - t0
-                _model(run, words, counts, losses, stats).save(checkpoint_dir)
+
+def _save_stopped(run: _Run, epoch: int, job: int, stats: dict, prog: _Progress, words, counts, checkpoint_dir):
+    """Checkpoint at job ``job`` of ``epoch`` (if there is a checkpoint folder), then raise TrainingInterrupted."""
+    stats.update(epochs_done=epoch, jobs_done=job, job_parts=run.parts)
+    where = f"epoch {epoch + 1} of {run.config.epochs}, job {job} of {len(run.jobs)}"
+    if checkpoint_dir is None:
+        raise TrainingInterrupted(f"training stopped at {where}; no checkpoint folder was given, nothing saved", None)
+    _checkpoint(run, stats, prog, words, counts, checkpoint_dir)
+    raise TrainingInterrupted(
+        f"training stopped at {where}; checkpoint saved in {checkpoint_dir} (resume from it to continue)",
+        Path(checkpoint_dir),
+    )

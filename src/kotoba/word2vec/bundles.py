@@ -1,0 +1,158 @@
+"""The named bundles the word2vec kernel takes: what used to be 33 positional arguments.
+
+Each bundle is a ``typing.NamedTuple`` (Numba compiles attribute access to a plain field load, so
+bundling costs nothing in the jitted loop) built by keyword, and each has its own type: passing
+bundles in the wrong order fails when the kernel is compiled instead of silently training on the
+wrong array. Fields are coerced to fixed Python / NumPy types here so one compiled specialisation
+serves every run (a NumPy int where a Python int was expected would compile a second one).
+
+* :class:`Params` -- the scalar hyper-parameters of a run (from :class:`Word2VecConfig`).
+* :class:`Corpus` -- the encoded corpus: word ids and sentence offsets.
+* :class:`JobRange` -- one job: a sentence range, its learning-rate position and random seed.
+* :class:`Weights` -- the (V, D) float32 matrices the kernel updates in place.
+* :class:`Tables` -- read-only per-word tables: subsampling, negative sampling, Huffman tree.
+* :class:`Scratch` -- one worker thread's buffers, allocated once per run.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..text.corpus import subsample_keep_probs
+from .config import Word2VecConfig
+from .sampling import build_alias_table, build_huffman_tree
+
+
+class Params(NamedTuple):
+    """Scalar hyper-parameters; ``total_words`` is the learning-rate schedule's length (tokens × epochs)."""
+
+    sg: bool
+    hs: bool
+    negative: int
+    batch: bool
+    window: int
+    cbow_mean: bool
+    block: int
+    alpha: float
+    min_alpha: float
+    total_words: int
+
+
+class Corpus(NamedTuple):
+    """ids: (N,) int32 word ids; offsets: (S+1,) int64 sentence starts into ``ids``."""
+
+    ids: np.ndarray
+    offsets: np.ndarray
+
+
+class JobRange(NamedTuple):
+    """Sentences ``s_begin:s_end``; ``word_pos``: tokens trained before this job (schedule position)."""
+
+    s_begin: int
+    s_end: int
+    word_pos: int
+    seed: np.uint64
+
+
+class Weights(NamedTuple):
+    """syn0 / syn1neg / syn1: (V, Dp) float32 (Dp = D padded to a multiple of 8); a disabled layer is (1, 1)."""
+
+    syn0: np.ndarray
+    syn1neg: np.ndarray
+    syn1: np.ndarray
+
+
+class Tables(NamedTuple):
+    """keep: (V,) float32 subsampling keep probabilities; neg_prob / neg_alias: (V,) alias table;
+    codes (V, L) uint8 / points (V, L) int32 / codelens (V,) int32: the Huffman tree (dummies without HS)."""
+
+    keep: np.ndarray
+    neg_prob: np.ndarray
+    neg_alias: np.ndarray
+    codes: np.ndarray
+    points: np.ndarray
+    codelens: np.ndarray
+
+
+class Scratch(NamedTuple):
+    """One thread's buffers; the kernel trusts these sizes (it runs without bounds checks).
+
+    sen (max sentence len,) int32, ctx (2*window,) int32, negs (max(negative, 1),) int32,
+    neu1 (1, Dp) and neu1e (Dp,) float32, grad (R, negative+1) and err (R, Dp) float32 with
+    R = max(2*window, block); for CBOW blocks bctx (block, 2*window), bnctx and btgt (block,) int32,
+    bh (block, Dp) float32.
+    """
+
+    sen: np.ndarray
+    ctx: np.ndarray
+    negs: np.ndarray
+    neu1: np.ndarray
+    neu1e: np.ndarray
+    grad: np.ndarray
+    err: np.ndarray
+    bctx: np.ndarray
+    bnctx: np.ndarray
+    btgt: np.ndarray
+    bh: np.ndarray
+
+
+def make_params(config: Word2VecConfig, total_words: int) -> Params:
+    """The kernel's scalars for ``config``, with a schedule over ``total_words`` tokens."""
+    return Params(
+        sg=bool(config.sg),
+        hs=bool(config.hs),
+        negative=int(config.negative),
+        batch=bool(config.batch_negatives),
+        window=int(config.window),
+        cbow_mean=bool(config.cbow_mean),
+        block=int(config.cbow_block),
+        alpha=float(config.alpha),
+        min_alpha=float(config.min_alpha),
+        total_words=int(total_words),
+    )
+
+
+def make_job(s_begin: int, s_end: int, word_pos: int, seed: np.uint64) -> JobRange:
+    return JobRange(s_begin=int(s_begin), s_end=int(s_end), word_pos=int(word_pos), seed=np.uint64(seed))
+
+
+def make_tables(counts: np.ndarray, config: Word2VecConfig) -> Tables:
+    """Subsampling keep probabilities, alias table and Huffman tree for vocabulary ``counts`` (V,)."""
+    v = counts.size
+    if config.sample > 0:
+        # word2vec.c: keep a word with probability (sqrt(f/t) + 1) * t/f, f = its count, t = sample * total
+        keep = subsample_keep_probs(counts, config.sample, int(counts.sum())).astype(np.float32)
+    else:
+        keep = np.ones(v, np.float32)
+    if config.negative > 0:
+        alias = build_alias_table(counts, config.ns_exponent)
+        neg_prob, neg_alias = alias.prob, alias.alias
+    else:
+        neg_prob, neg_alias = np.ones(1, np.float32), np.zeros(1, np.int32)
+    if config.hs:
+        tree = build_huffman_tree(counts)
+        codes, points, codelens = tree.codes, tree.points, tree.codelens
+    else:
+        codes, points, codelens = np.zeros((v, 1), np.uint8), np.zeros((v, 1), np.int32), np.zeros(v, np.int32)
+    return Tables(keep=keep, neg_prob=neg_prob, neg_alias=neg_alias, codes=codes, points=points, codelens=codelens)
+
+
+def make_scratch(config: Word2VecConfig, max_sentence: int, padded_dim: int) -> Scratch:
+    """Buffers for one thread: sentences up to ``max_sentence`` tokens, rows of ``padded_dim`` floats."""
+    w, k, b = config.window, config.negative, config.cbow_block
+    rows = max(2 * w, b)
+    return Scratch(
+        sen=np.empty(max(max_sentence, 1), np.int32),
+        ctx=np.empty(2 * w, np.int32),
+        negs=np.empty(max(k, 1), np.int32),
+        neu1=np.empty((1, padded_dim), np.float32),
+        neu1e=np.empty(padded_dim, np.float32),
+        grad=np.empty((rows, k + 1), np.float32),
+        err=np.empty((rows, padded_dim), np.float32),
+        bctx=np.empty((b, 2 * w), np.int32),
+        bnctx=np.empty(b, np.int32),
+        btgt=np.empty(b, np.int32),
+        bh=np.empty((b, padded_dim), np.float32),
+    )
