@@ -88,6 +88,7 @@ def run(kind: str, corpus: Path, config: Word2VecConfig) -> dict:
     seconds = time.perf_counter() - t0
     out = {
         "run": kind,
+        "vocab": len(m.words),
         "seconds": round(seconds, 1),
         "words_per_sec": round(m.stats["raw_words"] * config.epochs / seconds),
         "train_words_per_sec": round(m.stats["train_words"] * config.epochs / m.stats["train_seconds"]),
@@ -112,6 +113,7 @@ def main() -> None:
     ap.add_argument("--round-words", type=int, default=None)
     ap.add_argument("--combine", default=None)
     ap.add_argument("--shards", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--runs", default="hogwild,cluster,deterministic", help="comma-separated, run in this order")
     args = ap.parse_args()
     work = Path(args.work)

@@ -144,3 +144,19 @@ def dataclass_replace(cfg, **kw):
     import dataclasses
 
     return dataclasses.replace(cfg, **kw)
+
+
+def test_cli_deterministic_writes_the_same_file_for_one_and_two_threads(tmp_path, capsys):
+    from kotoba.cli import main
+
+    corpus = _toy_corpus(tmp_path / "c.txt")
+    small = ["--dim", "16", "--window", "3", "--min-count", "2", "--epochs", "2", "--round-words", "600"]
+    outs = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"v{threads}.bin"
+        assert (
+            main(["train", str(corpus), "-o", str(out), "--deterministic", "--threads", threads, "--quiet", *small])
+            == 0
+        )
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] and len(outs[0]) > 0
