@@ -123,10 +123,9 @@ def main() -> None:
     extra = {k: v for k, v in extra.items() if v is not None}
     for kind in args.runs.split(","):
         threads = 1 if kind == "cluster" else 2
-        config = Word2VecConfig(epochs=args.epochs, threads=threads, min_count=5, **extra)
-        print(
-            json.dumps({"corpus": corpus.name, "epochs": args.epochs, **extra, **run(kind, corpus, config)}), flush=True
-        )
+        config = Word2VecConfig(epochs=args.epochs, threads=threads, min_count=5, seed=args.seed, **extra)
+        head = {"corpus": corpus.name, "epochs": args.epochs, "seed": args.seed, **extra}
+        print(json.dumps({**head, **run(kind, corpus, config)}), flush=True)
 
 
 if __name__ == "__main__":

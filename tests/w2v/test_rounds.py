@@ -160,3 +160,25 @@ def test_cli_deterministic_writes_the_same_file_for_one_and_two_threads(tmp_path
         )
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] and len(outs[0]) > 0
+
+
+def test_train_with_deterministic_config_stops_on_request_and_resumes_to_the_same_bytes(tmp_path):
+    from kotoba.errors import TrainingInterrupted
+    from kotoba.word2vec import train
+
+    corpus = _toy_corpus(tmp_path / "c.txt")
+    cfg = Word2VecConfig(**SMALL, threads=2, deterministic=True)
+    full = train(corpus, cfg, progress=False)
+    np.testing.assert_array_equal(full.wv.vectors, train_rounds(corpus, cfg).wv.vectors)
+    asked = []
+
+    def stop_at_fourth_round():
+        asked.append(1)
+        return len(asked) == 4
+
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(TrainingInterrupted) as e:
+        train(corpus, cfg, checkpoint_dir=ckpt, should_stop=stop_at_fourth_round, progress=False)
+    assert e.value.checkpoint == ckpt
+    resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True, progress=False)
+    np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)

@@ -108,17 +108,12 @@ def _output_format(args: argparse.Namespace) -> str:
 
 
 def _train(args: argparse.Namespace, source, config, checkpoint: Path | None):
-    """The single-machine trainer, the round trainer (--deterministic) or the cluster (--cluster)."""
+    """The single-machine trainer (Hogwild, or rounds with --deterministic) or the cluster (--cluster)."""
     if args.cluster:
         from ..word2vec.distributed import train_distributed
 
         return train_distributed(source, config, args.cluster, checkpoint_dir=checkpoint, resume=args.resume)
-    if config.deterministic:
-        from ..word2vec.rounds import train_rounds
-
-        work = checkpoint / "corpus" if checkpoint else None
-        return train_rounds(source, config, work_dir=work, checkpoint_dir=checkpoint, resume=args.resume)
-    from ..word2vec import train
+    from ..word2vec import train  # with config.deterministic it trains in rounds (kotoba.word2vec.rounds)
 
     return train(
         source,

@@ -14,7 +14,7 @@ from ..errors import ConfigError, FormatError
 MIN_ALPHA_RATIO = 0.1
 
 #: how round training adds up the shards' changes (see :class:`Word2VecConfig`)
-COMBINE_RULES = ("sum", "mean", "rowmean", "mix")
+COMBINE_RULES = ("sum", "mean", "rowmean", "mix", "softmix")
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ..errors import ConfigError, DivergenceError, EmptyCorpusError, FormatError
+from ..errors import ConfigError, DivergenceError, EmptyCorpusError, FormatError, TrainingInterrupted
 from ..text.corpus import encode_corpus, scan_corpus
 from ..text.vocab import Vocab
 from ..vectors import WordVectors
@@ -197,12 +197,12 @@ def _drain(acc, hits, sq, rows: np.ndarray, values: np.ndarray, rule: int, added
             scale = np.float32(1.0) / np.float32(added)
         elif rule == 2:
             scale = np.float32(1.0) / np.float32(hits[r])
-        elif rule == 3:
+        elif rule >= 3:
             n2 = np.float32(0.0)
             for i in range(values.shape[1]):
                 n2 += acc[r, i] * acc[r, i]
             if n2 > sq[r]:
-                scale = sq[r] / n2
+                scale = sq[r] / n2 if rule == 3 else np.float32(np.sqrt(sq[r] / n2))
         for i in range(values.shape[1]):
             values[k, i] = acc[r, i] * scale if rule else acc[r, i]
             acc[r, i] = 0.0
@@ -527,13 +527,17 @@ def train_rounds(
     checkpoint_seconds: float | None = 600.0,
     callback: Callable[[dict[str, float]], None] | None = None,
     rng: np.random.Generator | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Word2VecModel:
     """Train word2vec in rounds of ``config.shards`` shards on ``config.threads`` threads (``deterministic``).
 
     Same corpus, result and checkpoint as :func:`kotoba.word2vec.train`; a seeded run gives
     bit-identical vectors for any thread count. Checkpoints are written at the end of every epoch
     and at the first round boundary after each ``checkpoint_seconds``; ``resume`` continues from
-    one bit-identically to an uninterrupted run.
+    one bit-identically to an uninterrupted run. ``should_stop`` is asked after every round; once
+    it returns True the model is checkpointed there (with ``checkpoint_dir``) and
+    :class:`~kotoba.errors.TrainingInterrupted` is raised. :func:`kotoba.word2vec.train` comes here
+    for a config with ``deterministic=True``.
     """
     t_start = time.perf_counter()
     state = load_state(checkpoint_dir, config) if resume else None
@@ -567,8 +571,8 @@ def train_rounds(
         stats: dict[str, Any] = {"raw_words": enc.raw_words, "train_words": enc.n_words, "rounds": trainer.n_rounds}
         save = Saver(checkpoint_dir, checkpoint_seconds, config, vocab, trainer.base, base_seed, losses, stats)
         t_train = time.perf_counter()
-        _train_loop(trainer, epoch0, round0, Progress(config, enc.n_words, _done(epoch0, round0, trainer), losses,
-                                                      callback), save)  # fmt: skip
+        progress = Progress(config, enc.n_words, _done(epoch0, round0, trainer), losses, callback)
+        _train_loop(trainer, epoch0, round0, progress, save, should_stop)
         train_seconds = time.perf_counter() - t_train
     seconds = time.perf_counter() - t_start
     stats.update(seconds=seconds, train_seconds=train_seconds)
@@ -585,7 +589,7 @@ def _done(epoch: int, r: int, trainer: ShardTrainer) -> int:
     return epoch * sum(trainer.words) + words
 
 
-def _train_loop(trainer: ShardTrainer, epoch0: int, round0: int, progress: Progress, save: Saver) -> None:
+def _train_loop(trainer: ShardTrainer, epoch0: int, round0: int, progress: Progress, save: Saver, should_stop) -> None:
     combiner = trainer.combiner()
     for epoch in range(epoch0, trainer.config.epochs):
         for r in range(round0 if epoch == epoch0 else 0, trainer.n_rounds):
@@ -593,7 +597,10 @@ def _train_loop(trainer: ShardTrainer, epoch0: int, round0: int, progress: Progr
             trainer.apply(combiner.result())
             last = r == trainer.n_rounds - 1
             progress.add(epoch, st, force=last)
-            save.round_done(epoch, r, last)
+            stop = should_stop is not None and should_stop() and not (last and epoch == trainer.config.epochs - 1)
+            save.round_done(epoch, r, last, force=stop)
+            if stop:
+                raise TrainingInterrupted(f"training stopped after round {r + 1} of epoch {epoch + 1}", save.directory)
 
 
 class Saver:
@@ -613,12 +620,12 @@ class Saver:
             dict(self.stats), self.base_seed,
         )  # fmt: skip
 
-    def round_done(self, epoch: int, r: int, last: bool) -> None:
+    def round_done(self, epoch: int, r: int, last: bool, force: bool = False) -> None:
         self.stats.update(epochs_done=epoch + 1 if last else epoch, rounds_done=0 if last else r + 1)
         if self.directory is None:
             return
         due = self.seconds is not None and time.perf_counter() - self.last >= self.seconds
-        if last or due:
+        if last or due or force:
             model = self.model()
             model.stats["round_checksum"] = model_checksum(model.wv.vectors)
             model.save(self.directory)
