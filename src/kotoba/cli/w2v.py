@@ -37,12 +37,12 @@ _HYPER = [
     ("--threads", "threads", int, "worker threads (default: all CPUs)"),
     ("--seed", "seed", int, "random seed; with --threads 1 a run is repeatable (default 0)"),
     ("--max-vocab-size", "max_vocab_size", int, "keep only this many most frequent words"),
-    ("--shards", "shards", int, "with --deterministic: corpus parts trained side by side (default 8)"),
+    ("--shards", "shards", int, "with --deterministic: corpus parts trained side by side (default 4)"),
     (
         "--round-words",
         "round_words",
         int,
-        "with --deterministic or --cluster: tokens per shard per round (default 50000)",
+        "with --deterministic or --cluster: tokens per shard per round (default 100000)",
     ),
 ]
 

@@ -14,7 +14,7 @@ from ..errors import ConfigError, FormatError
 MIN_ALPHA_RATIO = 0.1
 
 #: how round training adds up the shards' changes (see :class:`Word2VecConfig`)
-COMBINE_RULES = ("sum", "mean", "rowmean", "mix", "softmix")
+COMBINE_RULES = ("sum", "mean", "rowmean", "mix")
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,8 @@ class Word2VecConfig:
     init_range: float = 1.0
     job_words: int = 10000
     deterministic: bool = False
-    shards: int = 8
-    round_words: int = 50000
+    shards: int = 4
+    round_words: int = 100000
     combine: str = "mix"
 
     def __post_init__(self) -> None:
