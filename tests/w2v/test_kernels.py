@@ -227,6 +227,25 @@ def test_cbow_block_step_matches_reference_minibatch(rng, mean):
         np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
 
 
+def test_skip_gram_block_of_windows_matches_reference_minibatch(rng):
+    """Skip-gram blocks are CBOW blocks of one-word contexts: the pairs of several windows (each
+    window's context words predicting its centre word) share the negatives."""
+    syn0, syn1neg, _ = _tables(rng)
+    inputs = np.array([0, 2, 5, 2, 6, 10, 3], np.int32)  # two windows' pairs, word 2 in both
+    targets = np.array([7, 7, 7, 8, 8, 8, 8], np.int32)
+    negs, lr, d = np.array([1, 4, 9], np.int32), 0.05, 8
+    ref_loss, want0, want1 = _reference_ns_sgd(syn0, syn1neg, inputs[:, None], targets, negs, lr, "rows")
+    n = inputs.size
+    h, grad, err = np.empty((n, d), np.float32), np.empty((n, 4), np.float32), np.empty((n, d), np.float32)
+    ones = np.ones(n, np.int32)
+    loss = w2v.cbow_block_step(
+        syn0, syn1neg, inputs[:, None], ones, targets, n, False, negs, 3, np.float32(lr), h, grad, err
+    )
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
+
+
 def test_cbow_block_of_one_equals_the_per_target_step(rng):
     a0, a1, syn1 = _tables(rng)
     b0, b1 = a0.copy(), a1.copy()
@@ -345,7 +364,7 @@ def _toy_corpus(rng, v=30, n_sent=60, length=20):
 
 
 def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=10, window=3, batch=False):
-    """One train_job over the whole toy corpus; ``batch``: HogBatch (skip-gram windows, CBOW blocks of 8)."""
+    """One train_job over the whole toy corpus; ``batch``: HogBatch (blocks of 4 skip-gram windows, of 8 CBOW targets)."""
     v = counts.size
     rng = np.random.default_rng(0)
     syn0 = ((rng.random((v, d), dtype=np.float32) - 0.5) / d).astype(np.float32)
@@ -356,7 +375,14 @@ def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=1
     if keep is None:
         keep = np.ones(v, np.float32)
     cfg = Word2VecConfig(
-        sg=sg, hs=hs, negative=negative, window=window, batch_negatives=batch, cbow_block=8 if batch else 1, alpha=0.05
+        sg=sg,
+        hs=hs,
+        negative=negative,
+        window=window,
+        batch_negatives=batch,
+        cbow_block=8 if batch else 1,
+        sg_block=4 if batch else 1,
+        alpha=0.05,
     )
     params = make_params(cfg, int(ids.size))._replace(min_alpha=0.0001)
     tables = Tables(keep, table.prob, table.alias, tree.codes, tree.points, tree.codelens)

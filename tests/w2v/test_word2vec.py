@@ -191,7 +191,7 @@ def test_stop_without_checkpoint_folder_says_nothing_was_saved(tmp_path):
 def test_version_1_checkpoint_still_resumes(tmp_path):
     """A checkpoint written before mid-epoch stops existed (no jobs_done anywhere) continues as before."""
     corpus = _toy_corpus(tmp_path / "toy.txt")
-    cfg = Word2VecConfig(threads=1, seed=4, cbow_block=1, init_range=0.5, **SMALL)  # what version 1 did
+    cfg = Word2VecConfig(threads=1, seed=4, cbow_block=1, sg_block=1, init_range=0.5, **SMALL)  # version 1's rules
     full = train(corpus, cfg, progress=False)
     ckpt = tmp_path / "ckpt"
     with pytest.raises(TrainingInterrupted):
@@ -202,7 +202,7 @@ def test_version_1_checkpoint_still_resumes(tmp_path):
     assert meta["version"] == 2 and meta["stats"]["jobs_done"] == 0
     meta["version"] = 1
     del meta["stats"]["jobs_done"], meta["stats"]["job_parts"], meta["config"]["cbow_block"]
-    del meta["config"]["init_range"]
+    del meta["config"]["init_range"], meta["config"]["sg_block"]
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     with np.load(ckpt / "word2vec.npz", allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files if k != "jobs_done"}

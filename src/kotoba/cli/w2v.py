@@ -33,6 +33,12 @@ _HYPER = [
         int,
         "CBOW targets sharing one set of negatives, updated as one minibatch; 1 = word2vec.c (default 16)",
     ),
+    (
+        "--sg-block",
+        "sg_block",
+        int,
+        "skip-gram windows whose pairs share one set of negatives; 1 = one set per window (default 16)",
+    ),
     ("--init-range", "init_range", float, "input vectors start uniform in +-R/dim (default 1.0; word2vec.c: 0.5)"),
     ("--threads", "threads", int, "worker threads (default: all CPUs)"),
     ("--seed", "seed", int, "random seed; with --threads 1 a run is repeatable (default 0)"),

@@ -35,6 +35,7 @@ class Params(NamedTuple):
     window: int
     cbow_mean: bool
     block: int
+    sg_block: int
     alpha: float
     min_alpha: float
     total_words: int
@@ -81,8 +82,8 @@ class Scratch(NamedTuple):
 
     sen (max sentence len,) int32, ctx (2*window,) int32, negs (max(negative, 1),) int32,
     neu1 (1, Dp) and neu1e (Dp,) float32, grad (R, negative+1) and err (R, Dp) float32 with
-    R = max(2*window, block); for CBOW blocks bctx (block, 2*window), bnctx and btgt (block,) int32,
-    bh (block, Dp) float32.
+    R = max(2*window, cbow_block, 2*window*sg_block); for blocks bctx (R, 2*window), bnctx and
+    btgt (R,) int32, bh (R, Dp) float32.
     """
 
     sen: np.ndarray
@@ -108,6 +109,7 @@ def make_params(config: Word2VecConfig, total_words: int) -> Params:
         window=int(config.window),
         cbow_mean=bool(config.cbow_mean),
         block=int(config.cbow_block),
+        sg_block=int(config.sg_block),
         alpha=float(config.alpha),
         min_alpha=float(config.min_alpha),
         total_words=int(total_words),
@@ -141,8 +143,9 @@ def make_tables(counts: np.ndarray, config: Word2VecConfig) -> Tables:
 
 def make_scratch(config: Word2VecConfig, max_sentence: int, padded_dim: int) -> Scratch:
     """Buffers for one thread: sentences up to ``max_sentence`` tokens, rows of ``padded_dim`` floats."""
-    w, k, b = config.window, config.negative, config.cbow_block
-    rows = max(2 * w, b)
+    w, k = config.window, config.negative
+    # a block holds cbow_block CBOW examples or the (up to 2*window) pairs of sg_block windows
+    rows = max(2 * w, config.cbow_block, 2 * w * config.sg_block)
     return Scratch(
         sen=np.empty(max(max_sentence, 1), np.int32),
         ctx=np.empty(2 * w, np.int32),
@@ -151,8 +154,8 @@ def make_scratch(config: Word2VecConfig, max_sentence: int, padded_dim: int) -> 
         neu1e=np.empty(padded_dim, np.float32),
         grad=np.empty((rows, k + 1), np.float32),
         err=np.empty((rows, padded_dim), np.float32),
-        bctx=np.empty((b, 2 * w), np.int32),
-        bnctx=np.empty(b, np.int32),
-        btgt=np.empty(b, np.int32),
-        bh=np.empty((b, padded_dim), np.float32),
+        bctx=np.empty((rows, 2 * w), np.int32),
+        bnctx=np.empty(rows, np.int32),
+        btgt=np.empty(rows, np.int32),
+        bh=np.empty((rows, padded_dim), np.float32),
     )

@@ -29,12 +29,14 @@ class Word2VecConfig:
     share one set of negatives and the output rows are read once per window instead of once per
     pair -- ~1.5x faster, with analogy / similarity scores within noise of the per-pair rule on
     PTB and text8 (see bench/word2vec_vs_gensim.py); ``False`` gives word2vec.c's per-pair updates.
-    ``cbow_block`` (CBOW with negative sampling only, no HS): that many consecutive targets share
-    one set of negatives and are updated as one HogBatch minibatch; 1 gives word2vec.c's
-    per-target updates (blocks of 16 measured within noise of it on text8-prefix analogy and
-    better on WS353 / MEN). ``init_range``: input vectors start uniform in ``±init_range / dim``
-    (word2vec.c: 0.5; gensim and the default: 1.0, +0.3 analogy points on text8-prefix CBOW).
-
+    ``cbow_block`` (CBOW with negative sampling only, no HS): that many targets, taken from lanes
+    spread over the sentence, share one set of negatives and are updated as one HogBatch
+    minibatch (16 measured within noise of per-target updates on text8-prefix analogy and better
+    on WS353 / MEN); 1 gives word2vec.c's per-target updates. ``sg_block`` likewise for skip-gram
+    (with ``batch_negatives``, NS only): the pairs of that many windows share one set of
+    negatives; 1 gives one set per window. ``init_range``: input vectors start uniform in
+    ``±init_range / dim`` (word2vec.c: 0.5; gensim and the default: 1.0, +0.3 analogy points on
+    text8-prefix CBOW).
 
     Round training (:mod:`kotoba.word2vec.rounds`, used by ``deterministic`` runs and by
     :mod:`kotoba.word2vec.distributed`): the corpus is cut into ``shards`` parts fixed by the data
@@ -65,6 +67,7 @@ class Word2VecConfig:
     ns_exponent: float = 0.75
     batch_negatives: bool = True
     cbow_block: int = 16
+    sg_block: int = 16
     init_range: float = 1.0
     job_words: int = 10000
     deterministic: bool = False
@@ -73,8 +76,8 @@ class Word2VecConfig:
     combine: str = "mix"
 
     def __post_init__(self) -> None:
-        names = ("dim", "window", "min_count", "epochs", "max_sentence_len", "job_words", "cbow_block", "shards")
-        for name in names + ("round_words",):
+        names = ("dim", "window", "min_count", "epochs", "max_sentence_len", "job_words", "cbow_block", "sg_block")
+        for name in names + ("shards", "round_words"):
             check_int(name, getattr(self, name))
         check_int("negative", self.negative, 0)
         check_int("seed", self.seed, 0)

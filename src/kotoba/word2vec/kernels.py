@@ -507,7 +507,11 @@ def train_job(params, corpus, job, weights, tables, scratch):
     nneg = negative if negative > 0 else -1
     # CBOW with negative sampling only: examples are gathered into blocks of p.block sharing negatives
     blocked = not p.sg and not p.hs and nneg > 0 and p.block > 1
-    nb = 0
+    # skip-gram with NS only: the pairs of p.sg_block windows are gathered into one block likewise
+    sg_blocked = p.sg and p.batch and not p.hs and nneg > 0 and p.sg_block > 1
+    per_block = p.block if blocked else (p.sg_block if sg_blocked else 1)
+    nb = 0  # examples (CBOW) or pairs (skip-gram) in the block being gathered
+    nw = 0  # windows in it (skip-gram)
     # per-target gradients of the per-pair steps; grad is otherwise used only by the HogBatch
     # step, which never runs in the same call as a per-pair NS step
     gbuf = grad[0]
@@ -521,13 +525,13 @@ def train_job(params, corpus, job, weights, tables, scratch):
         hi = offsets[s + 1]
         n, state = _subsample(ids, lo, hi, t.keep, sen, state)
         lr = _lr(p.alpha, p.min_alpha, job.word_pos + seen, p.total_words)
-        # CBOW blocks take their examples from p.block lanes spread over the sentence (example k
-        # at position (k % block) * lanes + k // block), so the targets sharing negatives have
-        # unrelated contexts: consecutive targets sharing them cost 1.8 analogy points on text8
-        lanes = (n + p.block - 1) // p.block if blocked else n
-        span = lanes * p.block if blocked else n
+        # Blocks take their examples from per_block lanes spread over the sentence (example k at
+        # position (k % per_block) * lanes + k // per_block), so the targets sharing negatives have
+        # unrelated contexts: consecutive CBOW targets sharing them cost 1.8 analogy points on text8
+        lanes = (n + per_block - 1) // per_block
+        span = lanes * per_block
         for k in range(span):
-            i = (k % p.block) * lanes + k // p.block if blocked else k
+            i = (k % per_block) * lanes + k // per_block
             if i >= n:
                 continue
             if k > 0 and (k & 1023) == 0:
@@ -538,7 +542,27 @@ def train_job(params, corpus, job, weights, tables, scratch):
             right = min(n, i + window - b + 1)
             w = sen[i]
             clen = codelens[w] if p.hs else 0
-            if p.sg and p.batch and nneg > 0:
+            if sg_blocked:
+                for j in range(left, right):
+                    if j != i:
+                        bctx[nb, 0] = sen[j]
+                        bnctx[nb] = 1
+                        btgt[nb] = w
+                        nb += 1
+                nw += 1
+                if nw == p.sg_block:
+                    state = draw_negatives(state, negs, negative, t.neg_prob, t.neg_alias)
+                    want = steps % LOSS_EVERY == 0
+                    loss += cbow_block_step(
+                        syn0, syn1neg, bctx, bnctx, btgt, nb, False, negs, nneg, lr, bh, grad, err, want
+                    )
+                    if want:
+                        loss_pairs += nb
+                    pairs += nb
+                    steps += 1
+                    nb = 0
+                    nw = 0
+            elif p.sg and p.batch and nneg > 0:
                 nctx = gather_context(sen, left, right, i, ctx)
                 if nctx == 0:
                     continue

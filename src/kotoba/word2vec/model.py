@@ -20,7 +20,7 @@ FORMAT_VERSION = 2
 _READABLE_VERSIONS = (1, 2)
 #: values of config fields added later, for checkpoints written before they existed (the
 #: behaviour of that code: per-target CBOW updates, word2vec.c's initial range)
-LEGACY_CONFIG = {"cbow_block": 1, "init_range": 0.5}
+LEGACY_CONFIG = {"cbow_block": 1, "sg_block": 1, "init_range": 0.5}
 NPZ_NAME = "word2vec.npz"
 JSON_NAME = "word2vec.json"
 
