@@ -48,7 +48,7 @@ _HYPER = [
         "--round-words",
         "round_words",
         int,
-        "with --deterministic or --cluster: tokens per shard per round (default 100000)",
+        "with --deterministic or --cluster: tokens per shard per round (default 50000)",
     ),
 ]
 

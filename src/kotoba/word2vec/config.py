@@ -72,7 +72,7 @@ class Word2VecConfig:
     job_words: int = 10000
     deterministic: bool = False
     shards: int = 4
-    round_words: int = 100000
+    round_words: int = 50000
     combine: str = "mix"
 
     def __post_init__(self) -> None:

@@ -175,9 +175,13 @@ def _copy_rows(dst: np.ndarray, src: np.ndarray, rows: np.ndarray) -> None:
             dst[r, i] = src[r, i]
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
+@njit(cache=True, nogil=True)
 def _add_rows_sq(target: np.ndarray, sq: np.ndarray, hits: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """:func:`_add_rows`, each added row's squared norm into ``sq[row]`` and 1 into ``hits[row]``."""
+    """:func:`_add_rows`, each added row's squared norm into ``sq[row]`` and 1 into ``hits[row]``.
+
+    No fastmath: the norm is summed in index order, exactly as :func:`_fold_rows` sums it, so a
+    shard's contribution has the same bits whichever of the two adds it.
+    """
     for k in range(rows.size):
         r = rows[k]
         hits[r] += 1
@@ -186,6 +190,29 @@ def _add_rows_sq(target: np.ndarray, sq: np.ndarray, hits: np.ndarray, rows: np.
             target[r, i] += values[k, i]
             n2 += values[k, i] * values[k, i]
         sq[r] += n2
+
+
+@njit(cache=True, nogil=True)
+def _fold_rows(work, base, work64, base64, acc, sq, hits, dim: int) -> None:
+    """Add ``work - base`` of every changed row straight into ``acc`` / ``sq`` / ``hits`` and put
+    the row back to ``base`` (one pass instead of :func:`extract_delta` + :func:`_add_rows_sq`,
+    the same float operations). work64 / base64: int64 views of work / base (see :func:`_changed_rows`).
+    """
+    for r in range(work.shape[0]):
+        x = np.int64(0)
+        for i in range(work64.shape[1]):
+            x |= work64[r, i] ^ base64[r, i]
+        if x == 0:
+            continue
+        hits[r] += 1
+        n2 = np.float32(0.0)
+        for i in range(dim):
+            d = work[r, i] - base[r, i]
+            acc[r, i] += d
+            n2 += d * d
+        sq[r] += n2
+        for i in range(work.shape[1]):
+            work[r, i] = base[r, i]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -268,11 +295,28 @@ class Combiner:
         """Hand in shard ``shard``'s delta (None: the shard had nothing to train this round)."""
         with self.lock:
             self.pending[shard] = delta
-            while self.next in self.pending:
-                d = self.pending.pop(self.next)
-                self.next += 1
-                if d is not None:
-                    self._add(d)
+            self._catch_up()
+
+    def fold(self, shard: int, work: Sequence[np.ndarray], base: Sequence[np.ndarray]) -> bool:
+        """If ``shard`` is next in order, add its change ``work - base`` without building a delta
+        (and put ``work`` back to ``base``); False (nothing done) if an earlier shard is missing."""
+        with self.lock:
+            if shard != self.next:
+                return False
+            self.added += 1
+            for k, acc in self.acc.items():
+                w64, b64 = work[k].view(np.int64), base[k].view(np.int64)
+                _fold_rows(work[k], base[k], w64, b64, acc, self.sq[k], self.hits[k], acc.shape[1])
+            self.next += 1
+            self._catch_up()
+            return True
+
+    def _catch_up(self) -> None:
+        while self.next in self.pending:
+            d = self.pending.pop(self.next)
+            self.next += 1
+            if d is not None:
+                self._add(d)
 
     def _add(self, d: SparseDelta) -> None:
         self.added += 1
@@ -433,12 +477,21 @@ class ShardTrainer:
 
         The copy equals ``base`` before and after (the changed rows are put back).
         """
+        t0 = time.perf_counter()
+        st = self._train(thread, shard, epoch, r)
+        if st is None:
+            return None, RoundStats()
+        delta = extract_delta(self.work[thread], self.base, self.dim, self.layers)
+        st.seconds = time.perf_counter() - t0
+        return delta, st
+
+    def _train(self, thread: int, shard: int, epoch: int, r: int) -> RoundStats | None:
+        """Train the shard's jobs of the round on the thread's copy (left changed); None if it has none."""
         jobs = self.shards[shard]
         todo = round_jobs(len(jobs), self.n_rounds, r)
-        st = RoundStats()
         if not len(todo):
-            return None, st
-        t0 = time.perf_counter()
+            return None
+        st = RoundStats()
         work, words = self.work[thread], self.words[shard]
 
         def one(t: int, j: int) -> RoundStats:
@@ -451,17 +504,19 @@ class ShardTrainer:
 
         for job_stats in parallel_map(todo, self.job_threads, one):
             st.add(job_stats)
-        delta = extract_delta(work, self.base, self.dim, self.layers)
-        st.seconds = time.perf_counter() - t0
-        return delta, st
+        return st
 
     def round(self, epoch: int, r: int, combiner: Combiner) -> RoundStats:
         """Train every shard's slice of round ``r``, adding each delta to ``combiner``; -> summed stats."""
 
         def one(t: int, s: int) -> RoundStats:
-            delta, st = self.train_shard(t, s, epoch, r)
-            combiner.add(s, delta)
-            return st
+            st = self._train(t, s, epoch, r)
+            if st is None:
+                combiner.add(s, None)
+            elif not combiner.fold(s, self.work[t], self.base):
+                # an earlier shard is still training: keep this one's change as a delta until then
+                combiner.add(s, extract_delta(self.work[t], self.base, self.dim, self.layers))
+            return st or RoundStats()
 
         total = RoundStats()
         for st in parallel_map(range(len(self.shards)), self.threads, one):
