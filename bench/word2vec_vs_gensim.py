@@ -7,6 +7,9 @@ Both systems get the same settings: dim 100, window 5, negative 5, sample 1e-3, 
 5 epochs, the same thread count and seed, alpha 0.025 (skip-gram) / 0.05 (CBOW, word2vec.c's
 defaults; gensim's own default would be 0.025 for both) and min_alpha 0.0001 for gensim.
 
+(For kotoba at its own defaults, as whole processes, see ``bench/word2vec_processes.py``; here kotoba's
+other defaults -- CBOW / skip-gram blocks, initial range -- apply as they are.)
+
 The learning-rate schedule is matched to what gensim actually does in ``corpus_file`` mode:
 each of its W workers reads 1/W of the file but measures its progress against the whole
 epoch's word count (``word2vec_corpusfile.pyx``, ``get_next_alpha``), so its rate only falls

@@ -364,7 +364,7 @@ def _toy_corpus(rng, v=30, n_sent=60, length=20):
 
 
 def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=10, window=3, batch=False):
-    """One train_job over the whole toy corpus; ``batch``: HogBatch (blocks of 4 skip-gram windows, of 8 CBOW targets)."""
+    """One train_job over the whole toy corpus; ``batch``: HogBatch (4 skip-gram windows, 8 CBOW targets a block)."""
     v = counts.size
     rng = np.random.default_rng(0)
     syn0 = ((rng.random((v, d), dtype=np.float32) - 0.5) / d).astype(np.float32)
