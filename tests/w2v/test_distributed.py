@@ -129,3 +129,29 @@ def test_a_killed_worker_fails_the_run_with_a_clear_error(tmp_path, cluster):
         with pytest.raises(ClusterError, match="left the cluster|failed on worker"):
             train_distributed(corpus, cfg, cluster.scheduler_address, callback=kill_after_first_report)
     assert calls
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_cluster_checkpoint_resume_equals_the_uninterrupted_run(tmp_path, no_leftover_processes):
+    from kotoba.word2vec import Word2VecModel
+
+    corpus = _toy_corpus(tmp_path / "c.txt")
+    cfg = Word2VecConfig(**dict(CFG, round_words=200, job_words=100))
+    full = train_distributed(corpus, cfg, "local:2")
+    ckpt = tmp_path / "ckpt"
+    seen = []
+
+    def stop_midway(info):
+        seen.append(info)
+        if len(seen) == 5:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        train_distributed(corpus, cfg, "local:2", checkpoint_dir=ckpt, checkpoint_seconds=0.0, callback=stop_midway)
+    assert Word2VecModel.load(ckpt).stats["rounds_done"] > 0
+    resumed = train_distributed(corpus, cfg, "local:2", checkpoint_dir=ckpt, resume=True)
+    np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
+    np.testing.assert_array_equal(resumed.syn1neg, full.syn1neg)
