@@ -44,6 +44,13 @@ _HYPER = [
     ("--threads", "threads", int, "worker threads (default: all CPUs)"),
     ("--seed", "seed", int, "random seed; with --threads 1 a run is repeatable (default 0)"),
     ("--max-vocab-size", "max_vocab_size", int, "keep only this many most frequent words"),
+    ("--shards", "shards", int, "with --deterministic: corpus parts trained side by side (default 4)"),
+    (
+        "--round-words",
+        "round_words",
+        int,
+        "with --deterministic or --cluster: tokens per shard per round (default 50000)",
+    ),
 ]
 
 
@@ -90,6 +97,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="save the model here after every epoch (the encoded corpus is kept in DIR/corpus)",
     )
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --checkpoint DIR")
+    p.add_argument(
+        "--deterministic",
+        action="store_true",
+        default=None,
+        help="train in rounds of fixed shards: a seeded run gives identical vectors for any --threads",
+    )
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="train on a Dask cluster: its scheduler address (tcp://host:8786) or local:N for N local workers",
+    )
     p.add_argument("--save-vocab", metavar="PATH", help="also write the vocabulary as 'word count' lines")
     p.add_argument("--plot", metavar="PNG", help="also draw the training loss and learning rate to this picture")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary text")
@@ -103,6 +121,25 @@ def _output_format(args: argparse.Namespace) -> str:
     return "text" if str(args.output).lower().endswith(_TEXT_SUFFIXES) else "binary"
 
 
+def _train(args: argparse.Namespace, source, config, checkpoint: Path | None):
+    """The single-machine trainer (Hogwild, or rounds with --deterministic) or the cluster (--cluster)."""
+    if args.cluster:
+        from ..word2vec.distributed import train_distributed
+
+        return train_distributed(source, config, args.cluster, checkpoint_dir=checkpoint, resume=args.resume)
+    from ..word2vec import train  # with config.deterministic it trains in rounds (kotoba.word2vec.rounds)
+
+    return train(
+        source,
+        config,
+        work_dir=checkpoint / "corpus" if checkpoint else None,
+        checkpoint_dir=checkpoint,
+        resume=args.resume,
+        progress=not args.quiet,
+        should_stop=getattr(args, "should_stop", None),  # set by kotoba.cli.main: Ctrl-C / SIGTERM
+    )
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from ..text.readers import corpus_files
     from ..text.vocab import Vocab
@@ -114,10 +151,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ConfigError("--resume needs --checkpoint DIR (the folder the interrupted run saved to)")
     corpus_files(args.corpus)  # fail on a missing path now, before loading the Numba kernels
 
-    from ..word2vec import Word2VecConfig, train
+    from ..word2vec import Word2VecConfig
 
     given = {dest: getattr(args, dest) for _, dest, _, _ in _HYPER if getattr(args, dest) is not None}
-    for flag in ("sg", "hs", "lowercase"):
+    for flag in ("sg", "hs", "lowercase", "deterministic"):
         if getattr(args, flag) is not None:
             given[flag] = getattr(args, flag)
     given["tokenizer"] = tokenizer_from(args)
@@ -125,15 +162,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     source = args.corpus[0] if len(args.corpus) == 1 else list(args.corpus)
     checkpoint = Path(args.checkpoint) if args.checkpoint else None
-    model = train(
-        source,
-        config,
-        work_dir=checkpoint / "corpus" if checkpoint else None,
-        checkpoint_dir=checkpoint,
-        resume=args.resume,
-        progress=not args.quiet,
-        should_stop=getattr(args, "should_stop", None),  # set by kotoba.cli.main: Ctrl-C / SIGTERM
-    )
+    model = _train(args, source, config, checkpoint)
 
     fmt = _output_format(args)
     model.wv.save_word2vec_format(output, binary=(fmt == "binary"))

@@ -14,6 +14,9 @@ from ..text.tokenize import ALIASES, NAMES
 #: default ``min_alpha / alpha``
 MIN_ALPHA_RATIO = 0.1
 
+#: how round training adds up the shards' changes (see :class:`Word2VecConfig`)
+COMBINE_RULES = ("sum", "mean", "rowmean", "mix")
+
 
 @dataclass(frozen=True)
 class Word2VecConfig:
@@ -37,6 +40,15 @@ class Word2VecConfig:
     text8-prefix CBOW).
     ``lowercase`` and ``tokenizer`` (a :mod:`kotoba.text.tokenize` name: ``mecab`` for Japanese) say
     how the text becomes words.
+
+    Round training (:mod:`kotoba.word2vec.rounds`, used by ``deterministic`` runs and by
+    :mod:`kotoba.word2vec.distributed`): the corpus is cut into ``shards`` parts fixed by the data
+    (a distributed run uses one shard per worker instead); in each round every shard trains about
+    ``round_words`` tokens from the model of the last round boundary, and the changed rows are
+    combined by ``combine`` (``"sum"``, ``"mean"`` or ``"rowmean"``: each row's summed change
+    divided by the number of shards that changed it; ``"mix"``: the sum scaled down towards the
+    mean as far as the shards' changes of a row agree, see :class:`~kotoba.word2vec.rounds.Combiner`).
+    ``deterministic`` gives bit-identical vectors for a seed whatever ``threads`` is.
     """
 
     sg: bool = False
@@ -62,9 +74,14 @@ class Word2VecConfig:
     sg_block: int = 16
     init_range: float = 1.0
     job_words: int = 10000
+    deterministic: bool = False
+    shards: int = 4
+    round_words: int = 50000
+    combine: str = "mix"
 
     def __post_init__(self) -> None:
-        for name in ("dim", "window", "min_count", "epochs", "max_sentence_len", "job_words", "cbow_block", "sg_block"):
+        names = ("dim", "window", "min_count", "epochs", "max_sentence_len", "job_words", "cbow_block", "sg_block")
+        for name in names + ("shards", "round_words"):
             check_int(name, getattr(self, name))
         check_int("negative", self.negative, 0)
         if self.window > self.max_sentence_len:
@@ -80,6 +97,8 @@ class Word2VecConfig:
         check_float("init_range", self.init_range, 0, low_open=True)
         if self.tokenizer not in NAMES + tuple(ALIASES):
             raise ConfigError(f"tokenizer={self.tokenizer!r}: must be one of {', '.join(NAMES + tuple(ALIASES))}")
+        if self.combine not in COMBINE_RULES:
+            raise ConfigError(f"combine={self.combine!r}: must be one of {', '.join(COMBINE_RULES)}")
         if not self.hs and self.negative == 0:
             raise ConfigError("negative=0 and hs=False: nothing to train (use negative sampling, hs, or both)")
         alpha = (0.025 if self.sg else 0.05) if self.alpha is None else self.alpha

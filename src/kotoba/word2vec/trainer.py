@@ -309,6 +309,11 @@ def train(
     as an uninterrupted run).
     """
     config = config or Word2VecConfig()
+    if config.deterministic:  # hook: thread-count-independent round training (kotoba.word2vec.rounds)
+        from .rounds import train_rounds
+
+        return train_rounds(corpus, config, work_dir=work_dir, checkpoint_dir=checkpoint_dir, resume=resume,
+                            callback=callback, rng=rng, should_stop=should_stop)  # fmt: skip
     t_start = time.perf_counter()
     state = _load_resume_point(checkpoint_dir, config) if resume else None
     stats: dict[str, Any] = {}

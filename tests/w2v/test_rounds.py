@@ -1,0 +1,184 @@
+"""Round training: sparse deltas, the ordered combiner, shards, and --deterministic runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kotoba.word2vec import Word2VecConfig, Word2VecModel
+from kotoba.word2vec.rounds import (
+    Combiner,
+    SparseDelta,
+    apply_delta,
+    extract_delta,
+    round_jobs,
+    split_shards,
+    train_rounds,
+)
+
+
+def _toy_corpus(path, n_sent=400, seed=0):
+    """Two topics whose words never meet in a sentence, plus shared function words."""
+    rng = np.random.default_rng(seed)
+    topics = [[f"a{i}" for i in range(8)], [f"b{i}" for i in range(8)]]
+    glue = ["the", "of", "and"]
+    lines = []
+    for k in range(n_sent):
+        words = topics[k % 2]
+        lines.append(" ".join(words[i] if rng.random() < 0.75 else glue[i % 3] for i in rng.integers(0, 8, size=12)))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+SMALL = dict(dim=16, window=3, min_count=2, epochs=3, sample=0.0, job_words=300, round_words=600, shards=4)
+
+
+def _delta(rows, values):
+    return SparseDelta([0], [np.array(rows, np.int32)], [np.array(values, np.float32)])
+
+
+def test_extract_delta_finds_exactly_the_changed_rows_and_restores_them(rng):
+    base = [rng.random((6, 8), dtype=np.float32)]
+    work = [base[0].copy()]
+    work[0][[1, 4], 2] += 0.5
+    d = extract_delta(work, base, 5, [0])
+    assert d.rows[0].tolist() == [1, 4]
+    np.testing.assert_allclose(d.values[0][:, 2], 0.5, rtol=1e-6)
+    assert d.values[0].shape == (2, 5) and np.count_nonzero(d.values[0]) == 2
+    np.testing.assert_array_equal(work[0], base[0])  # the copy is back to the base
+    assert d.nbytes == 2 * 4 + 2 * 5 * 4
+
+
+@pytest.mark.parametrize("rule", ["sum", "mean", "rowmean"])
+def test_combiner_rules_and_order_independence(rule, rng):
+    deltas = [_delta([0, 2], rng.random((2, 3))), _delta([2], rng.random((1, 3))), _delta([1, 2], rng.random((2, 3)))]
+    dense = np.zeros((3, 4, 3), np.float32)
+    for s, d in enumerate(deltas):
+        dense[s, d.rows[0]] = d.values[0]
+    hits = (dense != 0).any(axis=2).sum(axis=0)
+    want = dense.sum(axis=0) / {"sum": 1, "mean": 3, "rowmean": np.maximum(hits, 1)[:, None]}[rule]
+    results = []
+    for order in ([0, 1, 2], [2, 0, 1], [1, 2, 0]):
+        c = Combiner({0: (4, 3)}, rule)
+        for s in order:
+            c.add(s, deltas[s])
+        results.append(c.result())
+    assert results[0].rows[0].tolist() == [0, 1, 2]
+    np.testing.assert_allclose(results[0].values[0], want[:3], rtol=1e-6)
+    for r in results[1:]:  # arrival order does not change a single bit
+        np.testing.assert_array_equal(r.values[0], results[0].values[0])
+    c.add(0, None)  # the combiner starts afresh after result(); a shard with nothing to do adds nothing
+    assert c.result().rows[0].size == 0
+
+
+def test_apply_delta_adds_to_the_named_rows():
+    w = [np.ones((3, 8), np.float32)]
+    apply_delta(w, _delta([2], [[1, 2, 3]]))
+    assert w[0][2, :4].tolist() == [2, 3, 4, 1] and w[0][:2].sum() == 16
+
+
+def test_shards_and_rounds_cover_every_job_once():
+    offsets = np.cumsum([0] + [7] * 100)
+    shards = split_shards(offsets, 20, 3)
+    assert len(shards) == 3
+    flat = [j[:2] for s in shards for j in s]
+    assert flat == sorted(set(flat)) and flat[0][0] == 0 and flat[-1][1] == 100
+    for jobs in shards:
+        assert jobs[0][2] == 0  # positions count from the shard's start
+        covered = [j for r in range(4) for j in round_jobs(len(jobs), 4, r)]
+        assert covered == list(range(len(jobs)))
+
+
+def test_deterministic_runs_are_identical_for_any_thread_count_and_learn(tmp_path):
+    corpus = _toy_corpus(tmp_path / "c.txt")
+    runs = {t: train_rounds(corpus, Word2VecConfig(**SMALL, threads=t, seed=3)) for t in (1, 2, 3)}
+    for t in (2, 3):
+        np.testing.assert_array_equal(runs[t].wv.vectors, runs[1].wv.vectors)
+        np.testing.assert_array_equal(runs[t].syn1neg, runs[1].syn1neg)
+        assert runs[t].losses == runs[1].losses
+    again = train_rounds(corpus, Word2VecConfig(**SMALL, threads=2, seed=3))
+    np.testing.assert_array_equal(again.wv.vectors, runs[1].wv.vectors)
+    other = train_rounds(corpus, Word2VecConfig(**SMALL, threads=2, seed=4))
+    assert not np.array_equal(other.wv.vectors, runs[1].wv.vectors)
+    m = runs[2]
+    assert m.stats["rounds"] > 1 and m.stats["epochs_done"] == 3
+    assert m.losses[-1]["loss"] < m.losses[0]["loss"]
+    assert m.wv.similarity("a1", "a2") > m.wv.similarity("a1", "b2") + 0.2
+
+
+def test_hs_and_skip_gram_rounds_are_thread_count_independent(tmp_path):
+    corpus = _toy_corpus(tmp_path / "c.txt")
+    cfg = dict(SMALL, sg=True, hs=True, negative=2, epochs=1)
+    a = train_rounds(corpus, Word2VecConfig(**cfg, threads=1))
+    b = train_rounds(corpus, Word2VecConfig(**cfg, threads=2))
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+    np.testing.assert_array_equal(a.syn1, b.syn1)
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_resume_from_a_mid_epoch_checkpoint_equals_the_uninterrupted_run(tmp_path):
+    corpus = _toy_corpus(tmp_path / "c.txt")
+    cfg = Word2VecConfig(**dict(SMALL, job_words=100, round_words=100), threads=2)
+    full = train_rounds(corpus, cfg)
+    ckpt = tmp_path / "ckpt"
+    seen = []
+
+    def stop_midway(info):
+        seen.append(info)
+        if len(seen) == 7:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        train_rounds(corpus, cfg, checkpoint_dir=ckpt, checkpoint_seconds=0.0, callback=stop_midway)
+    saved = Word2VecModel.load(ckpt)
+    assert saved.stats["rounds_done"] > 0  # stopped inside an epoch
+    resumed = train_rounds(corpus, dataclass_replace(cfg, threads=1), checkpoint_dir=ckpt, resume=True)
+    np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
+    np.testing.assert_array_equal(resumed.syn1neg, full.syn1neg)
+
+
+def dataclass_replace(cfg, **kw):
+    import dataclasses
+
+    return dataclasses.replace(cfg, **kw)
+
+
+def test_cli_deterministic_writes_the_same_file_for_one_and_two_threads(tmp_path, capsys):
+    from kotoba.cli import main
+
+    corpus = _toy_corpus(tmp_path / "c.txt")
+    small = ["--dim", "16", "--window", "3", "--min-count", "2", "--epochs", "2", "--round-words", "600"]
+    outs = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"v{threads}.bin"
+        assert (
+            main(["train", str(corpus), "-o", str(out), "--deterministic", "--threads", threads, "--quiet", *small])
+            == 0
+        )
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] and len(outs[0]) > 0
+
+
+def test_train_with_deterministic_config_stops_on_request_and_resumes_to_the_same_bytes(tmp_path):
+    from kotoba.errors import TrainingInterrupted
+    from kotoba.word2vec import train
+
+    corpus = _toy_corpus(tmp_path / "c.txt")
+    cfg = Word2VecConfig(**SMALL, threads=2, deterministic=True)
+    full = train(corpus, cfg, progress=False)
+    np.testing.assert_array_equal(full.wv.vectors, train_rounds(corpus, cfg).wv.vectors)
+    asked = []
+
+    def stop_at_fourth_round():
+        asked.append(1)
+        return len(asked) == 4
+
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(TrainingInterrupted) as e:
+        train(corpus, cfg, checkpoint_dir=ckpt, should_stop=stop_at_fourth_round, progress=False)
+    assert e.value.checkpoint == ckpt
+    resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True, progress=False)
+    np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
