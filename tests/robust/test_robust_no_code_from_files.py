@@ -20,8 +20,9 @@ PKG = Path(__file__).resolve().parents[2] / "src" / "kotoba"
 UNPICKLER = "lm/book_import.py"
 UNSAFE_MODULES = {"pickle", "cPickle", "dill", "cloudpickle", "joblib", "marshal", "shelve", "yaml", "torch"}
 #: plain writes that are not outputs: text/corpus.py's scan writes provisional ids to scratch files in
-#: the work folder and deletes them in a ``finally`` (a SIGKILL can leave them; never under a final name)
-SCRATCH_WRITES = {("text/corpus.py", "ids_path"), ("text/corpus.py", "cuts_path")}
+#: the work folder and deletes them in a ``finally`` (a SIGKILL can leave them; never under a final name);
+#: a distributed worker copies its byte ranges of the corpus into its own temporary folder
+SCRATCH_WRITES = {("text/corpus.py", "ids_path"), ("text/corpus.py", "cuts_path"), ("word2vec/distributed.py", "dest")}
 
 
 def _modules():
