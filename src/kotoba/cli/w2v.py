@@ -38,7 +38,7 @@ _HYPER = [
         "--sg-block",
         "sg_block",
         int,
-        "skip-gram windows whose pairs share one set of negatives; 1 = one set per window (default 16)",
+        "skip-gram windows whose pairs share one set of negatives (default 1: one set per window)",
     ),
     ("--init-range", "init_range", float, "input vectors start uniform in +-R/dim (default 1.0; word2vec.c: 0.5)"),
     ("--threads", "threads", int, "worker threads (default: all CPUs)"),
