@@ -110,7 +110,7 @@ def _child(args: argparse.Namespace) -> None:
         dim=args.dim, epochs=args.epochs, min_count=args.min_count, threads=args.threads, sg=args.sg, seed=1
     )
     t0 = time.perf_counter()
-    model = train(args.corpus, config, work_dir=Path(args.work) / "encoded", progress=False)
+    model = train(args.corpus, config, work_dir=Path(args.work) / "encoded")
     model.wv.save_word2vec_format(Path(args.work) / "vectors.bin", binary=True)
     np.save(Path(args.work) / "vocab_counts.npy", model.counts)
     with open(Path(args.work) / "vocab_words.txt", "w", encoding="utf-8") as f:

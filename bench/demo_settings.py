@@ -35,7 +35,7 @@ def main(corpus: str) -> int:
     for sg, epochs, min_count, window in SETTINGS:
         t0 = time.perf_counter()
         cfg = Word2VecConfig(sg=bool(sg), epochs=epochs, min_count=min_count, window=window, seed=1)
-        wv = train(corpus, cfg, progress=False).wv
+        wv = train(corpus, cfg).wv
         secs = time.perf_counter() - t0
         acc, _ = evaluate_analogies(wv, data / "questions-words.txt", restrict_vocab=30000)
         ws = evaluate_word_pairs(wv, data / "wordsim353.tsv")[1][0]

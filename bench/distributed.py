@@ -78,7 +78,7 @@ def scores(wv) -> dict[str, float]:
 def run(kind: str, corpus: Path, config: Word2VecConfig) -> dict:
     t0 = time.perf_counter()
     if kind == "hogwild":
-        m = train(corpus, config, progress=False)
+        m = train(corpus, config)
     elif kind == "cluster":
         m = train_distributed(corpus, config, "local:2")
     elif kind == "deterministic":

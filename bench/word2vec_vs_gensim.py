@@ -83,7 +83,7 @@ def run_kotoba(
     path: Path, model: str, threads: int, seed: int, nominal: bool = False
 ) -> tuple[float, WordVectors, int]:
     t = time.perf_counter()
-    m = train(path, kotoba_config(model, threads, seed, nominal), progress=False)
+    m = train(path, kotoba_config(model, threads, seed, nominal))
     return time.perf_counter() - t, m.wv, int(m.stats["raw_words"])
 
 
@@ -92,7 +92,7 @@ def run_kotoba_cold(path: Path, model: str, threads: int, seed: int, nominal: bo
     code = (
         "import sys, time; t = time.perf_counter();"
         "from kotoba.word2vec import train; import bench_cfg;"
-        f"train({str(path)!r}, bench_cfg.cfg, progress=False); print(time.perf_counter() - t)"
+        f"train({str(path)!r}, bench_cfg.cfg); print(time.perf_counter() - t)"
     )
     with tempfile.TemporaryDirectory(prefix="kotoba-cold-") as tmp:
         Path(tmp, "bench_cfg.py").write_text(
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         warm = Path(tmp, "warm.txt")
         warm.write_text("a b c d e f a b c d e f\n" * 20, encoding="utf-8")
         for model in models:
-            train(warm, Word2VecConfig(sg=model == "sg", min_count=1, epochs=1, threads=1, dim=8), progress=False)
+            train(warm, Word2VecConfig(sg=model == "sg", min_count=1, epochs=1, threads=1, dim=8))
     results = []
     header = (
         f"{'corpus':6} {'model':5} {'system':7} {'seconds':>8} {'words/s':>10} "

@@ -22,7 +22,7 @@ def w2v_checkpoint(tmp_path_factory):
     d = tmp_path_factory.mktemp("w2v")
     write_topics(d / "c.txt")
     config = Word2VecConfig(dim=8, epochs=1, min_count=1, threads=1)
-    model = train(d / "c.txt", config, progress=False)
+    model = train(d / "c.txt", config)
     # the checkpoint a 2-epoch run leaves after its first epoch
     model.config = Word2VecConfig(dim=8, epochs=2, min_count=1, threads=1)
     model.save(d / "ck")

@@ -94,7 +94,7 @@ def test_two_workers_train_as_well_as_one_process_and_shut_down(tmp_path, no_lef
     corpus = _toy_corpus(tmp_path / "c.txt")
     cfg = Word2VecConfig(**CFG, seed=1)
     m = train_distributed(corpus, cfg, "local:2")
-    single = train(corpus, cfg, progress=False)
+    single = train(corpus, cfg)
     # the map-reduce vocabulary equals the single-machine one
     ref = build_vocab(iter_sentences(corpus), min_count=2)
     assert sorted(m.words) == sorted(ref.words) and dict(zip(m.words, m.counts)) == dict(zip(ref.words, ref.counts))

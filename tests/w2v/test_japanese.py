@@ -10,7 +10,7 @@ from kotoba.word2vec import Word2VecConfig, train
 
 def test_kokoro_learns_family_words_and_round_trips(tmp_path):
     corpus = shared_file("aozora-wakati/kokoro.txt")  # 105,313 tokens on one line
-    model = train(corpus, Word2VecConfig(sg=True, epochs=10, min_count=5, threads=1, seed=0), progress=False)
+    model = train(corpus, Word2VecConfig(sg=True, epochs=10, min_count=5, threads=1, seed=0))
     wv = model.wv
     assert model.stats["raw_words"] == 105_313
     # 父 (father) and 母 (mother) appear in the same frames ("父の病気", "母に") all through part two

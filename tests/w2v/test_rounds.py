@@ -168,7 +168,7 @@ def test_train_with_deterministic_config_stops_on_request_and_resumes_to_the_sam
 
     corpus = _toy_corpus(tmp_path / "c.txt")
     cfg = Word2VecConfig(**SMALL, threads=2, deterministic=True)
-    full = train(corpus, cfg, progress=False)
+    full = train(corpus, cfg)
     np.testing.assert_array_equal(full.wv.vectors, train_rounds(corpus, cfg).wv.vectors)
     asked = []
 
@@ -178,7 +178,7 @@ def test_train_with_deterministic_config_stops_on_request_and_resumes_to_the_sam
 
     ckpt = tmp_path / "ckpt"
     with pytest.raises(TrainingInterrupted) as e:
-        train(corpus, cfg, checkpoint_dir=ckpt, should_stop=stop_at_fourth_round, progress=False)
+        train(corpus, cfg, checkpoint_dir=ckpt, should_stop=stop_at_fourth_round)
     assert e.value.checkpoint == ckpt
-    resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True, progress=False)
+    resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True)
     np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)

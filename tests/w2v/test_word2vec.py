@@ -72,11 +72,11 @@ def test_empty_corpus_and_min_count_errors(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("\n  \n", encoding="utf-8")
     with pytest.raises(EmptyCorpusError):
-        train(empty, Word2VecConfig(**SMALL), progress=False)
+        train(empty, Word2VecConfig(**SMALL))
     rare = tmp_path / "rare.txt"
     rare.write_text("every word here is different\n", encoding="utf-8")
     with pytest.raises(EmptyCorpusError, match="min_count"):
-        train(rare, Word2VecConfig(**SMALL), progress=False)
+        train(rare, Word2VecConfig(**SMALL))
 
 
 @pytest.mark.parametrize(
@@ -95,12 +95,12 @@ def test_single_thread_runs_are_bit_identical_and_learn(tmp_path, sg, hs, negati
     corpus = _toy_corpus(tmp_path / "toy.txt")
     blocks = dict(batch_negatives=batch, cbow_block=16 if batch else 1)
     cfg = Word2VecConfig(sg=sg, hs=hs, negative=negative, threads=1, seed=3, **blocks, **SMALL)
-    a = train(corpus, cfg, progress=False)
-    b = train(corpus, cfg, progress=False)
+    a = train(corpus, cfg)
+    b = train(corpus, cfg)
     np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
     assert a.losses == b.losses
     assert (a.syn1neg is not None) == (negative > 0) and (a.syn1 is not None) == hs
-    c = train(corpus, dataclasses.replace(cfg, seed=4), progress=False)
+    c = train(corpus, dataclasses.replace(cfg, seed=4))
     assert not np.array_equal(a.wv.vectors, c.wv.vectors)
     # the loss goes down and the two topics separate
     assert a.losses[-1]["loss"] < a.losses[0]["loss"]
@@ -111,7 +111,7 @@ def test_single_thread_runs_are_bit_identical_and_learn(tmp_path, sg, hs, negati
 
 def test_multithreaded_run_learns_too(tmp_path):
     corpus = _toy_corpus(tmp_path / "toy.txt")
-    m = train(corpus, Word2VecConfig(threads=2, seed=1, **SMALL), progress=False)
+    m = train(corpus, Word2VecConfig(threads=2, seed=1, **SMALL))
     assert m.wv.similarity("b1", "b5") > m.wv.similarity("b1", "a5") + 0.2
 
 
@@ -122,7 +122,7 @@ class _Stop(Exception):
 def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path):
     corpus = _toy_corpus(tmp_path / "toy.txt")
     cfg = Word2VecConfig(sg=True, threads=1, seed=7, **SMALL)
-    full = train(corpus, cfg, progress=False)
+    full = train(corpus, cfg)
 
     def stop_in_epoch_3(info):
         if info["epoch"] == 3:
@@ -130,7 +130,7 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path):
 
     ckpt = tmp_path / "ckpt"
     with pytest.raises(_Stop):
-        train(corpus, cfg, checkpoint_dir=ckpt, progress=False, callback=stop_in_epoch_3)
+        train(corpus, cfg, checkpoint_dir=ckpt, callback=stop_in_epoch_3)
     assert Word2VecModel.load(ckpt).stats["epochs_done"] == 2
     with pytest.raises(ConfigError):  # a different config cannot continue this checkpoint
         train(
@@ -138,11 +138,8 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path):
             Word2VecConfig(sg=True, threads=1, seed=8, **SMALL),
             checkpoint_dir=ckpt,
             resume=True,
-            progress=False,
         )
-    resumed = train(
-        corpus, Word2VecConfig(sg=True, threads=1, seed=7, **SMALL), checkpoint_dir=ckpt, resume=True, progress=False
-    )
+    resumed = train(corpus, Word2VecConfig(sg=True, threads=1, seed=7, **SMALL), checkpoint_dir=ckpt, resume=True)
     np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
     np.testing.assert_array_equal(resumed.syn1neg, full.syn1neg)
     assert resumed.losses == full.losses
@@ -164,17 +161,17 @@ class _StopAfter:
 def test_stop_hook_checkpoints_mid_epoch_and_resume_is_bit_identical(tmp_path, sg):
     corpus = _toy_corpus(tmp_path / "toy.txt")
     cfg = Word2VecConfig(sg=sg, threads=1, seed=3, **SMALL)
-    full = train(corpus, cfg, progress=False)
+    full = train(corpus, cfg)
     ckpt = tmp_path / "ckpt"
     # 400 sentences x 12 tokens in jobs of >= 500 tokens: 10 jobs an epoch; stop twice inside epochs
     for n, where in ((13, (1, 3)), (9, (2, 2))):
         with pytest.raises(TrainingInterrupted) as info:
-            train(corpus, cfg, checkpoint_dir=ckpt, resume=True, progress=False, should_stop=_StopAfter(n))
+            train(corpus, cfg, checkpoint_dir=ckpt, resume=True, should_stop=_StopAfter(n))
         assert info.value.checkpoint == ckpt and str(ckpt) in str(info.value)
         stats = Word2VecModel.load(ckpt).stats
         assert (stats["epochs_done"], stats["jobs_done"]) == where
     hook = _StopAfter(10**9)
-    resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True, progress=False, should_stop=hook)
+    resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True, should_stop=hook)
     assert hook.calls == 8  # asked once before each remaining job, never after the last
     np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
     np.testing.assert_array_equal(resumed.syn1neg, full.syn1neg)
@@ -184,7 +181,7 @@ def test_stop_hook_checkpoints_mid_epoch_and_resume_is_bit_identical(tmp_path, s
 def test_stop_without_checkpoint_folder_says_nothing_was_saved(tmp_path):
     corpus = _toy_corpus(tmp_path / "toy.txt", n_sent=100)
     with pytest.raises(TrainingInterrupted, match="nothing saved") as info:
-        train(corpus, Word2VecConfig(threads=2, **SMALL), progress=False, should_stop=lambda: True)
+        train(corpus, Word2VecConfig(threads=2, **SMALL), should_stop=lambda: True)
     assert info.value.checkpoint is None
 
 
@@ -192,10 +189,10 @@ def test_version_1_checkpoint_still_resumes(tmp_path):
     """A checkpoint written before mid-epoch stops existed (no jobs_done anywhere) continues as before."""
     corpus = _toy_corpus(tmp_path / "toy.txt")
     cfg = Word2VecConfig(threads=1, seed=4, cbow_block=1, sg_block=1, init_range=0.5, **SMALL)  # version 1's rules
-    full = train(corpus, cfg, progress=False)
+    full = train(corpus, cfg)
     ckpt = tmp_path / "ckpt"
     with pytest.raises(TrainingInterrupted):
-        train(corpus, cfg, checkpoint_dir=ckpt, progress=False, should_stop=_StopAfter(20))
+        train(corpus, cfg, checkpoint_dir=ckpt, should_stop=_StopAfter(20))
     # rewrite it as version 1 wrote it: epoch-end state only, no jobs_done / job_parts
     meta_path = ckpt / "word2vec.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -208,7 +205,7 @@ def test_version_1_checkpoint_still_resumes(tmp_path):
         arrays = {k: z[k] for k in z.files if k != "jobs_done"}
     np.savez(ckpt / "word2vec.npz", **arrays)
     assert Word2VecModel.load(ckpt).config == cfg  # fields added since read as version 1 behaved
-    resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True, progress=False)
+    resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True)
     np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
     meta["version"] = 99
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
@@ -218,7 +215,7 @@ def test_version_1_checkpoint_still_resumes(tmp_path):
 
 def test_save_load_round_trip_and_damage_detection(tmp_path):
     corpus = _toy_corpus(tmp_path / "toy.txt")
-    m = train(corpus, Word2VecConfig(hs=True, threads=1, **SMALL), progress=False)
+    m = train(corpus, Word2VecConfig(hs=True, threads=1, **SMALL))
     m.save(tmp_path / "model")
     back = Word2VecModel.load(tmp_path / "model")
     assert back.config == m.config and back.words == m.words
@@ -238,16 +235,15 @@ def test_save_load_round_trip_and_damage_detection(tmp_path):
         Word2VecModel.load(tmp_path / "nothing-here")
 
 
-def test_progress_bar_only_when_asked(tmp_path, capsys):
+def test_the_library_prints_nothing_and_reports_through_the_callback(tmp_path, capsys):
     corpus = _toy_corpus(tmp_path / "toy.txt", n_sent=100)
     cfg = Word2VecConfig(threads=1, **dict(SMALL, epochs=1))
     seen = []
-    train(corpus, cfg, progress=False, callback=seen.append)
+    train(corpus, cfg, callback=seen.append)
     out = capsys.readouterr()
     assert out.out == "" and out.err == ""
-    assert seen and {"epoch", "words", "loss", "lr", "words_per_sec"} <= set(seen[-1])
-    train(corpus, cfg, progress=True)
-    assert "word2vec" in capsys.readouterr().err
+    assert seen and {"epoch", "words", "total_words", "loss", "lr", "words_per_sec"} <= set(seen[-1])
+    assert seen[-1]["words"] == seen[-1]["total_words"]  # the last report is at the end of training
 
 
 def test_ptb_prefix_gives_sensible_neighbours(tmp_path):
@@ -255,7 +251,7 @@ def test_ptb_prefix_gives_sensible_neighbours(tmp_path):
     prefix = tmp_path / "ptb-prefix.txt"
     with open(src, encoding="utf-8") as f:
         prefix.write_text("".join(itertools.islice(f, 10_000)), encoding="utf-8")  # ~210k tokens
-    m = train(prefix, Word2VecConfig(sg=False, threads=2, epochs=5, seed=0), progress=False)
+    m = train(prefix, Word2VecConfig(sg=False, threads=2, epochs=5, seed=0))
     assert m.stats["raw_words"] > 200_000
     top = [w for w, _ in m.wv.most_similar("monday", topn=10)]
     days = {"tuesday", "wednesday", "thursday", "friday"}

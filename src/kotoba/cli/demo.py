@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..io import atomic_write
+from .w2v import ProgressBar
 
 LM_TOKENS = 200_000
 LM_EPOCHS = 3
@@ -101,7 +102,11 @@ def _word2vec(corpus: Path, data_dir: Path | None, out: Path, seed: int, report:
     # of the settings tried on this 450k-word corpus (BENCHMARKS.md, "make demo"), skip-gram with a
     # wide window and 15 epochs gave the best WordSim353 within about half a minute on 2 cores
     cfg = Word2VecConfig(sg=True, window=8, min_count=3, epochs=15, seed=seed)
-    model = train(corpus, cfg, progress=True)
+    bar = ProgressBar()
+    try:
+        model = train(corpus, cfg, callback=bar)
+    finally:
+        bar.close()
     st = model.stats
     line = (
         f"word2vec skip-gram, {cfg.dim} dims, {cfg.epochs} epochs: {st['raw_words']:,} words, "

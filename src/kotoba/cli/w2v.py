@@ -121,23 +121,51 @@ def _output_format(args: argparse.Namespace) -> str:
     return "text" if str(args.output).lower().endswith(_TEXT_SUFFIXES) else "binary"
 
 
+class ProgressBar:
+    """A tqdm bar over the words trained, fed by the trainer's progress reports (the library prints nothing)."""
+
+    def __init__(self, desc: str = "word2vec") -> None:
+        self.desc = desc
+        self.bar = None
+
+    def __call__(self, info: dict) -> None:
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=info.get("total_words"), unit="w", unit_scale=True, desc=self.desc,
+                            dynamic_ncols=True, file=sys.stderr)  # fmt: skip
+        self.bar.update(info["words"] - self.bar.n)
+        self.bar.set_postfix(loss=f"{info['loss']:.4f}", lr=f"{info['lr']:.5f}", refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _train(args: argparse.Namespace, source, config, checkpoint: Path | None):
     """The single-machine trainer (Hogwild, or rounds with --deterministic) or the cluster (--cluster)."""
-    if args.cluster:
-        from ..word2vec.distributed import train_distributed
+    bar = None if args.quiet else ProgressBar()
+    try:
+        if args.cluster:
+            from ..word2vec.distributed import train_distributed
 
-        return train_distributed(source, config, args.cluster, checkpoint_dir=checkpoint, resume=args.resume)
-    from ..word2vec import train  # with config.deterministic it trains in rounds (kotoba.word2vec.rounds)
+            return train_distributed(
+                source, config, args.cluster, checkpoint_dir=checkpoint, resume=args.resume, callback=bar
+            )
+        from ..word2vec import train  # with config.deterministic it trains in rounds (kotoba.word2vec.rounds)
 
-    return train(
-        source,
-        config,
-        work_dir=checkpoint / "corpus" if checkpoint else None,
-        checkpoint_dir=checkpoint,
-        resume=args.resume,
-        progress=not args.quiet,
-        should_stop=getattr(args, "should_stop", None),  # set by kotoba.cli.main: Ctrl-C / SIGTERM
-    )
+        return train(
+            source,
+            config,
+            work_dir=checkpoint / "corpus" if checkpoint else None,
+            checkpoint_dir=checkpoint,
+            resume=args.resume,
+            callback=bar,
+            should_stop=getattr(args, "should_stop", None),  # set by kotoba.cli.main: Ctrl-C / SIGTERM
+        )
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def cmd_train(args: argparse.Namespace) -> int:

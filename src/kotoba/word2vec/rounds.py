@@ -566,11 +566,18 @@ class Progress:
                 raise DivergenceError(
                     f"word2vec loss became {mean} in epoch {epoch + 1}; lower alpha (now {self.config.alpha})"
                 )
-            self.losses.append({"epoch": epoch + 1, "words": self.done, "loss": mean})
+            self.losses.append({"epoch": epoch + 1, "words": self.done, "loss": mean, "lr": self.lr()})
             if self.callback is not None:
                 rate = (self.done - self.start) / max(time.perf_counter() - self.t0, 1e-9)
                 self.callback(
-                    {"epoch": epoch + 1, "words": self.done, "loss": mean, "lr": self.lr(), "words_per_sec": rate}
+                    {
+                        "epoch": epoch + 1,
+                        "words": self.done,
+                        "total_words": self.total,
+                        "loss": mean,
+                        "lr": self.lr(),
+                        "words_per_sec": rate,
+                    }  # fmt: skip
                 )
             self.acc = RoundStats()
 

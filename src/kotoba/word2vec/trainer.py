@@ -284,7 +284,6 @@ def train(
     work_dir: str | os.PathLike | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     resume: bool = False,
-    progress: bool = True,
     callback: Callable[[dict[str, float]], None] | None = None,
     rng: np.random.Generator | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -298,7 +297,9 @@ def train(
     work_dir: where the encoded corpus is written (a temporary folder if None).
     checkpoint_dir: the model is saved there after every epoch; with ``resume=True`` a run
     continues from the checkpoint found there (same config required, ``threads`` may differ).
-    callback: called with ``{"epoch", "words", "loss", "lr", "words_per_sec"}`` at each progress interval.
+    callback: called with ``{"epoch", "words", "total_words", "loss", "lr", "words_per_sec"}`` about ten
+    times an epoch (``words``: tokens trained so far, over all epochs); the library draws no progress
+    bar itself (the CLI draws one from these reports).
     rng: source of all randomness (initial vectors and the kernels' seeds); default
     ``numpy.random.default_rng(config.seed)``.
     should_stop: asked (from a worker thread, one call at a time, so it must be cheap and
@@ -328,7 +329,7 @@ def train(
         stats.update(raw_words=raw_words, train_words=run.train_words, epochs_done=start.epoch)
         stats["invalid_utf8"] = invalid_utf8
         t_train = time.perf_counter()
-        _train_epochs(run, start, stats, words, counts, progress, callback, checkpoint_dir, should_stop)
+        _train_epochs(run, start, stats, words, counts, callback, checkpoint_dir, should_stop)
         train_seconds = time.perf_counter() - t_train
     seconds = time.perf_counter() - t_start
     epochs_run = (run.total_words - run.position(start.epoch, start.job)) / max(run.train_words, 1)
@@ -436,10 +437,10 @@ def _model(run: _Run, words, counts, losses, stats, final: bool = False) -> Word
 
 
 class _Progress:
-    """Loss and speed bookkeeping: job results in, a progress bar, ``callback`` dicts and loss history out."""
+    """Loss and speed bookkeeping: job results in, ``callback`` dicts and loss history out."""
 
-    def __init__(self, run: _Run, done_at_start: int, bar, callback, losses: list[dict[str, float]]):
-        self.run, self.bar, self.callback, self.losses = run, bar, callback, losses
+    def __init__(self, run: _Run, done_at_start: int, callback, losses: list[dict[str, float]]):
+        self.run, self.callback, self.losses = run, callback, losses
         self.interval = max(run.config.job_words, run.train_words // 10)
         self.done_at_start = done_at_start
         self.done = done_at_start
@@ -456,7 +457,6 @@ class _Progress:
         self.pairs += loss_pairs
         self.words += seen
         self.done += seen
-        self.bar.update(seen)
         if self.words >= self.interval:
             self.flush()
 
@@ -472,13 +472,13 @@ class _Progress:
             )
         lr = self.run.lr_at(self.done)
         self.losses.append({"epoch": self.epoch + 1, "words": self.done, "loss": mean, "lr": lr})
-        self.bar.set_postfix(loss=f"{mean:.4f}", lr=f"{lr:.5f}", refresh=False)
         if self.callback is not None:
             elapsed = max(time.perf_counter() - self.t0, 1e-9)
             self.callback(
                 {
                     "epoch": self.epoch + 1,
                     "words": self.done,
+                    "total_words": self.run.total_words,
                     "loss": mean,
                     "lr": lr,
                     "words_per_sec": (self.done - self.done_at_start) / elapsed,
@@ -493,7 +493,6 @@ def _train_epochs(
     stats: dict,
     words,
     counts,
-    progress: bool,
     callback,
     checkpoint_dir,
     should_stop: Callable[[], bool] | None,
@@ -501,43 +500,17 @@ def _train_epochs(
     """Epochs ``start.epoch:``, the first from job ``start.job``; a checkpoint after each epoch and on a stop."""
     config = run.config
     done_at_start = run.position(start.epoch, start.job)
-    with _progress_bar(progress, run.total_words, done_at_start) as bar:
-        prog = _Progress(run, done_at_start, bar, callback, start.losses)
-        for epoch in range(start.epoch, config.epochs):
-            prog.epoch = epoch
-            first = start.job if epoch == start.epoch else 0
-            reached = run.epoch(epoch, first, prog.add, should_stop)
-            prog.flush()
-            if reached < len(run.jobs):
-                _save_stopped(run, epoch, reached, stats, prog, words, counts, checkpoint_dir)
-            stats.update(epochs_done=epoch + 1, jobs_done=0, job_parts=run.parts)
-            if checkpoint_dir is not None:
-                _checkpoint(run, stats, prog, words, counts, checkpoint_dir)
-
-
-class _NoBar:
-    """What ``_train_epochs`` needs of a tqdm bar, doing nothing (tqdm's import costs ~0.2 s of start-up)."""
-
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def update(self, n: int) -> None:
-        pass
-
-    def set_postfix(self, **kwargs: Any) -> None:
-        pass
-
-
-def _progress_bar(progress: bool, total: int, initial: int):
-    if not progress:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    bar_opts = dict(unit="w", unit_scale=True, desc="word2vec", dynamic_ncols=True, smoothing=0.1)
-    return tqdm(total=total, initial=initial, **bar_opts)
+    prog = _Progress(run, done_at_start, callback, start.losses)
+    for epoch in range(start.epoch, config.epochs):
+        prog.epoch = epoch
+        first = start.job if epoch == start.epoch else 0
+        reached = run.epoch(epoch, first, prog.add, should_stop)
+        prog.flush()
+        if reached < len(run.jobs):
+            _save_stopped(run, epoch, reached, stats, prog, words, counts, checkpoint_dir)
+        stats.update(epochs_done=epoch + 1, jobs_done=0, job_parts=run.parts)
+        if checkpoint_dir is not None:
+            _checkpoint(run, stats, prog, words, counts, checkpoint_dir)
 
 
 def _checkpoint(run: _Run, stats: dict, prog: _Progress, words, counts, checkpoint_dir) -> None:
