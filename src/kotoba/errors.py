@@ -51,6 +51,10 @@ class UnsafePickleError(KotobaError):
     """A pickle asked for something other than plain NumPy arrays and was refused."""
 
 
+class InvalidUtf8Warning(UserWarning):
+    """Some bytes of the text were not valid UTF-8 and were read as U+FFFD (counted, not fatal)."""
+
+
 class UnsegmentedTextWarning(UserWarning):
     """Text read with the whitespace tokenizer looks like Japanese without spaces between words."""
 

@@ -170,7 +170,14 @@ def _main(argv: list[str] | None) -> int:
         return _run(args, argv, stop, debug)
 
 
+_shown: set[str] = set()
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Library warnings as one line each, with the option that acts on them."""
+    """Library warnings as one line each, with the option that acts on them; a warning repeated by a
+    second pass over the same text (vocabulary, then ids) is shown once."""
     hint = " (pass --lang ja)" if issubclass(category, UnsegmentedTextWarning) else ""
-    print(f"kotoba: warning: {message}{hint}", file=sys.stderr)
+    text = f"kotoba: warning: {message}{hint}"
+    if text not in _shown:
+        _shown.add(text)
+        print(text, file=sys.stderr)

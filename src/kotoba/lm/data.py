@@ -21,12 +21,13 @@ import os
 import sys
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, InvalidUtf8Warning
 from ..io import atomic_write
 from ..text.readers import ReadStats, iter_sentences
 from ..text.vocab import EOS, UNK, Vocab, build_vocab
@@ -78,11 +79,19 @@ def lm_sentences(source: Source, tokenizer: str = "whitespace") -> Iterator[list
     st = ReadStats()
     for sentence in iter_sentences(source, max_sentence_len=sys.maxsize, tokenizer=tokenizer, stats=st):
         yield sentence + [EOS]
+    name = source if isinstance(source, (str, os.PathLike)) else ", ".join(map(str, source))
     if st.invalid_utf8 > st.tokens:
-        name = source if isinstance(source, (str, os.PathLike)) else ", ".join(map(str, source))
         raise DataError(
             f"{name}: not UTF-8 text ({st.invalid_utf8:,} invalid UTF-8 sequences in {st.tokens:,} words): a "
             "binary file, or text in another encoding? convert it to UTF-8 (e.g. iconv -f SHIFT-JIS -t UTF-8)"
+        )
+    if st.invalid_utf8:
+        warnings.warn(
+            InvalidUtf8Warning(
+                f"{st.invalid_utf8:,} invalid UTF-8 sequences in the corpus were read as U+FFFD ({name}); "
+                "is it in another encoding? (convert it, e.g. iconv -f SHIFT-JIS -t UTF-8)"
+            ),
+            stacklevel=2,
         )
 
 
