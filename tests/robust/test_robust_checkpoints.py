@@ -123,11 +123,6 @@ def test_w2v_resume_with_changed_settings_names_the_change(kotoba, w2v_checkpoin
     assert res.rc == 0, res.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="word2vec/trainer.py resumes on any corpus (it re-encodes it with the checkpoint's vocabulary): the "
-    "checkpoint should record the corpus (paths, sizes, vocabulary fingerprint) and refuse another one",
-)
 def test_w2v_resume_on_another_corpus_is_refused(kotoba, w2v_checkpoint, tmp_path):
     write_topics(tmp_path / "other.txt", seed=5)  # same words, different text
     res = _resume(kotoba, w2v_checkpoint, tmp_path, lambda d: None, corpus="other.txt")

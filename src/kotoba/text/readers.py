@@ -27,6 +27,7 @@ from __future__ import annotations
 import bz2
 import codecs
 import gzip
+import hashlib
 import lzma
 import os
 import threading
@@ -116,6 +117,17 @@ def corpus_files(source: Source) -> list[Path]:
         else:
             raise DataError(f"{p}: no such file or directory")
     return files
+
+
+def corpus_record(files: list[Path]) -> list[dict]:
+    """What identifies a corpus across runs and folders: each file's name, size and the SHA-256 of its
+    first MiB (cheap on any size; paths are left out so a moved corpus is still the same one)."""
+    out = []
+    for p in files:
+        with open(p, "rb") as f:
+            head = hashlib.sha256(f.read(1 << 20)).hexdigest()
+        out.append({"name": p.name, "size": p.stat().st_size, "head_sha256": head})
+    return out
 
 
 def iter_sentences(

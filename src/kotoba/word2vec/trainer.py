@@ -38,6 +38,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, DivergenceError, EmptyCorpusError, FormatError, TrainingInterrupted
 from ..text.corpus import IDS_FILE, encode_corpus, scan_corpus
+from ..text.readers import corpus_files, corpus_record
 from ..text.vocab import Vocab
 from ..vectors import WordVectors
 from .bundles import Corpus, Weights, make_job, make_params, make_scratch, make_tables
@@ -317,7 +318,9 @@ def train(
                             callback=callback, rng=rng, should_stop=should_stop)  # fmt: skip
     t_start = time.perf_counter()
     state = _load_resume_point(checkpoint_dir, config) if resume else None
-    stats: dict[str, Any] = {}
+    stats: dict[str, Any] = {"corpus": corpus_record(corpus_files(corpus))}
+    if state is not None:
+        _check_same_corpus(checkpoint_dir, state.stats.get("corpus"), stats["corpus"])
     with tempfile.TemporaryDirectory(prefix="kotoba-w2v-") as tmp:
         out_dir = Path(work_dir) if work_dir is not None else Path(tmp)
         words, counts, encoded = _read_corpus(corpus, config, state, out_dir)
@@ -339,6 +342,16 @@ def train(
         words_per_sec=raw_words * epochs_run / seconds if seconds > 0 else 0.0,
     )
     return _model(run, words, counts, start.losses, stats, final=True)
+
+
+def _check_same_corpus(checkpoint_dir, recorded: list | None, current: list) -> None:
+    """ConfigError if the checkpoint was trained on other text (checkpoints before this was recorded pass)."""
+    if recorded is not None and recorded != current:
+        names = ", ".join(r["name"] for r in recorded)
+        raise ConfigError(
+            f"{checkpoint_dir}: the checkpoint was trained on another corpus ({names}; names, sizes and first "
+            "bytes differ); resume on the same files, or start a new run in another folder"
+        )
 
 
 def _load_resume_point(checkpoint_dir, config: Word2VecConfig) -> Word2VecModel | None:
