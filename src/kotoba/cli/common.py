@@ -10,6 +10,17 @@ from ..text.tokenize import ALIASES, NAMES
 LANG_TOKENIZERS = {"ja": "mecab"}
 
 
+def positive_int(text: str) -> int:
+    """argparse ``type=`` for options that take a count of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
 def add_text_options(p: argparse.ArgumentParser) -> None:
     """``--lang`` and ``--tokenizer``; read them back with :func:`tokenizer_from`."""
     p.add_argument(

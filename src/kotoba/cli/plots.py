@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..vectors import WordVectors
+from .common import positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="one word per line, optionally followed by whitespace and a group name to colour it by",
     )
-    which.add_argument("--top", type=_positive, metavar="N", help="the first N words of VECTORS (most frequent first)")
+    which.add_argument(
+        "--top", type=positive_int, metavar="N", help="the first N words of VECTORS (most frequent first)"
+    )
     p.add_argument("-o", "--output", required=True, metavar="IMAGE", help="image to write (.png, .svg or .pdf)")
     p.add_argument(
         "--method",
@@ -60,19 +63,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("vectors", metavar="VECTORS", help="word2vec file (text or binary, .gz ok)")
     p.add_argument("--projector", required=True, metavar="DIR", help="folder to write the two .tsv files in")
     p.add_argument(
-        "--limit", type=_positive, metavar="N", help="only the first N words (the projector slows down past ~100,000)"
+        "--limit",
+        type=positive_int,
+        metavar="N",
+        help="only the first N words (the projector slows down past ~100,000)",
     )
     p.set_defaults(func=_export)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def read_words_file(path: str | Path) -> tuple[list[str], list[str] | None]:

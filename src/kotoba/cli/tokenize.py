@@ -12,6 +12,7 @@ from ..io import atomic_write
 from ..text.aozora import is_aozora, iter_aozora_paragraphs, iter_text_lines
 from ..text.readers import corpus_files
 from ..text.tokenize import ALIASES, NAMES, tokenize_lines
+from .common import positive_int
 
 _DESCRIPTION = """\
 Segment FILES into words: one output line per input line, words separated by one space, as
@@ -43,21 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--workers",
-        type=_positive,
+        type=positive_int,
         default=os.cpu_count() or 1,
         help="tokenising processes; 1 tokenises in this process (default: all CPUs)",
     )
     p.set_defaults(func=_tokenize)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _tokenize(args: argparse.Namespace) -> int:

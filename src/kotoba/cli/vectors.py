@@ -14,7 +14,7 @@ from ..errors import ConfigError
 from ..text.tokenize import get_tokenizer
 from ..vectors import WordVectors, evaluate_analogies, evaluate_word_pairs
 from ..vectors.evaluate import evaluate_jwsd, is_jwsd
-from .common import add_text_options, tokenizer_from
+from .common import add_text_options, positive_int, tokenizer_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,8 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("vectors", metavar="VECTORS", help="word2vec file (text or binary, .gz ok)")
     p.add_argument("word", metavar="WORD")
-    p.add_argument("-n", "--topn", type=_positive, default=10, help="how many neighbours (default 10)")
-    p.add_argument("--restrict-vocab", type=_positive, default=None, metavar="N", help="search only the first N words")
+    p.add_argument("-n", "--topn", type=positive_int, default=10, help="how many neighbours (default 10)")
+    p.add_argument(
+        "--restrict-vocab", type=positive_int, default=None, metavar="N", help="search only the first N words"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=_similar)
 
@@ -44,10 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("a", metavar="A")
     p.add_argument("b", metavar="B")
     p.add_argument("c", metavar="C")
-    p.add_argument("-n", "--topn", type=_positive, default=5, help="how many answers (default 5)")
+    p.add_argument("-n", "--topn", type=positive_int, default=5, help="how many answers (default 5)")
     p.add_argument("--method", choices=("3cosadd", "3cosmul"), default="3cosadd")
     p.add_argument(
-        "--restrict-vocab", type=_positive, default=None, metavar="N", help="answer only from the first N words"
+        "--restrict-vocab", type=positive_int, default=None, metavar="N", help="answer only from the first N words"
     )
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=_analogy)
@@ -77,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_text_options(p)
     p.add_argument(
         "--restrict-vocab",
-        type=_positive,
+        type=positive_int,
         default=30000,
         metavar="N",
         help="use only the first N words (default 30000)",
@@ -89,16 +91,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--delimiter", default="\t", help="field separator of the pair files (default TAB)")
     p.add_argument("--json", action="store_true", help="one JSON object per line, the last one a summary")
     p.set_defaults(func=_evaluate)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _clean(x: float) -> float | None:
