@@ -113,7 +113,21 @@ def _kill_one_worker(client):
     os.kill(sorted(pids.values())[0], signal.SIGKILL)
 
 
-def test_a_killed_worker_fails_the_run_with_a_clear_error(tmp_path, cluster):
+@pytest.fixture
+def deadline():
+    """Fail, never hang: a run still going after 240 s is interrupted (SIGALRM) and the test fails."""
+
+    def fail(signum, frame):
+        raise TimeoutError("the distributed run did not end within 240 s after a worker was killed")
+
+    previous = signal.signal(signal.SIGALRM, fail)
+    signal.alarm(240)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_killed_worker_fails_the_run_with_a_clear_error(tmp_path, cluster, deadline):
     from distributed import Client
 
     corpus = _toy_corpus(tmp_path / "c.txt", n_sent=2000)

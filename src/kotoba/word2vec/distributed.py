@@ -70,6 +70,8 @@ _COMPRESSED = (".gz", ".bz2", ".xz")
 _LINE_SEARCH = 1 << 20
 #: seconds between checks that every worker is still there while a step runs
 _POLL = 0.5
+#: seconds a broadcast to the workers may take before the round fails (a worker lost mid-send)
+_SCATTER_TIMEOUT = 120
 
 
 class ClusterError(KotobaError):
@@ -165,8 +167,11 @@ def _run_step(client: Any, fn: Callable, args_per_worker: list[tuple], addrs: li
 
 def _broadcast(client: Any, data: Any, addrs: list[str], what: str) -> Any:
     """Send ``data`` to every worker once -> its future(s); :class:`ClusterError` if a worker is gone."""
+    lost = sorted(set(addrs) - set(client.scheduler_info(n_workers=-1)["workers"]))
     try:
-        return client.scatter(data, workers=addrs, broadcast=True, hash=False)
+        if lost:  # scattering to a worker that is gone can wait for it forever
+            raise OSError(f"worker {lost[0]} is gone")
+        return client.scatter(data, workers=addrs, broadcast=True, hash=False, timeout=_SCATTER_TIMEOUT)
     except (OSError, TimeoutError) as e:  # distributed's CommClosedError is an OSError
         raise ClusterError(
             f"could not send {what} to the workers ({e}): a worker left the cluster. "

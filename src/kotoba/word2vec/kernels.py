@@ -169,6 +169,23 @@ def _softplus(x: np.float32) -> np.float32:
 
 
 @njit(**_JIT, inline="always")
+def ns_coef(f: np.float32, label: np.float32, lr: np.float32) -> np.float32:
+    """The step ``(label - σ(f)) · lr`` of one negative-sampling score ``f``, with word2vec.c's clipping:
+    beyond ``±MAX_EXP`` the sigmoid counts as exactly 1 or 0."""
+    if f > MAX_EXP:
+        return (label - _ONE) * lr
+    if f < -MAX_EXP:
+        return label * lr
+    return (label - sigmoid(f)) * lr
+
+
+@njit(**_JIT, inline="always")
+def ns_loss(f: np.float32, label: np.float32) -> float:
+    """``-log σ(f)`` for label 1 (a target, an HS branch taken), ``-log σ(-f)`` for label 0, exactly (softplus)."""
+    return _softplus(-f) if label > _ZERO else _softplus(f)
+
+
+@njit(**_JIT, inline="always")
 def ns_update(hm, hr, syn1neg, target, negs, nneg, lr, neu1e, gbuf, want_loss=True) -> float:
     """Negative sampling for the hidden vector ``hm[hr]`` (D,): updates ``syn1neg`` rows, adds to ``neu1e`` (D,).
 
@@ -193,13 +210,8 @@ def ns_update(hm, hr, syn1neg, target, negs, nneg, lr, neu1e, gbuf, want_loss=Tr
         for i in range(d):
             f += hm[hr, i] * syn1neg[t, i]
         if want_loss:
-            loss += _softplus(-f) if label > _ZERO else _softplus(f)
-        if f > MAX_EXP:
-            gbuf[k] = (label - _ONE) * lr
-        elif f < -MAX_EXP:
-            gbuf[k] = label * lr
-        else:
-            gbuf[k] = (label - sigmoid(f)) * lr
+            loss += ns_loss(f, label)
+        gbuf[k] = ns_coef(f, label, lr)
     for k in range(nneg + 1):
         g = gbuf[k]
         if g != _ZERO:
@@ -228,7 +240,7 @@ def hs_update(hm, hr, syn1, codes, points, target, clen, lr, neu1e, want_loss=Tr
             f += hm[hr, i] * syn1[p, i]
         label = _ONE - np.float32(codes[target, k])
         if want_loss:
-            loss += _softplus(-f) if label > _ZERO else _softplus(f)
+            loss += ns_loss(f, label)
         if f <= -MAX_EXP or f >= MAX_EXP:
             continue
         g = (label - sigmoid(f)) * lr
@@ -346,13 +358,8 @@ def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, 
             for i in range(d):
                 f += syn0[c, i] * syn1neg[row, i]
             if want_loss:
-                loss += _softplus(-f) if label > _ZERO else _softplus(f)
-            if f > MAX_EXP:
-                grad[j, t] = (label - _ONE) * lr
-            elif f < -MAX_EXP:
-                grad[j, t] = label * lr
-            else:
-                grad[j, t] = (label - sigmoid(f)) * lr
+                loss += ns_loss(f, label)
+            grad[j, t] = ns_coef(f, label, lr)
     for j in range(nctx):
         for i in range(d):
             err[j, i] = _ZERO
@@ -419,13 +426,8 @@ def cbow_block_step(syn0, syn1neg, bctx, bnctx, btgt, nb, cbow_mean, negs, nneg,
             for i in range(d):
                 f += h[b, i] * syn1neg[row, i]
             if want_loss:
-                loss += _softplus(-f) if label > _ZERO else _softplus(f)
-            if f > MAX_EXP:
-                grad[b, t] = (label - _ONE) * lr
-            elif f < -MAX_EXP:
-                grad[b, t] = label * lr
-            else:
-                grad[b, t] = (label - sigmoid(f)) * lr
+                loss += ns_loss(f, label)
+            grad[b, t] = ns_coef(f, label, lr)
     # errors from the pre-update output rows, then the output rows (each read once per block for
     # the negatives), then the input rows
     for t in range(nneg + 1):
