@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-
-#: the tokenizer of :mod:`kotoba.text.tokenize` that ``--lang`` selects (languages written without spaces)
-_LANG_TOKENIZERS = {"ja": "mecab"}
+from .common import add_text_options, tokenizer_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,17 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="TEXT",
         help="text file to write (UTF-8; a name ending in .gz, .bz2 or .xz is compressed)",
     )
-    w.add_argument(
-        "--lang",
-        metavar="LANG",
-        help="language of the dump; 'ja' segments the text into words with the Japanese tokenizer "
-        "(other languages are written as they are)",
-    )
-    w.add_argument(
-        "--tokenizer",
-        metavar="NAME",
-        help="split each line into words with this kotoba.text.tokenize tokenizer (overrides --lang)",
-    )
+    add_text_options(w)
     w.add_argument("--per-article", action="store_true", help="one article per line instead of one paragraph")
     w.add_argument(
         "--workers",
@@ -87,14 +75,6 @@ class _Bar:
             self.bar.close()
 
 
-def _tokenizer_name(args: argparse.Namespace) -> str | None:
-    if args.tokenizer:
-        return args.tokenizer
-    if args.lang is None:
-        return None
-    return _LANG_TOKENIZERS.get(args.lang.lower())  # languages written with spaces need no tokenizer
-
-
 def cmd_wiki(args: argparse.Namespace) -> int:
     from ..text.wiki import is_wiki_dump, write_wiki_text
 
@@ -107,12 +87,13 @@ def cmd_wiki(args: argparse.Namespace) -> int:
         raise ConfigError(f"-o {output}: is a folder; give a file name such as {output / 'wiki.txt'}")
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    tokenizer = tokenizer_from(args)
     bar = None if args.quiet or args.json else _Bar()
     try:
         stats = write_wiki_text(
             dump,
             output,
-            tokenize=_tokenizer_name(args),
+            tokenize=None if tokenizer == "whitespace" else tokenizer,
             unit="article" if args.per_article else "paragraph",
             workers=args.workers,
             progress=bar,
