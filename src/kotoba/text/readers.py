@@ -124,8 +124,11 @@ def corpus_record(files: list[Path]) -> list[dict]:
     first MiB (cheap on any size; paths are left out so a moved corpus is still the same one)."""
     out = []
     for p in files:
-        with open(p, "rb") as f:
-            head = hashlib.sha256(f.read(1 << 20)).hexdigest()
+        try:
+            with open(p, "rb") as f:
+                head = hashlib.sha256(f.read(1 << 20)).hexdigest()
+        except OSError as e:
+            raise DataError(f"{p}: cannot open ({e.strerror or e})") from e
         out.append({"name": p.name, "size": p.stat().st_size, "head_sha256": head})
     return out
 

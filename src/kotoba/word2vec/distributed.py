@@ -172,7 +172,8 @@ def _broadcast(client: Any, data: Any, addrs: list[str], what: str) -> Any:
         if lost:  # scattering to a worker that is gone can wait for it forever
             raise OSError(f"worker {lost[0]} is gone")
         return client.scatter(data, workers=addrs, broadcast=True, hash=False, timeout=_SCATTER_TIMEOUT)
-    except (OSError, TimeoutError) as e:  # distributed's CommClosedError is an OSError
+    # CommClosedError is an OSError; KeyError: the scheduler no longer knows one of the workers
+    except (OSError, TimeoutError, KeyError) as e:
         raise ClusterError(
             f"could not send {what} to the workers ({e}): a worker left the cluster. "
             "Restart the workers and resume from the last checkpoint."
