@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import shlex
 import sys
@@ -24,6 +25,7 @@ import warnings
 from .. import __version__
 from ..errors import KotobaError, TrainingInterrupted, UnsegmentedTextWarning
 from ..io import check_writable
+from ..jit import start_numba
 from . import corpus, demo, lm, plots, tokenize, vectors, w2v
 from .signals import StopFlag, stop_on_signals
 
@@ -40,6 +42,8 @@ _OUTPUTS = {
     ("export",): (("projector", True),),
     ("corpus", "wiki"): (("output", False),),
 }
+# commands whose first step runs kotoba's Numba kernels (reading a corpus, training)
+_NUMBA = {"train", "lm", "demo", "corpus"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,6 +160,7 @@ def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    _start(args)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
@@ -168,6 +173,17 @@ def _main(argv: list[str] | None) -> int:
         warnings.showwarning = _show_warning  # restored by catch_warnings
         args.should_stop = stop if stoppable else None
         return _run(args, argv, stop, debug)
+
+
+def _start(args: argparse.Namespace) -> None:
+    """What every command needs before its handler: Numba set up for the commands that use it, then the
+    garbage collector back on (``python -m kotoba`` starts with it off), with the objects of the
+    imports frozen out of its way (they live as long as the process)."""
+    if args.command in _NUMBA:
+        start_numba()
+    if not gc.isenabled():  # the entry point turned it off; in-process callers keep their own settings
+        gc.freeze()
+        gc.enable()
 
 
 _shown: set[str] = set()

@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import DataError
-from ..vectors import WordVectors
 from .common import positive_int
+
+if TYPE_CHECKING:  # imported by the handlers: `kotoba train` never loads them
+    from ..vectors import WordVectors
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -115,6 +118,7 @@ def _rows(wv: WordVectors, words: list[str]) -> np.ndarray:
 
 def _map(args: argparse.Namespace) -> int:
     from ..plot import plot_word_map
+    from ..vectors import WordVectors
 
     wv = WordVectors.load_word2vec_format(args.vectors, limit=args.top)
     groups = None
@@ -139,6 +143,7 @@ def _map(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from ..plot import export_projector
+    from ..vectors import WordVectors
 
     wv = WordVectors.load_word2vec_format(args.vectors, limit=args.limit)
     vec_path, meta_path = export_projector(wv.index_to_key, wv.vectors, args.projector)

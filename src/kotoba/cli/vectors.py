@@ -9,12 +9,13 @@ import argparse
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from ..text.tokenize import get_tokenizer
-from ..vectors import WordVectors, evaluate_analogies, evaluate_word_pairs
-from ..vectors.evaluate import evaluate_jwsd, is_jwsd
 from .common import add_text_options, positive_int, tokenizer_from
+
+if TYPE_CHECKING:  # imported by the handlers: `kotoba train` never loads them
+    from ..vectors import WordVectors
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -118,6 +119,8 @@ def _query_words(*words: str) -> None:
 
 
 def _similar(args: argparse.Namespace) -> int:
+    from ..vectors import WordVectors
+
     _query_words(args.word)
     wv = WordVectors.load_word2vec_format(args.vectors)
     results = wv.most_similar(args.word, topn=args.topn, restrict_vocab=args.restrict_vocab)
@@ -126,6 +129,8 @@ def _similar(args: argparse.Namespace) -> int:
 
 
 def _analogy(args: argparse.Namespace) -> int:
+    from ..vectors import WordVectors
+
     _query_words(args.a, args.b, args.c)
     wv = WordVectors.load_word2vec_format(args.vectors)
     if args.method == "3cosadd":
@@ -139,6 +144,8 @@ def _analogy(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from ..vectors import WordVectors, evaluate_analogies
+
     if not args.analogies and not args.pairs:
         raise ConfigError("nothing to evaluate: give --analogies FILE and/or --pairs FILE ...")
     wv = WordVectors.load_word2vec_format(args.vectors)
@@ -199,6 +206,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _pairs_row(wv: WordVectors, path: str, args: argparse.Namespace, ci: bool) -> dict:
+    from ..text.tokenize import get_tokenizer
+    from ..vectors.evaluate import evaluate_jwsd, evaluate_word_pairs, is_jwsd
+
     if is_jwsd(path):
         # entries are inflected words or phrases: split them as the corpus was (MeCab unless told otherwise)
         name = tokenizer_from(args, default="mecab")
