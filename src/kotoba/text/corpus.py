@@ -94,9 +94,22 @@ class EncodedCorpus:
         offsets = _map(path / OFFSETS_FILE, np.int64, n_sent + 1)
         if offsets[0] != 0 or offsets[-1] != n_ids or (n_sent and not np.all(np.diff(offsets) > 0)):
             raise FormatError(f"{path / OFFSETS_FILE}: sentence offsets are not 0 < ... < {n_ids}")
-        if n_ids and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        if n_ids and not _ids_within(path / IDS_FILE, vocab_size):
             raise FormatError(f"{path / IDS_FILE}: word ids outside [0, {vocab_size})")
         return cls(path, ids, offsets, raw_words, vocab_size, meta)
+
+
+def _ids_within(file: Path, vocab_size: int, block: int = 1 << 20) -> bool:
+    """All int32 ids in ``file`` lie in [0, vocab_size), read in blocks of ``block`` ids.
+
+    Read through a buffer, not the memory map: every page of a mapping once read stays in the
+    process's resident set until it is unmapped (93 MB for 23M tokens), while a buffer costs 4 MB.
+    """
+    with open(file, "rb") as f:
+        while (part := np.fromfile(f, np.int32, count=block)).size:
+            if int(part.min()) < 0 or int(part.max()) >= vocab_size:
+                return False
+    return True
 
 
 def _map(file: Path, dtype: type, n: int) -> np.ndarray:

@@ -248,8 +248,11 @@ def _pad(a: np.ndarray, width: int) -> np.ndarray:
 def _init_weights(v: int, d: int, config: Word2VecConfig, rng: np.random.Generator):
     # input vectors uniform in [-r/d, r/d), output vectors zero; word2vec.c has r = 0.5, gensim 4
     # and kotoba's default r = 1 (+0.3 analogy points, +0.01 WS353 on text8-prefix CBOW)
-    width = np.float32(2.0 * config.init_range)
-    syn0 = ((rng.random((v, d), dtype=np.float32) - np.float32(0.5)) * width / np.float32(d)).astype(np.float32)
+    # in place, the same float32 operations as (r - 0.5) * width / d: no (V, D) temporaries
+    syn0 = rng.random((v, d), dtype=np.float32)
+    syn0 -= np.float32(0.5)
+    syn0 *= np.float32(2.0 * config.init_range)
+    syn0 /= np.float32(d)
     syn1neg = np.zeros((v, d), np.float32) if config.negative > 0 else None
     syn1 = np.zeros((v, d), np.float32) if config.hs else None
     return syn0, syn1neg, syn1
