@@ -363,8 +363,9 @@ def _toy_corpus(rng, v=30, n_sent=60, length=20):
     return ids, offsets, counts
 
 
-def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=10, window=3, batch=False):
-    """One train_job over the whole toy corpus; ``batch``: HogBatch (4 skip-gram windows, 8 CBOW targets a block)."""
+def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=10, window=3, batch=False, touched=None):
+    """One train_job over the whole toy corpus; ``batch``: HogBatch (4 skip-gram windows, 8 CBOW targets a block);
+    ``touched``: a (3, V) uint8 array the kernel marks the rows it may change in (round training)."""
     v = counts.size
     rng = np.random.default_rng(0)
     syn0 = ((rng.random((v, d), dtype=np.float32) - 0.5) / d).astype(np.float32)
@@ -392,7 +393,7 @@ def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=1
         make_job(0, offsets.size - 1, 0, np.uint64(seed)),
         Weights(syn0=syn0, syn1neg=syn1neg, syn1=syn1),
         tables,
-        make_scratch(cfg, ids.size, d),
+        make_scratch(cfg, ids.size, d)._replace(touched=np.zeros((3, 0), np.uint8) if touched is None else touched),
     )
     return out, syn0, syn1neg, syn1
 
@@ -424,6 +425,27 @@ def test_train_job_is_deterministic_and_seed_dependent(rng, sg, hs, negative, ba
     # the output layer that is switched on was trained, the other left at zero
     assert np.any(a[2] != 0) == (negative > 0)
     assert np.any(a[3] != 0) == hs
+
+
+@pytest.mark.parametrize(
+    "sg,hs,negative,batch",
+    [(True, False, 3, True), (True, True, 2, False), (False, False, 3, True), (False, True, 2, False)],
+)
+def test_train_job_marks_every_row_it_changes_and_trains_the_same(rng, sg, hs, negative, batch):
+    ids, offsets, counts = _toy_corpus(rng, v=40)
+    keep = np.ones(counts.size, np.float32)
+    keep[0] = 0.0  # always dropped by subsampling: its syn0 row never changes, and is not marked
+    kw = dict(sg=sg, hs=hs, negative=negative, batch=batch, keep=keep)
+    plain = _run_job(ids, offsets, counts, **kw)
+    touched = np.zeros((3, counts.size), np.uint8)
+    tracked = _run_job(ids, offsets, counts, **kw, touched=touched)
+    start = _run_job(ids[:0], offsets[:1], counts, **kw)  # the initial weights
+    for k in range(3):
+        np.testing.assert_array_equal(plain[1 + k], tracked[1 + k])  # marking changes nothing trained
+        changed = np.flatnonzero(np.any(tracked[1 + k] != start[1 + k], axis=1))
+        assert set(changed) <= set(np.flatnonzero(touched[k]))  # a superset of the changed rows
+    assert touched[0, 0] == 0 and touched[0].sum() > 0 and touched[1].sum() > 0
+    assert (touched[2].sum() > 0) == hs
 
 
 def test_train_job_subsampling_drops_words(rng):

@@ -13,6 +13,7 @@ from kotoba.word2vec.rounds import (
     extract_delta,
     round_jobs,
     split_shards,
+    touched_rows,
     train_rounds,
 )
 
@@ -35,6 +36,26 @@ SMALL = dict(dim=16, window=3, min_count=2, epochs=3, sample=0.0, job_words=300,
 
 def _delta(rows, values):
     return SparseDelta([0], [np.array(rows, np.int32)], [np.array(values, np.float32)])
+
+
+def test_touched_rows_unions_the_threads_flags_and_clears_them():
+    from kotoba.word2vec.bundles import make_scratch
+
+    scratch = [make_scratch(Word2VecConfig(), 10, 8, track_rows=6) for _ in range(2)]
+    scratch[0].touched[0, [1, 4]] = 1
+    scratch[1].touched[0, [4, 5]] = 1
+    scratch[1].touched[1, 2] = 1
+    got = touched_rows(scratch, [0, 1])
+    assert got[0].tolist() == [1, 4, 5] and got[1].tolist() == [2] and got[0].dtype == np.int32
+    assert not any(sc.touched.any() for sc in scratch)
+
+
+def test_extract_delta_over_candidate_rows_sees_only_those(rng):
+    base = [rng.random((6, 8), dtype=np.float32)]
+    work = [base[0].copy()]
+    work[0][[1, 4], 2] += 0.5
+    d = extract_delta(work, base, 5, [0], {0: np.array([0, 4], np.int32)})
+    assert d.rows[0].tolist() == [4]  # row 1 changed but was not a candidate
 
 
 def test_extract_delta_finds_exactly_the_changed_rows_and_restores_them(rng):

@@ -83,7 +83,8 @@ class Scratch(NamedTuple):
     sen (max sentence len,) int32, ctx (2*window,) int32, negs (max(negative, 1),) int32,
     neu1 (1, Dp) and neu1e (Dp,) float32, grad (R, negative+1) and err (R, Dp) float32 with
     R = max(2*window, cbow_block, 2*window*sg_block); for blocks bctx (R, 2*window), bnctx and
-    btgt (R,) int32, bh (R, Dp) float32.
+    btgt (R,) int32, bh (R, Dp) float32. touched: (3, V) uint8 flags the kernel sets for every row of
+    [syn0, syn1neg, syn1] it may change (round training reads and clears them), or (3, 0): no marking.
     """
 
     sen: np.ndarray
@@ -97,6 +98,7 @@ class Scratch(NamedTuple):
     bnctx: np.ndarray
     btgt: np.ndarray
     bh: np.ndarray
+    touched: np.ndarray
 
 
 def make_params(config: Word2VecConfig, total_words: int) -> Params:
@@ -141,8 +143,9 @@ def make_tables(counts: np.ndarray, config: Word2VecConfig) -> Tables:
     return Tables(keep=keep, neg_prob=neg_prob, neg_alias=neg_alias, codes=codes, points=points, codelens=codelens)
 
 
-def make_scratch(config: Word2VecConfig, max_sentence: int, padded_dim: int) -> Scratch:
-    """Buffers for one thread: sentences up to ``max_sentence`` tokens, rows of ``padded_dim`` floats."""
+def make_scratch(config: Word2VecConfig, max_sentence: int, padded_dim: int, track_rows: int = 0) -> Scratch:
+    """Buffers for one thread: sentences up to ``max_sentence`` tokens, rows of ``padded_dim`` floats;
+    ``track_rows`` > 0: flags for that many rows per matrix, which the kernel marks as it trains."""
     w, k = config.window, config.negative
     # a block holds cbow_block CBOW examples or the (up to 2*window) pairs of sg_block windows
     rows = max(2 * w, config.cbow_block, 2 * w * config.sg_block)
@@ -158,4 +161,5 @@ def make_scratch(config: Word2VecConfig, max_sentence: int, padded_dim: int) -> 
         bnctx=np.empty(rows, np.int32),
         btgt=np.empty(rows, np.int32),
         bh=np.empty((rows, padded_dim), np.float32),
+        touched=np.zeros((3, track_rows), np.uint8),
     )

@@ -484,6 +484,29 @@ def _subsample(ids, lo, hi, keep, sen, state):
     return n, state
 
 
+@njit(**_JIT, inline="always")
+def _draw(state, negs, negative, t, touched, track):
+    """:func:`draw_negatives` from the tables ``t``, marking the drawn syn1neg rows (layer 1) in ``touched``."""
+    state = draw_negatives(state, negs, negative, t.neg_prob, t.neg_alias)
+    if track:
+        for k in range(negative):
+            touched[1, negs[k]] = 1
+    return state
+
+
+@njit(**_JIT, inline="always")
+def _mark_sentence(touched, sen, n, hs, points, codelens):
+    """Mark every row a sentence's words can change: syn0 and syn1neg rows of its words (layers 0, 1:
+    contexts and targets) and, with HS, the inner nodes on their Huffman paths (layer 2)."""
+    for k in range(n):
+        w = sen[k]
+        touched[0, w] = 1
+        touched[1, w] = 1
+        if hs:
+            for j in range(codelens[w]):
+                touched[2, points[w, j]] = 1
+
+
 @njit(**_JIT)
 def train_job(params, corpus, job, weights, tables, scratch):
     """Train on sentences ``job.s_begin:job.s_end`` of an encoded corpus (one worker's job).
@@ -505,6 +528,10 @@ def train_job(params, corpus, job, weights, tables, scratch):
     sen, ctx, negs, neu1, neu1e, grad, err = sc.sen, sc.ctx, sc.negs, sc.neu1, sc.neu1e, sc.grad, sc.err
     bctx, bnctx, btgt, bh = sc.bctx, sc.bnctx, sc.btgt, sc.bh
     negative, window = p.negative, p.window
+    # round training asks which rows the job may have changed (a superset): the words of its
+    # subsampled sentences, the negatives drawn, their HS paths -- so only those are compared
+    touched = sc.touched
+    track = touched.shape[1] > 0
     state = seed_state(job.seed)
     nneg = negative if negative > 0 else -1
     # CBOW with negative sampling only: examples are gathered into blocks of p.block sharing negatives
@@ -526,6 +553,8 @@ def train_job(params, corpus, job, weights, tables, scratch):
         lo = offsets[s]
         hi = offsets[s + 1]
         n, state = _subsample(ids, lo, hi, t.keep, sen, state)
+        if track:
+            _mark_sentence(touched, sen, n, p.hs, points, codelens)
         lr = _lr(p.alpha, p.min_alpha, job.word_pos + seen, p.total_words)
         # Blocks take their examples from per_block lanes spread over the sentence (example k at
         # position (k % per_block) * lanes + k // per_block), so the targets sharing negatives have
@@ -553,7 +582,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                         nb += 1
                 nw += 1
                 if nw == p.sg_block:
-                    state = draw_negatives(state, negs, negative, t.neg_prob, t.neg_alias)
+                    state = _draw(state, negs, negative, t, touched, track)
                     want = steps % LOSS_EVERY == 0
                     loss += cbow_block_step(
                         syn0, syn1neg, bctx, bnctx, btgt, nb, False, negs, nneg, lr, bh, grad, err, want
@@ -568,7 +597,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 nctx = gather_context(sen, left, right, i, ctx)
                 if nctx == 0:
                     continue
-                state = draw_negatives(state, negs, negative, t.neg_prob, t.neg_alias)
+                state = _draw(state, negs, negative, t, touched, track)
                 want = steps % LOSS_EVERY == 0
                 loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, negs, nneg, lr, grad, err, want)
                 if clen > 0:
@@ -584,7 +613,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 for j in range(left, right):
                     if j == i:
                         continue
-                    state = draw_negatives(state, negs, negative, t.neg_prob, t.neg_alias)
+                    state = _draw(state, negs, negative, t, touched, track)
                     want = steps % LOSS_EVERY == 0
                     loss += sg_step(
                         syn0, syn1neg, syn1, sen[j], w, negs, nneg, codes, points, clen, lr, neu1e, gbuf, want
@@ -605,7 +634,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 btgt[nb] = w
                 nb += 1
                 if nb == p.block:
-                    state = draw_negatives(state, negs, negative, t.neg_prob, t.neg_alias)
+                    state = _draw(state, negs, negative, t, touched, track)
                     want = steps % LOSS_EVERY == 0
                     loss += cbow_block_step(
                         syn0, syn1neg, bctx, bnctx, btgt, nb, p.cbow_mean, negs, nneg, lr, bh, grad, err, want
@@ -619,7 +648,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 nctx = gather_context(sen, left, right, i, ctx)
                 if nctx == 0:
                     continue
-                state = draw_negatives(state, negs, negative, t.neg_prob, t.neg_alias)
+                state = _draw(state, negs, negative, t, touched, track)
                 want = steps % LOSS_EVERY == 0
                 loss += cbow_step(
                     syn0,
@@ -646,7 +675,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 steps += 1
         seen += hi - lo
     if nb > 0:  # the job's last, partial block
-        state = draw_negatives(state, negs, negative, t.neg_prob, t.neg_alias)
+        state = _draw(state, negs, negative, t, touched, track)
         lr = _lr(p.alpha, p.min_alpha, job.word_pos + seen, p.total_words)
         want = steps % LOSS_EVERY == 0
         loss += cbow_block_step(syn0, syn1neg, bctx, bnctx, btgt, nb, p.cbow_mean, negs, nneg, lr, bh, grad, err, want)

@@ -127,16 +127,17 @@ class SparseDelta:
 
 
 @njit(cache=True, nogil=True)
-def _changed_rows(work: np.ndarray, base: np.ndarray, out: np.ndarray) -> int:
-    """Write into ``out`` the rows whose bits differ between ``work`` and ``base``; returns how many.
+def _changed_rows(work: np.ndarray, base: np.ndarray, cand: np.ndarray, out: np.ndarray) -> int:
+    """Write into ``out`` the rows of ``cand`` whose bits differ between ``work`` and ``base``; returns how many.
 
     work / base: (V, W/2) int64 views of the (V, W) float32 matrices (W is even: rows are padded to
-    8 floats). OR-ing the XORs of whole rows vectorises, unlike a float compare with an early exit;
-    a row that differs only by the sign of a zero counts as changed (its delta is 0). Runs without
-    the GIL, so threads that finished their shards extract their deltas side by side.
+    8 floats); cand: (n,) ascending candidate rows (every row that may have changed). OR-ing the
+    XORs of whole rows vectorises, unlike a float compare with an early exit; a row that differs
+    only by the sign of a zero counts as changed (its delta is 0). Runs without the GIL, so threads
+    that finished their shards extract their deltas side by side.
     """
     n = 0
-    for r in range(work.shape[0]):
+    for r in cand:
         x = np.int64(0)
         for i in range(work.shape[1]):
             x |= work[r, i] ^ base[r, i]
@@ -193,12 +194,12 @@ def _add_rows_sq(target: np.ndarray, sq: np.ndarray, hits: np.ndarray, rows: np.
 
 
 @njit(cache=True, nogil=True)
-def _fold_rows(work, base, work64, base64, acc, sq, hits, dim: int) -> None:
-    """Add ``work - base`` of every changed row straight into ``acc`` / ``sq`` / ``hits`` and put
-    the row back to ``base`` (one pass instead of :func:`extract_delta` + :func:`_add_rows_sq`,
+def _fold_rows(work, base, work64, base64, cand, acc, sq, hits, dim: int) -> None:
+    """Add ``work - base`` of every changed row of ``cand`` straight into ``acc`` / ``sq`` / ``hits`` and
+    put the row back to ``base`` (one pass instead of :func:`extract_delta` + :func:`_add_rows_sq`,
     the same float operations). work64 / base64: int64 views of work / base (see :func:`_changed_rows`).
     """
-    for r in range(work.shape[0]):
+    for r in cand:
         x = np.int64(0)
         for i in range(work64.shape[1]):
             x |= work64[r, i] ^ base64[r, i]
@@ -241,20 +242,43 @@ def _drain(acc, hits, sq, rows: np.ndarray, values: np.ndarray, rule: int, added
         sq[r] = 0.0
 
 
-def extract_delta(work: Sequence[np.ndarray], base: Sequence[np.ndarray], dim: int, layers: list[int]) -> SparseDelta:
+def extract_delta(
+    work: Sequence[np.ndarray],
+    base: Sequence[np.ndarray],
+    dim: int,
+    layers: list[int],
+    cand: dict[int, np.ndarray] | None = None,
+) -> SparseDelta:
     """The rows of ``work`` that differ from ``base`` and by how much (``work - base``, (n, dim) float32).
 
+    cand: per layer, the ascending rows that may differ (:func:`touched_rows`); None: all rows.
     Those rows of ``work`` are set back to ``base``'s, so ``work`` equals ``base`` afterwards.
     """
     rows, values = [], []
     for k in layers:
-        buf = np.empty(work[k].shape[0], np.int32)
-        r = buf[: _changed_rows(work[k].view(np.int64), base[k].view(np.int64), buf)].copy()
+        c = cand[k] if cand is not None else np.arange(work[k].shape[0], dtype=np.int32)
+        buf = np.empty(c.size, np.int32)
+        r = buf[: _changed_rows(work[k].view(np.int64), base[k].view(np.int64), c, buf)].copy()
         v = np.empty((r.size, dim), np.float32)
         _take_rows(work[k], base[k], r, v)
         rows.append(r)
         values.append(v)
     return SparseDelta(list(layers), rows, values)
+
+
+def touched_rows(scratch: Sequence[Scratch], layers: list[int]) -> dict[int, np.ndarray]:
+    """The rows the kernel marked in any of ``scratch``'s ``touched`` flags, per layer (ascending
+    int32); the flags are cleared. O(V) bytes per layer, against O(V·D) floats for comparing
+    every row of the working copy with ``base``."""
+    out = {}
+    for k in layers:
+        flags = scratch[0].touched[k]
+        for sc in scratch[1:]:
+            flags |= sc.touched[k]
+        out[k] = np.flatnonzero(flags).astype(np.int32)
+        for sc in scratch:
+            sc.touched[k] = 0
+    return out
 
 
 def restore_rows(work: Sequence[np.ndarray], base: Sequence[np.ndarray], delta: SparseDelta) -> None:
@@ -297,16 +321,19 @@ class Combiner:
             self.pending[shard] = delta
             self._catch_up()
 
-    def fold(self, shard: int, work: Sequence[np.ndarray], base: Sequence[np.ndarray]) -> bool:
-        """If ``shard`` is next in order, add its change ``work - base`` without building a delta
-        (and put ``work`` back to ``base``); False (nothing done) if an earlier shard is missing."""
+    def fold(
+        self, shard: int, work: Sequence[np.ndarray], base: Sequence[np.ndarray], cand: dict[int, np.ndarray]
+    ) -> bool:
+        """If ``shard`` is next in order, add its change ``work - base`` (over the candidate rows ``cand``
+        per layer) without building a delta, and put ``work`` back to ``base``; False (nothing done)
+        if an earlier shard is missing."""
         with self.lock:
             if shard != self.next:
                 return False
             self.added += 1
             for k, acc in self.acc.items():
                 w64, b64 = work[k].view(np.int64), base[k].view(np.int64)
-                _fold_rows(work[k], base[k], w64, b64, acc, self.sq[k], self.hits[k], acc.shape[1])
+                _fold_rows(work[k], base[k], w64, b64, cand[k], acc, self.sq[k], self.hits[k], acc.shape[1])
             self.next += 1
             self._catch_up()
             return True
@@ -469,7 +496,8 @@ class ShardTrainer:
         width = base[0].shape[1]
         self.job_threads = max(1, job_threads)
         self.scratch = [
-            [make_scratch(config, max_len, width) for _ in range(self.job_threads)] for _ in range(self.threads)
+            [make_scratch(config, max_len, width, track_rows=base[0].shape[0]) for _ in range(self.job_threads)]
+            for _ in range(self.threads)
         ]
 
     def train_shard(self, thread: int, shard: int, epoch: int, r: int) -> tuple[SparseDelta | None, RoundStats]:
@@ -481,7 +509,8 @@ class ShardTrainer:
         st = self._train(thread, shard, epoch, r)
         if st is None:
             return None, RoundStats()
-        delta = extract_delta(self.work[thread], self.base, self.dim, self.layers)
+        cand = touched_rows(self.scratch[thread], self.layers)
+        delta = extract_delta(self.work[thread], self.base, self.dim, self.layers, cand)
         st.seconds = time.perf_counter() - t0
         return delta, st
 
@@ -513,9 +542,11 @@ class ShardTrainer:
             st = self._train(t, s, epoch, r)
             if st is None:
                 combiner.add(s, None)
-            elif not combiner.fold(s, self.work[t], self.base):
-                # an earlier shard is still training: keep this one's change as a delta until then
-                combiner.add(s, extract_delta(self.work[t], self.base, self.dim, self.layers))
+            else:
+                cand = touched_rows(self.scratch[t], self.layers)
+                if not combiner.fold(s, self.work[t], self.base, cand):
+                    # an earlier shard is still training: keep this one's change as a delta until then
+                    combiner.add(s, extract_delta(self.work[t], self.base, self.dim, self.layers, cand))
             return st or RoundStats()
 
         total = RoundStats()
