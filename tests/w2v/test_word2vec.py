@@ -61,7 +61,7 @@ def test_config_defaults():
     assert Word2VecConfig(sg=True).alpha == 0.025
     cbow = Word2VecConfig(sg=False)
     assert cbow.alpha == 0.05 and cbow.min_alpha == pytest.approx(0.05 * 0.1)
-    assert cbow.init_range == 1.0 and cbow.cbow_block == 16 and cbow.sg_block == 1
+    assert cbow.init_range == 1.0 and cbow.cbow_block == 8 and cbow.sg_block == 1
     assert Word2VecConfig(alpha=0.1, min_alpha=1e-5).min_alpha == 1e-5  # word2vec.c's end point stays reachable
     assert Word2VecConfig.from_dict(cbow.to_dict()) == cbow
     with pytest.raises(FormatError):

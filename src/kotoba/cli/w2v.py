@@ -32,7 +32,7 @@ _HYPER = [
         "--cbow-block",
         "cbow_block",
         int,
-        "CBOW targets sharing one set of negatives, updated as one minibatch; 1 = word2vec.c (default 16)",
+        "CBOW targets sharing one set of negatives, updated as one minibatch; 1 = word2vec.c (default 8)",
     ),
     (
         "--sg-block",
