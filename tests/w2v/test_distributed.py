@@ -169,3 +169,11 @@ def test_cluster_checkpoint_resume_equals_the_uninterrupted_run(tmp_path, no_lef
     resumed = train_distributed(corpus, cfg, "local:2", checkpoint_dir=ckpt, resume=True)
     np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
     np.testing.assert_array_equal(resumed.syn1neg, full.syn1neg)
+
+
+def test_workers_use_the_configured_tokenizer(tmp_path, no_leftover_processes):
+    corpus = tmp_path / "ja.txt"
+    corpus.write_text("吾輩は猫である。名前はまだ無い。\n" * 40, encoding="utf-8")
+    cfg = Word2VecConfig(**CFG, tokenizer="char", seed=1)
+    m = train_distributed(corpus, cfg, "local:2")
+    assert sorted(m.words) == sorted(train(corpus, cfg).words) and "猫" in m.words

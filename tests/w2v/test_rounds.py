@@ -203,3 +203,11 @@ def test_train_with_deterministic_config_stops_on_request_and_resumes_to_the_sam
     assert e.value.checkpoint == ckpt
     resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True)
     np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
+
+
+def test_deterministic_runs_use_the_configured_tokenizer(tmp_path):
+    # unsegmented text: with the tokenizer the words are characters, not whole lines
+    corpus = tmp_path / "ja.txt"
+    corpus.write_text("吾輩は猫である。名前はまだ無い。\n" * 40, encoding="utf-8")
+    m = train_rounds(corpus, Word2VecConfig(**SMALL, tokenizer="char", threads=2, seed=1))
+    assert "猫" in m.words and all(len(w) == 1 for w in m.words)

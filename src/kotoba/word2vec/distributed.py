@@ -279,7 +279,10 @@ def _w_count(run_id: str, pieces: list[Piece], config: dict) -> tuple[list[str],
     if not files:
         return [], np.zeros(0, np.int64), 0
     try:
-        vocab, enc = scan_corpus(files, folder / "local", 1, None, c.lowercase, c.max_sentence_len)
+        # workers=1: a Dask worker is a daemon process, which may not start the tokeniser's own pool
+        vocab, enc = scan_corpus(
+            files, folder / "local", 1, None, c.lowercase, c.max_sentence_len, tokenizer=c.tokenizer, workers=1
+        )
     except EmptyCorpusError:
         return [], np.zeros(0, np.int64), 0
     _STATE[run_id].update(vocab=vocab, enc=enc)

@@ -643,11 +643,13 @@ def train_rounds(
         if state is None:
             vocab, enc = scan_corpus(
                 corpus, out_dir, config.min_count, config.max_vocab_size, config.lowercase,
-                config.max_sentence_len, corpus_name=str(corpus),
+                config.max_sentence_len, corpus_name=str(corpus), tokenizer=config.tokenizer,
             )  # fmt: skip
         else:
             vocab = Vocab(state.words, state.counts)
-            enc = encode_corpus(corpus, vocab, out_dir, config.lowercase, config.max_sentence_len)
+            enc = encode_corpus(
+                corpus, vocab, out_dir, config.lowercase, config.max_sentence_len, tokenizer=config.tokenizer
+            )
         if config.hs and len(vocab) < 2:
             raise EmptyCorpusError("hierarchical softmax needs at least 2 distinct words that survive min_count")
         if state is None:
