@@ -281,12 +281,6 @@ def touched_rows(scratch: Sequence[Scratch], layers: list[int]) -> dict[int, np.
     return out
 
 
-def restore_rows(work: Sequence[np.ndarray], base: Sequence[np.ndarray], delta: SparseDelta) -> None:
-    """Make the rows ``delta`` names equal to ``base`` again in ``work``."""
-    for k, r in zip(delta.layers, delta.rows):
-        _copy_rows(work[k], base[k], r)
-
-
 def apply_delta(weights: Sequence[np.ndarray], delta: SparseDelta) -> None:
     """``weights[k][rows, :dim] += values``: the same float32 operations on every copy of the model."""
     for k, r, v in zip(delta.layers, delta.rows, delta.values):
@@ -305,8 +299,9 @@ class Combiner:
     order, so the result is bit-identical for the same deltas.
     """
 
-    def __init__(self, shapes: dict[int, tuple[int, int]], rule: str):
+    def __init__(self, shapes: dict[int, tuple[int, int]], rule: str, threads: int = 1):
         self.rule = rule
+        self.threads = threads  # for :meth:`result`: rows are combined independently, so in parallel
         self.acc = {k: np.zeros(s, np.float32) for k, s in shapes.items()}
         self.hits = {k: np.zeros(s[0], np.int32) for k, s in shapes.items()}
         self.sq = {k: np.zeros(s[0], np.float32) for k, s in shapes.items()}
@@ -353,10 +348,15 @@ class Combiner:
     def result(self) -> SparseDelta:
         """The combined delta of everything added; resets the combiner for the next round."""
         layers, rows, values = [], [], []
+        rule = COMBINE_RULES.index(self.rule)
         for k, acc in self.acc.items():
             r = np.flatnonzero(self.hits[k]).astype(np.int32)
             v = np.empty((r.size, acc.shape[1]), np.float32)
-            _drain(acc, self.hits[k], self.sq[k], r, v, COMBINE_RULES.index(self.rule), self.added)
+
+            def drain(_: int, span: slice, k=k, acc=acc, r=r, v=v) -> None:
+                _drain(acc, self.hits[k], self.sq[k], r[span], v[span], rule, self.added)
+
+            parallel_map(row_spans(r.size, self.threads), self.threads, drain)
             layers.append(k)
             rows.append(r)
             values.append(v)
@@ -413,6 +413,13 @@ class RoundStats:
         self.pairs += other.pairs
         self.words += other.words
         self.seconds += other.seconds
+
+
+def row_spans(n: int, parts: int) -> list[slice]:
+    """``parts`` contiguous slices covering ``range(n)`` (fewer when n is small; none when n is 0)."""
+    parts = max(1, min(parts, n))
+    cuts = [n * k // parts for k in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
 
 
 def parallel_map(items: Sequence[Any], n_threads: int, fn: Callable[[int, Any], Any]) -> list[Any]:
@@ -556,14 +563,22 @@ class ShardTrainer:
 
     def apply(self, delta: SparseDelta) -> None:
         """Add a combined delta to ``base`` and to every working copy (the same float operations)."""
-        apply_delta(self.base, delta)
-        # one copy per thread, side by side (the copies run without the GIL): done serially this
-        # was the largest part of the time the shard threads wait between rounds
-        parallel_map(self.work, self.threads, lambda _, w: restore_rows(w, self.base, delta))
+
+        # row by row independent, so split over the threads (the kernels run without the GIL): done
+        # serially this was most of the time the shard threads waited between rounds
+        def part(_: int, task: tuple[int, slice]) -> None:
+            i, span = task
+            k, r = delta.layers[i], delta.rows[i][span]
+            _add_rows(self.base[k], r, delta.values[i][span])
+            for w in self.work:
+                _copy_rows(w[k], self.base[k], r)
+
+        tasks = [(i, span) for i, r in enumerate(delta.rows) for span in row_spans(r.size, self.threads)]
+        parallel_map(tasks, self.threads, part)
 
     def combiner(self) -> Combiner:
         shapes = {k: (self.base[k].shape[0], self.dim) for k in self.layers}
-        return Combiner(shapes, self.config.combine)
+        return Combiner(shapes, self.config.combine, self.threads)
 
 
 # --------------------------------------------------------------------------- one machine, deterministic
