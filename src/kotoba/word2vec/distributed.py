@@ -43,7 +43,7 @@ import numpy as np
 
 from ..errors import ConfigError, EmptyCorpusError, KotobaError
 from ..text.corpus import scan_corpus
-from ..text.readers import corpus_files
+from ..text.readers import corpus_files, corpus_record
 from ..text.vocab import Vocab, vocab_from_counts
 from .bundles import make_tables
 from .config import Word2VecConfig
@@ -62,7 +62,7 @@ from .rounds import (
     split_shards,
     trained_layers,
 )
-from .trainer import _init_weights
+from .trainer import _check_same_corpus, _init_weights
 
 LOCAL = "local:"
 _COMPRESSED = (".gz", ".bz2", ".xz")
@@ -390,6 +390,8 @@ def train_distributed(
     t_start = time.perf_counter()
     state = load_state(checkpoint_dir, config) if resume else None
     files = corpus_files(corpus)
+    if state is not None:  # before a cluster starts: refuse to resume on other text
+        _check_same_corpus(checkpoint_dir, state.stats.get("corpus"), corpus_record(files))
     run_id = uuid.uuid4().hex
     with connect(cluster) as client:
         workers = _workers(client)
@@ -454,8 +456,8 @@ def _train_on(client, addrs, workers, files, config, state, run_id, t_start, che
         raise EmptyCorpusError(f"no worker's shard of {files[0]} has a word of the vocabulary")
     train_words = sum(shard_words)
     master = pad_weights(*weights)
-    stats: dict[str, Any] = {"raw_words": raw_words, "train_words": train_words, "rounds": n_rounds,
-                             "workers": len(active)}  # fmt: skip
+    stats: dict[str, Any] = {"corpus": corpus_record(files), "raw_words": raw_words, "train_words": train_words,
+                             "rounds": n_rounds, "workers": len(active)}  # fmt: skip
     save = Saver(checkpoint_dir, seconds, config, vocab, master, base_seed, losses, stats)
     shapes = {k: (master[k].shape[0], config.dim) for k in trained_layers(config)}
     progress = Progress(config, train_words, _position(epoch0, round0, n_rounds, train_words), losses, callback)

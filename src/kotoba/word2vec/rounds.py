@@ -37,13 +37,14 @@ from numba import njit
 
 from ..errors import ConfigError, DivergenceError, EmptyCorpusError, FormatError, TrainingInterrupted
 from ..text.corpus import encode_corpus, scan_corpus
+from ..text.readers import corpus_files, corpus_record
 from ..text.vocab import Vocab
 from ..vectors import WordVectors
 from .bundles import Corpus, Params, Scratch, Tables, Weights, make_job, make_params, make_scratch, make_tables
 from .config import COMBINE_RULES, Word2VecConfig, same_training
 from .kernels import FASTMATH, train_job
 from .model import JSON_NAME, Word2VecModel
-from .trainer import _init_weights, _make_jobs
+from .trainer import _check_same_corpus, _init_weights, _make_jobs
 
 #: a job: (first sentence, end sentence, tokens of its shard before it)
 Job = tuple[int, int, int]
@@ -653,6 +654,9 @@ def train_rounds(
     """
     t_start = time.perf_counter()
     state = load_state(checkpoint_dir, config) if resume else None
+    record = corpus_record(corpus_files(corpus))
+    if state is not None:
+        _check_same_corpus(checkpoint_dir, state.stats.get("corpus"), record)
     with tempfile.TemporaryDirectory(prefix="kotoba-w2v-") as tmp:
         out_dir = Path(work_dir) if work_dir is not None else Path(tmp)
         if state is None:
@@ -682,7 +686,9 @@ def train_rounds(
             config, make_tables(vocab.counts, config), enc.ids, enc.sent_offsets, shards,
             pad_weights(syn0, syn1neg, syn1), config.dim, base_seed, config.resolved_threads(),
         )  # fmt: skip
-        stats: dict[str, Any] = {"raw_words": enc.raw_words, "train_words": enc.n_words, "rounds": trainer.n_rounds}
+        stats: dict[str, Any] = {
+            "corpus": record, "raw_words": enc.raw_words, "train_words": enc.n_words, "rounds": trainer.n_rounds,
+        }  # fmt: skip
         save = Saver(checkpoint_dir, checkpoint_seconds, config, vocab, trainer.base, base_seed, losses, stats)
         t_train = time.perf_counter()
         progress = Progress(config, enc.n_words, _done(epoch0, round0, trainer), losses, callback)
