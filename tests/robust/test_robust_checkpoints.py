@@ -129,13 +129,15 @@ def test_w2v_resume_on_another_corpus_is_refused(kotoba, w2v_checkpoint, tmp_pat
     assert_error(res, "corpus")
 
 
-def test_w2v_deterministic_resume_on_another_corpus_is_refused(kotoba, tmp_path):
+def test_w2v_deterministic_resume_on_another_corpus_or_settings_is_refused(kotoba, tmp_path):
     write_topics(tmp_path / "c.txt")
     write_topics(tmp_path / "other.txt", seed=5)
     det = [*W2V, "--deterministic", "--checkpoint", "ck"]
     assert kotoba("train", "c.txt", "-o", "v.bin", *det).rc == 0
     res = kotoba("train", "other.txt", "-o", "v2.bin", *det, "--resume")
     assert_error(res, "another corpus")
+    res = kotoba("train", "c.txt", "-o", "v2.bin", *det, "--resume", "--window", "3")
+    assert_error(res, "ck: the checkpoint was made with different settings: window=3 (checkpoint: 5)")
     assert kotoba("train", "c.txt", "-o", "v3.bin", *det, "--resume").rc == 0  # the same text resumes
 
 

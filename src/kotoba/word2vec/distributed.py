@@ -62,7 +62,7 @@ from .rounds import (
     split_shards,
     trained_layers,
 )
-from .trainer import _check_same_corpus, _init_weights
+from .trainer import _init_weights
 
 LOCAL = "local:"
 _COMPRESSED = (".gz", ".bz2", ".xz")
@@ -388,10 +388,8 @@ def train_distributed(
     when a worker is lost (resume from the last checkpoint).
     """
     t_start = time.perf_counter()
-    state = load_state(checkpoint_dir, config) if resume else None
     files = corpus_files(corpus)
-    if state is not None:  # before a cluster starts: refuse to resume on other text
-        _check_same_corpus(checkpoint_dir, state.stats.get("corpus"), corpus_record(files))
+    state = load_state(checkpoint_dir, config, corpus_record(files)) if resume else None
     run_id = uuid.uuid4().hex
     with connect(cluster) as client:
         workers = _workers(client)

@@ -35,16 +35,16 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ..errors import ConfigError, DivergenceError, EmptyCorpusError, FormatError, TrainingInterrupted
+from ..errors import DivergenceError, EmptyCorpusError, FormatError, TrainingInterrupted
 from ..text.corpus import encode_corpus, scan_corpus
 from ..text.readers import corpus_files, corpus_record
 from ..text.vocab import Vocab
 from ..vectors import WordVectors
 from .bundles import Corpus, Params, Scratch, Tables, Weights, make_job, make_params, make_scratch, make_tables
-from .config import COMBINE_RULES, Word2VecConfig, same_training
+from .config import COMBINE_RULES, Word2VecConfig
 from .kernels import FASTMATH, train_job
-from .model import JSON_NAME, Word2VecModel
-from .trainer import _check_same_corpus, _init_weights, _make_jobs
+from .model import Word2VecModel
+from .trainer import _init_weights, _make_jobs, load_resume_point
 
 #: a job: (first sentence, end sentence, tokens of its shard before it)
 Job = tuple[int, int, int]
@@ -348,19 +348,17 @@ class Combiner:
 
     def result(self) -> SparseDelta:
         """The combined delta of everything added; resets the combiner for the next round."""
-        layers, rows, values = [], [], []
+        layers = list(self.acc)
+        rows = [np.flatnonzero(self.hits[k]).astype(np.int32) for k in layers]
+        values = [np.empty((r.size, self.acc[k].shape[1]), np.float32) for k, r in zip(layers, rows)]
         rule = COMBINE_RULES.index(self.rule)
-        for k, acc in self.acc.items():
-            r = np.flatnonzero(self.hits[k]).astype(np.int32)
-            v = np.empty((r.size, acc.shape[1]), np.float32)
 
-            def drain(_: int, span: slice, k=k, acc=acc, r=r, v=v) -> None:
-                _drain(acc, self.hits[k], self.sq[k], r[span], v[span], rule, self.added)
+        def drain(_: int, task: tuple[int, slice]) -> None:
+            i, span = task
+            k = layers[i]
+            _drain(self.acc[k], self.hits[k], self.sq[k], rows[i][span], values[i][span], rule, self.added)
 
-            parallel_map(row_spans(r.size, self.threads), self.threads, drain)
-            layers.append(k)
-            rows.append(r)
-            values.append(v)
+        parallel_map(_row_tasks(rows, self.threads), self.threads, drain)
         self.next = self.added = 0
         return SparseDelta(layers, rows, values)
 
@@ -416,11 +414,15 @@ class RoundStats:
         self.seconds += other.seconds
 
 
-def row_spans(n: int, parts: int) -> list[slice]:
-    """``parts`` contiguous slices covering ``range(n)`` (fewer when n is small; none when n is 0)."""
-    parts = max(1, min(parts, n))
-    cuts = [n * k // parts for k in range(parts + 1)]
-    return [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+def _row_tasks(rows: Sequence[np.ndarray], parts: int) -> list[tuple[int, slice]]:
+    """(layer index, slice) pairs cutting each layer's ``rows`` into up to ``parts`` contiguous spans:
+    the work of a combined delta, row by row independent, split for :func:`parallel_map`."""
+    tasks = []
+    for i, r in enumerate(rows):
+        n = max(1, min(parts, r.size))
+        cuts = [r.size * k // n for k in range(n + 1)]
+        tasks += [(i, slice(a, b)) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+    return tasks
 
 
 def parallel_map(items: Sequence[Any], n_threads: int, fn: Callable[[int, Any], Any]) -> list[Any]:
@@ -574,8 +576,7 @@ class ShardTrainer:
             for w in self.work:
                 _copy_rows(w[k], self.base[k], r)
 
-        tasks = [(i, span) for i, r in enumerate(delta.rows) for span in row_spans(r.size, self.threads)]
-        parallel_map(tasks, self.threads, part)
+        parallel_map(_row_tasks(delta.rows, self.threads), self.threads, part)
 
     def combiner(self) -> Combiner:
         shapes = {k: (self.base[k].shape[0], self.dim) for k in self.layers}
@@ -653,10 +654,8 @@ def train_rounds(
     for a config with ``deterministic=True``.
     """
     t_start = time.perf_counter()
-    state = load_state(checkpoint_dir, config) if resume else None
     record = corpus_record(corpus_files(corpus))
-    if state is not None:
-        _check_same_corpus(checkpoint_dir, state.stats.get("corpus"), record)
+    state = load_state(checkpoint_dir, config, record) if resume else None
     with tempfile.TemporaryDirectory(prefix="kotoba-w2v-") as tmp:
         out_dir = Path(work_dir) if work_dir is not None else Path(tmp)
         if state is None:
@@ -752,15 +751,13 @@ class Saver:
             self.last = time.perf_counter()
 
 
-def load_state(checkpoint_dir: Any, config: Word2VecConfig) -> Word2VecModel | None:
-    """The checkpoint to resume from (None if the folder has none yet); errors for a mismatch."""
-    if checkpoint_dir is None:
-        raise ConfigError("resume=True needs a checkpoint_dir")
-    if not (Path(checkpoint_dir) / JSON_NAME).exists():
+def load_state(checkpoint_dir: Any, config: Word2VecConfig, corpus: list) -> Word2VecModel | None:
+    """The checkpoint to resume from (None if the folder has none yet), checked as a single-machine one
+    is (:func:`~kotoba.word2vec.trainer.load_resume_point`: config and corpus) and, for a mid-epoch
+    checkpoint, that its arrays are those its JSON was written with."""
+    state = load_resume_point(checkpoint_dir, config, corpus)
+    if state is None:
         return None
-    state = Word2VecModel.load(checkpoint_dir)
-    if not same_training(state.config, config):
-        raise ConfigError(f"{checkpoint_dir}: the checkpoint was made with a different config: {state.config}")
     want = state.stats.get("round_checksum")
     if want is not None and model_checksum(state.wv.vectors) != int(want):
         raise FormatError(f"{checkpoint_dir}: the arrays are not those the JSON describes (interrupted save?)")

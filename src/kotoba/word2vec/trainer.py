@@ -14,7 +14,7 @@ from the tokens trained before it in that order, so with ``threads=1`` a run is 
 repeatable, and a run stopped at a job boundary (after every epoch, or when ``should_stop`` asks)
 and resumed from its checkpoint equals an uninterrupted one.
 
-:func:`train` reads as its steps: load the checkpoint to resume from (:func:`_load_resume_point`),
+:func:`train` reads as its steps: load the checkpoint to resume from (:func:`load_resume_point`),
 read the corpus into ids (:func:`_read_corpus`), set the starting weights (:func:`_start_point`),
 build the run (:class:`_Run`: kernel bundles, job order, worker scratch), train epoch by epoch
 (:func:`_train_epochs`: jobs on worker threads, progress, checkpoints, the stop hook), and wrap
@@ -320,10 +320,9 @@ def train(
         return train_rounds(corpus, config, work_dir=work_dir, checkpoint_dir=checkpoint_dir, resume=resume,
                             callback=callback, rng=rng, should_stop=should_stop)  # fmt: skip
     t_start = time.perf_counter()
-    state = _load_resume_point(checkpoint_dir, config) if resume else None
-    stats: dict[str, Any] = {"corpus": corpus_record(corpus_files(corpus))}
-    if state is not None:
-        _check_same_corpus(checkpoint_dir, state.stats.get("corpus"), stats["corpus"])
+    record = corpus_record(corpus_files(corpus))
+    state = load_resume_point(checkpoint_dir, config, record) if resume else None
+    stats: dict[str, Any] = {"corpus": record}
     with tempfile.TemporaryDirectory(prefix="kotoba-w2v-") as tmp:
         out_dir = Path(work_dir) if work_dir is not None else Path(tmp)
         words, counts, encoded = _read_corpus(corpus, config, state, out_dir)
@@ -357,8 +356,10 @@ def _check_same_corpus(checkpoint_dir, recorded: list | None, current: list) -> 
         )
 
 
-def _load_resume_point(checkpoint_dir, config: Word2VecConfig) -> Word2VecModel | None:
-    """The checkpoint in ``checkpoint_dir`` (None if there is none yet); ConfigError if it trained another config."""
+def load_resume_point(checkpoint_dir, config: Word2VecConfig, corpus: list) -> Word2VecModel | None:
+    """The checkpoint in ``checkpoint_dir`` (None if there is none yet); ConfigError if it trained another
+    config, or text other than ``corpus`` (a :func:`~kotoba.text.readers.corpus_record`). Every way of
+    training (Hogwild, rounds, a cluster) resumes through here."""
     if checkpoint_dir is None:
         raise ConfigError("resume=True needs a checkpoint_dir")
     if not (Path(checkpoint_dir) / JSON_NAME).exists():
@@ -374,6 +375,7 @@ def _load_resume_point(checkpoint_dir, config: Word2VecConfig) -> Word2VecModel 
             f"{checkpoint_dir}: the checkpoint was made with different settings: {changed}; "
             "resume with the checkpoint's settings, or start a new run in another folder"
         )
+    _check_same_corpus(checkpoint_dir, state.stats.get("corpus"), corpus)
     return state
 
 
