@@ -54,3 +54,56 @@ def test_start_numba_is_a_no_op_once_scipy_linalg_is_loaded():
         print(sys.modules["scipy.linalg.cython_blas"] is not None)
     """)
     assert printed == "True"
+
+
+def test_kernels_loaded_gives_llvm_pages_back_only_in_the_cli_and_kernels_still_run():
+    # A library user's process keeps LLVM's pages; after start_numba (the kotoba command) the clean,
+    # read-only pages of libllvmlite leave the resident set and a kernel loaded before still runs.
+    printed = _python("""
+        import sys
+        import numpy as np
+        from kotoba import jit
+        from kotoba.word2vec.kernels import seed_state
+
+        def llvm_rss_kb():
+            total, llvm = 0, False
+            for line in open("/proc/self/smaps"):
+                head = line.split()
+                if "-" in head[0] and not head[0].endswith(":"):
+                    llvm = len(head) > 5 and "libllvmlite" in head[5]
+                elif llvm and head[0] == "Rss:":
+                    total += int(head[1])
+            return total
+
+        first = seed_state(np.uint64(7))
+        before = llvm_rss_kb()
+        jit.kernels_loaded()  # not the CLI: nothing happens
+        unchanged = llvm_rss_kb()
+        jit.start_numba()
+        jit.kernels_loaded()
+        after = llvm_rss_kb()
+        print(unchanged == before, after < before / 2, np.array_equal(seed_state(np.uint64(7)), first))
+    """)
+    assert printed == "True True True"
+
+
+def test_clean_llvm_spans_reads_only_unmodified_read_only_llvm_mappings():
+    from kotoba.jit import _clean_llvm_spans
+
+    smaps = textwrap.dedent("""\
+        7f0000000000-7f0000002000 r-xp 00000000 08:01 42 /venv/llvmlite/binding/libllvmlite.so
+        Size:                  8 kB
+        Rss:                   8 kB
+        Anonymous:             0 kB
+        7f0000002000-7f0000003000 r--p 00002000 08:01 42 /venv/llvmlite/binding/libllvmlite.so
+        Rss:                   4 kB
+        Anonymous:             4 kB
+        7f0000003000-7f0000004000 rw-p 00003000 08:01 42 /venv/llvmlite/binding/libllvmlite.so
+        Anonymous:             0 kB
+        7f0000004000-7f0000005000 r-xp 00000000 08:01 43 /usr/lib/libc.so.6
+        Anonymous:             0 kB
+        7f0000005000-7f0000006000 rw-p 00000000 00:00 0
+        Anonymous:             4 kB
+    """).splitlines(keepends=True)
+    # relocated (copy-on-write) pages, writable mappings and other libraries are left alone
+    assert _clean_llvm_spans(smaps) == [(0x7F0000000000, 0x7F0000002000)]

@@ -172,3 +172,13 @@ def test_constructor_validation(rng):
         WordVectors(["a", "b"], np.zeros((2, 2)), counts=np.array([1.5, 2]))
     wv = WordVectors(["a", "b"], np.zeros((2, 2), dtype=np.float64), counts=[5, 3])
     assert wv.vectors.dtype == np.float32 and wv.counts.dtype == np.int64
+
+
+def test_copy_false_takes_a_float32_matrix_over_and_copies_anything_else():
+    # a trainer hands its final matrix over without a second (V, D) copy beside it
+    own = np.ones((3, 2), np.float32)
+    wv = WordVectors(["a", "b", "c"], own, copy=False)
+    assert wv.vectors is own and not own.flags.writeable
+    f64 = np.ones((3, 2))
+    wv = WordVectors(["a", "b", "c"], f64, copy=False)  # must be converted: a float32 copy
+    assert wv.vectors.dtype == np.float32 and not np.shares_memory(wv.vectors, f64) and f64.flags.writeable

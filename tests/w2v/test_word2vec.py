@@ -271,3 +271,24 @@ def test_initialisation_range(tmp_path, r):
     assert syn0.min() >= -r / 40 and syn0.max() < r / 40
     assert syn0.min() < -0.9 * r / 40 and syn0.max() > 0.9 * r / 40  # the whole range is used
     assert not syn1neg.any() and not syn1.any()
+
+
+def test_padded_initialisation_is_the_unpadded_one_plus_zero_columns():
+    # the trainer draws its weights padded (no second matrix); the numbers are those of the plain draw
+    from kotoba.word2vec.trainer import _init_weights
+
+    cfg = Word2VecConfig(dim=30, hs=True)
+    plain = _init_weights(9000, 30, cfg, np.random.default_rng(3))  # more rows than one draw block
+    padded = _init_weights(9000, 30, cfg, np.random.default_rng(3), width=32)
+    for p, q in zip(plain, padded):
+        assert q.shape == (9000, 32) and np.array_equal(q[:, :30], p) and not q[:, 30:].any()
+
+
+@pytest.mark.parametrize("v", [1, 4095, 4096, 9001])
+def test_unpad_in_place_equals_slicing_and_reuses_the_memory(v):
+    from kotoba.word2vec.bundles import unpad_in_place
+
+    a = np.random.default_rng(v).random((v, 104), dtype=np.float32)
+    want = a[:, :100].copy()
+    out = unpad_in_place(a, 100)
+    assert out.flags.c_contiguous and np.shares_memory(out, a) and np.array_equal(out, want)

@@ -64,11 +64,14 @@ class WordVectors:
     index_to_key: V distinct words, usually most frequent first.
     vectors: (V, D), stored as a private read-only float32 copy, so cached norms stay valid and
         a trainer that keeps updating its own matrix does not change these vectors; assign a new
-        array to ``wv.vectors`` to change them.
+        array to ``wv.vectors`` to change them. ``copy=False``: keep ``vectors`` itself (made
+        read-only) when it is float32 C-order -- for a caller that gives its matrix up.
     counts: (V,) int64 corpus counts, or None.
     """
 
-    def __init__(self, index_to_key: Sequence[str], vectors: np.ndarray, counts: np.ndarray | None = None):
+    def __init__(
+        self, index_to_key: Sequence[str], vectors: np.ndarray, counts: np.ndarray | None = None, *, copy: bool = True
+    ):
         index_to_key = list(index_to_key)
         for w in index_to_key:
             if not isinstance(w, str) or not w:
@@ -80,7 +83,7 @@ class WordVectors:
             key_to_index[w] = i
         self.index_to_key = index_to_key
         self.key_to_index = key_to_index
-        self.vectors = vectors  # validated by the setter
+        self._set_vectors(vectors, copy)
         if counts is not None:
             counts = np.asarray(counts)
             if counts.shape != (len(index_to_key),) or not np.issubdtype(counts.dtype, np.integer):
@@ -98,12 +101,17 @@ class WordVectors:
 
     @vectors.setter
     def vectors(self, value: np.ndarray) -> None:
+        self._set_vectors(value, copy=True)
+
+    def _set_vectors(self, value: np.ndarray, copy: bool) -> None:
+        """Validate and keep ``value``: a read-only float32 C-order copy, or with ``copy=False`` the array
+        itself when it is already float32 C-order (its owner gives it up: a trainer's final matrix)."""
         arr = np.asarray(value)
         if arr.ndim != 2 or arr.shape[1] < 1:
             raise DataError(f"vectors must be a (V, D) matrix with D >= 1, got shape {arr.shape}")
         if arr.shape[0] != len(self.index_to_key):
             raise DataError(f"{len(self.index_to_key)} words but {arr.shape[0]} vectors")
-        own = np.array(arr, dtype=np.float32, order="C", copy=True)
+        own = np.array(arr, dtype=np.float32, order="C", copy=True if copy else None)
         own.flags.writeable = False
         self._vectors = own
         self._norms: np.ndarray | None = None

@@ -101,6 +101,44 @@ class Scratch(NamedTuple):
     touched: np.ndarray
 
 
+def padded_width(dim: int) -> int:
+    """Row width the kernels get: a multiple of 8 floats (no scalar tail in their vector loops)."""
+    return -(-dim // 8) * 8
+
+
+def pad_weights(syn0: np.ndarray, syn1neg: np.ndarray | None, syn1: np.ndarray | None) -> list[np.ndarray]:
+    """(V, D) matrices -> new [syn0, syn1neg, syn1] padded with zero columns; a disabled layer is a (1, 1) dummy."""
+    width = padded_width(syn0.shape[1])
+    out = []
+    for a in (syn0, syn1neg, syn1):
+        if a is None:
+            out.append(np.zeros((1, 1), np.float32))
+        else:
+            p = np.zeros((a.shape[0], width), np.float32)
+            p[:, : a.shape[1]] = a
+            out.append(p)
+    return out
+
+
+def unpad_in_place(a: np.ndarray, dim: int) -> np.ndarray:
+    """A padded (V, Dp) C-order matrix -> (V, dim) over the same memory, rows moved down block by block.
+
+    For the end of a run: the model is handed over without a second (V, dim) matrix beside the
+    padded one (23 MB on IMDb's vocabulary at dim 100). ``a`` itself is scrambled afterwards.
+    """
+    v, width = a.shape
+    if width == dim:
+        return a
+    flat = a.reshape(-1)  # a view: ``a`` is C-contiguous
+    step = 4096
+    for i0 in range(0, v, step):
+        i1 = min(i0 + step, v)
+        # the block is copied out (reshape of a strided view) before it is written: overlap is harmless,
+        # and a block's target ends at i1 * dim <= i1 * width, before any row not yet moved
+        flat[i0 * dim : i1 * dim] = a[i0:i1, :dim].reshape(-1)
+    return flat[: v * dim].reshape(v, dim)
+
+
 def make_params(config: Word2VecConfig, total_words: int) -> Params:
     """The kernel's scalars for ``config``, with a schedule over ``total_words`` tokens."""
     return Params(

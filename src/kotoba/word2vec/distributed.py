@@ -45,7 +45,7 @@ from ..errors import ConfigError, EmptyCorpusError, KotobaError
 from ..text.corpus import scan_corpus
 from ..text.readers import corpus_files, corpus_record
 from ..text.vocab import Vocab, vocab_from_counts
-from .bundles import make_tables
+from .bundles import make_tables, pad_weights
 from .config import Word2VecConfig
 from .model import Word2VecModel
 from .rounds import (
@@ -57,7 +57,6 @@ from .rounds import (
     SparseDelta,
     apply_delta,
     load_state,
-    pad_weights,
     rounds_per_epoch,
     split_shards,
     trained_layers,

@@ -40,11 +40,23 @@ from ..text.corpus import encode_corpus, scan_corpus
 from ..text.readers import corpus_files, corpus_record
 from ..text.vocab import Vocab
 from ..vectors import WordVectors
-from .bundles import Corpus, Params, Scratch, Tables, Weights, make_job, make_params, make_scratch, make_tables
+from .bundles import (
+    Corpus,
+    Params,
+    Scratch,
+    Tables,
+    Weights,
+    make_job,
+    make_params,
+    make_scratch,
+    make_tables,
+    pad_weights,
+    padded_width,
+)
 from .config import COMBINE_RULES, Word2VecConfig
 from .kernels import FASTMATH, train_job
 from .model import Word2VecModel
-from .trainer import _init_weights, _make_jobs, load_resume_point
+from .trainer import _init_weights, _load_kernel, _make_jobs, load_resume_point
 
 #: a job: (first sentence, end sentence, tokens of its shard before it)
 Job = tuple[int, int, int]
@@ -77,25 +89,6 @@ def run_job(
 
 
 # --------------------------------------------------------------------------- weights
-
-
-def padded_width(dim: int) -> int:
-    """Row width the kernels get: a multiple of 8 floats (no scalar tail in their vector loops)."""
-    return -(-dim // 8) * 8
-
-
-def pad_weights(syn0: np.ndarray, syn1neg: np.ndarray | None, syn1: np.ndarray | None) -> list[np.ndarray]:
-    """(V, D) matrices -> [syn0, syn1neg, syn1] padded with zero columns; a disabled layer is a (1, 1) dummy."""
-    width = padded_width(syn0.shape[1])
-    out = []
-    for a in (syn0, syn1neg, syn1):
-        if a is None:
-            out.append(np.zeros((1, 1), np.float32))
-        else:
-            p = np.zeros((a.shape[0], width), np.float32)
-            p[:, : a.shape[1]] = a
-            out.append(p)
-    return out
 
 
 def unpad(weights: Sequence[np.ndarray], dim: int, config: Word2VecConfig) -> tuple:
@@ -670,20 +663,22 @@ def train_rounds(
             )
         if config.hs and len(vocab) < 2:
             raise EmptyCorpusError("hierarchical softmax needs at least 2 distinct words that survive min_count")
+        _load_kernel(config)
         if state is None:
             rng = rng if rng is not None else np.random.default_rng(config.seed)
-            syn0, syn1neg, syn1 = _init_weights(len(vocab), config.dim, config, rng)
+            weights = list(_init_weights(len(vocab), config.dim, config, rng, padded_width(config.dim)))
+            weights = [w if w is not None else np.zeros((1, 1), np.float32) for w in weights]
             base_seed = int(rng.integers(0, 2**63))
             losses: list[dict[str, float]] = []
             epoch0 = round0 = 0
         else:
-            syn0, syn1neg, syn1 = state.wv.vectors, state.syn1neg, state.syn1
+            weights = pad_weights(state.wv.vectors, state.syn1neg, state.syn1)
             base_seed, losses = state.base_seed, list(state.losses)
             epoch0, round0 = int(state.stats.get("epochs_done", 0)), int(state.stats.get("rounds_done", 0))
         shards = split_shards(enc.sent_offsets, config.job_words, config.shards)
         trainer = ShardTrainer(
             config, make_tables(vocab.counts, config), enc.ids, enc.sent_offsets, shards,
-            pad_weights(syn0, syn1neg, syn1), config.dim, base_seed, config.resolved_threads(),
+            weights, config.dim, base_seed, config.resolved_threads(),
         )  # fmt: skip
         stats: dict[str, Any] = {
             "corpus": record, "raw_words": enc.raw_words, "train_words": enc.n_words, "rounds": trainer.n_rounds,

@@ -37,11 +37,22 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DataError, DivergenceError, EmptyCorpusError, FormatError, TrainingInterrupted
+from ..jit import kernels_loaded
 from ..text.corpus import IDS_FILE, encode_corpus, scan_corpus
 from ..text.readers import corpus_files, corpus_record
 from ..text.vocab import Vocab
 from ..vectors import WordVectors
-from .bundles import Corpus, Weights, make_job, make_params, make_scratch, make_tables
+from .bundles import (
+    Corpus,
+    Weights,
+    make_job,
+    make_params,
+    make_scratch,
+    make_tables,
+    pad_weights,
+    padded_width,
+    unpad_in_place,
+)
 from .config import Word2VecConfig, same_training
 from .kernels import train_job
 from .model import JSON_NAME, Word2VecModel
@@ -106,18 +117,16 @@ class _Run:
         # (93 MB on a 23M-token corpus) while a job needs only its own few kB.
         self.ids_file = ids_file
         self.offsets = np.array(offsets, np.int64)
-        self.dim = syn0.shape[1]
-        # Rows are padded with zero columns to a multiple of 8 floats so the kernels' vector loops
-        # have no scalar tail (dim 100 -> 104: ~30% faster per row update in a micro-benchmark,
-        # ~8% for whole skip-gram runs). The padding stays exactly zero: every update to a padded
-        # column is a product with another padded zero. A disabled output layer is a dummy (1, 1)
-        # matrix the kernel never touches.
-        padded = -(-self.dim // 8) * 8
+        # The start point's rows are already padded with zero columns to a multiple of 8 floats, so
+        # the kernels' vector loops have no scalar tail (dim 100 -> 104: ~30% faster per row update
+        # in a micro-benchmark, ~8% for whole skip-gram runs). The padding stays exactly zero: every
+        # update to a padded column is a product with another padded zero. A disabled output layer is
+        # a dummy (1, 1) matrix the kernel never touches.
+        self.dim = config.dim
+        padded = syn0.shape[1]
         dummy = np.zeros((1, 1), np.float32)
         self.weights = Weights(
-            syn0=_pad(syn0, padded),
-            syn1neg=_pad(syn1neg, padded) if syn1neg is not None else dummy,
-            syn1=_pad(syn1, padded) if syn1 is not None else dummy,
+            syn0=syn0, syn1neg=syn1neg if syn1neg is not None else dummy, syn1=syn1 if syn1 is not None else dummy
         )
         self.has_ns = syn1neg is not None
         self.has_hs = syn1 is not None
@@ -145,12 +154,13 @@ class _Run:
         return neg, hs
 
     def release(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """(syn0, syn1neg, syn1) without the padding, freeing each padded matrix once copied (the run is over)."""
-        out = []
-        for name, used in (("syn0", True), ("syn1neg", self.has_ns), ("syn1", self.has_hs)):
-            out.append(np.ascontiguousarray(getattr(self.weights, name)[:, : self.dim]) if used else None)
-            self.weights = self.weights._replace(**{name: None})
-        return out[0], out[1], out[2]
+        """(syn0, syn1neg, syn1) without the padding, made in the padded matrices' own memory (the run is over)."""
+        w, self.weights = self.weights, None
+        return (
+            unpad_in_place(w.syn0, self.dim),
+            unpad_in_place(w.syn1neg, self.dim) if self.has_ns else None,
+            unpad_in_place(w.syn1, self.dim) if self.has_hs else None,
+        )
 
     def lr_at(self, pos: int) -> float:
         c = self.config
@@ -239,22 +249,40 @@ def _collect(done: queue.SimpleQueue, n_workers: int, on_result: Callable[..., N
             on_result(*item)
 
 
-def _pad(a: np.ndarray, width: int) -> np.ndarray:
-    out = np.zeros((a.shape[0], width), np.float32)
-    out[:, : a.shape[1]] = a
-    return out
+def _load_kernel(config: Word2VecConfig) -> None:
+    """Load (or compile) the training kernel for ``config`` now, by running it on an empty job.
+
+    Before the model's memory is taken, so that LLVM's code pages, which loading touches, can be
+    given back (:func:`kotoba.jit.kernels_loaded`) before they would add to the run's peak. The
+    arguments have the run's types (one compiled specialisation serves both); nothing is trained.
+    """
+    width = padded_width(config.dim)
+    w = np.zeros((2, width), np.float32)
+    corpus = Corpus(ids=np.zeros(1, np.int32), offsets=np.zeros(2, np.int64))
+    tables = make_tables(np.array([2, 1], np.int64), config)
+    train_job(make_params(config, 1), corpus, make_job(0, 0, 0, np.uint64(0)), Weights(w, w, w), tables,
+              make_scratch(config, 1, width))  # fmt: skip
+    kernels_loaded()
 
 
-def _init_weights(v: int, d: int, config: Word2VecConfig, rng: np.random.Generator):
+def _init_weights(v: int, d: int, config: Word2VecConfig, rng: np.random.Generator, width: int | None = None):
+    """(syn0, syn1neg, syn1) as (V, width) float32 matrices (default width d) whose first d columns
+    are the model and the rest zero padding; None for a disabled output layer."""
     # input vectors uniform in [-r/d, r/d), output vectors zero; word2vec.c has r = 0.5, gensim 4
     # and kotoba's default r = 1 (+0.3 analogy points, +0.01 WS353 on text8-prefix CBOW)
-    # in place, the same float32 operations as (r - 0.5) * width / d: no (V, D) temporaries
-    syn0 = rng.random((v, d), dtype=np.float32)
-    syn0 -= np.float32(0.5)
-    syn0 *= np.float32(2.0 * config.init_range)
-    syn0 /= np.float32(d)
-    syn1neg = np.zeros((v, d), np.float32) if config.negative > 0 else None
-    syn1 = np.zeros((v, d), np.float32) if config.hs else None
+    width = d if width is None else width
+    syn0 = np.zeros((v, width), np.float32)
+    # drawn and scaled a block of rows at a time, in place: the same numbers and float32 operations
+    # as one (V, d) draw of (r - 0.5) * width / d, without a (V, d) temporary beside the matrix
+    step = 4096
+    for i0 in range(0, v, step):
+        block = rng.random((min(step, v - i0), d), dtype=np.float32)
+        block -= np.float32(0.5)
+        block *= np.float32(2.0 * config.init_range)
+        block /= np.float32(d)
+        syn0[i0 : i0 + block.shape[0], :d] = block
+    syn1neg = np.zeros((v, width), np.float32) if config.negative > 0 else None
+    syn1 = np.zeros((v, width), np.float32) if config.hs else None
     return syn0, syn1neg, syn1
 
 
@@ -275,7 +303,7 @@ class _StartPoint:
     parts: int
 
     def take_weights(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """(syn0, syn1neg, syn1), dropping this object's references (the run keeps padded copies)."""
+        """(syn0, syn1neg, syn1), dropping this object's references (the run takes them over)."""
         out = (self.syn0, self.syn1neg, self.syn1)
         self.syn0 = self.syn1neg = self.syn1 = None  # type: ignore[assignment]
         return out
@@ -329,6 +357,7 @@ def train(
         raw_words, ids_file, offsets = encoded.raw_words, encoded.path / IDS_FILE, encoded.sent_offsets
         invalid_utf8 = int(encoded.meta.get("invalid_utf8", 0))  # sequences read as U+FFFD
         del encoded  # unmaps the ids: the run reads them job by job
+        _load_kernel(config)
         start = _start_point(config, len(words), state, rng)
         run = _Run(config, ids_file, offsets, counts, start)
         stats.update(raw_words=raw_words, train_words=run.train_words, epochs_done=start.epoch)
@@ -424,15 +453,17 @@ def _read_corpus(corpus, config: Word2VecConfig, state: Word2VecModel | None, ou
 def _start_point(
     config: Word2VecConfig, v: int, state: Word2VecModel | None, rng: np.random.Generator | None
 ) -> _StartPoint:
+    """The padded weights (:func:`~kotoba.word2vec.bundles.padded_width`) and schedule position a run starts from."""
     if state is None:
         rng = rng if rng is not None else np.random.default_rng(config.seed)
-        syn0, syn1neg, syn1 = _init_weights(v, config.dim, config, rng)
+        syn0, syn1neg, syn1 = _init_weights(v, config.dim, config, rng, padded_width(config.dim))
         base_seed = int(rng.integers(0, 2**63))
         return _StartPoint(syn0, syn1neg, syn1, base_seed, [], 0, 0, config.resolved_threads())
+    syn0, syn1neg, syn1 = pad_weights(state.wv.vectors, state.syn1neg, state.syn1)
     return _StartPoint(
-        syn0=np.array(state.wv.vectors, np.float32),
-        syn1neg=None if state.syn1neg is None else np.array(state.syn1neg, np.float32),
-        syn1=None if state.syn1 is None else np.array(state.syn1, np.float32),
+        syn0=syn0,
+        syn1neg=syn1neg if state.syn1neg is not None else None,
+        syn1=syn1 if state.syn1 is not None else None,
         base_seed=state.base_seed,
         losses=list(state.losses),
         epoch=int(state.stats.get("epochs_done", 0)),
@@ -442,12 +473,12 @@ def _start_point(
 
 
 def _model(run: _Run, words, counts, losses, stats, final: bool = False) -> Word2VecModel:
-    """The model as trained so far; ``final``: the run is over, its padded matrices are given up as they are copied."""
+    """The model as trained so far; ``final``: the run is over, its matrices become the model's (unpadded in place)."""
     if final:
         vectors, syn1neg, syn1 = run.release()
     else:
         vectors, (syn1neg, syn1) = run.vectors(), run.output_layers()
-    wv = WordVectors(words, vectors, counts)
+    wv = WordVectors(words, vectors, counts, copy=not final)  # a final model takes the run's memory over
     return Word2VecModel(run.config, list(words), counts, wv, syn1neg, syn1, losses, dict(stats), run.base_seed)
 
 
