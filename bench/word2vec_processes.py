@@ -34,7 +34,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from kotoba.vectors import WordVectors, read_word2vec_format
@@ -103,17 +102,35 @@ def _write(path: Path, lines) -> None:
     os.replace(tmp, path)
 
 
+# A small fresh process starts the command and reports its peak RSS. Started straight from this
+# one, the command's ru_maxrss would be at least this process's own peak: Linux carries the memory
+# high-water mark of the process image that exec replaces into the child's figure (and Python
+# starts children with vfork, whose image is this process's), and this process grows to ~200 MB
+# evaluating vectors.
+_LAUNCH = """
+import os, sys, time
+t = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+dt = time.perf_counter() - t
+with open(sys.argv[1], "w") as f:
+    f.write(f"{dt} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
 def timed(cmd: list[str]) -> tuple[float, float]:
-    """Run ``cmd`` to completion: (wall seconds, peak RSS in MB)."""
-    t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
-    dt = time.perf_counter() - t
-    err = p.stderr.read().decode(errors="replace") if p.stderr else ""
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        raise RuntimeError(f"{cmd[:3]}... failed ({p.returncode}): {err[-2000:]}")
-    return dt, usage.ru_maxrss / 1024.0  # ru_maxrss is in KiB on Linux
+    """Run ``cmd`` to completion: (wall seconds, peak RSS in MB), measured by a launcher process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp, "report")
+        p = subprocess.run([sys.executable, "-c", _LAUNCH, str(report), *cmd],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        dt, rss_kb, code = report.read_text().split() if report.exists() else ("0", "0", str(p.returncode))
+    if int(code) != 0 or p.returncode != 0:
+        err = p.stderr.decode(errors="replace")
+        raise RuntimeError(f"{cmd[:3]}... failed ({code}): {err[-2000:]}")
+    return float(dt), int(rss_kb) / 1024.0  # ru_maxrss is in KiB on Linux
 
 
 def kotoba_cmd(path: Path, out: Path, model: str, seed: int, extra: list[str]) -> list[str]:
