@@ -211,3 +211,42 @@ def test_deterministic_runs_use_the_configured_tokenizer(tmp_path):
     corpus.write_text("吾輩は猫である。名前はまだ無い。\n" * 40, encoding="utf-8")
     m = train_rounds(corpus, Word2VecConfig(**SMALL, tokenizer="char", threads=2, seed=1))
     assert "猫" in m.words and all(len(w) == 1 for w in m.words)
+
+
+def test_extract_delta_without_restore_leaves_the_work_copy_as_trained(rng):
+    base = [rng.random((6, 8), dtype=np.float32)]
+    work = [base[0].copy()]
+    work[0][3, 1] += 0.25
+    trained = work[0].copy()
+    d = extract_delta(work, base, 8, [0], restore=False)
+    assert d.rows[0].tolist() == [3] and np.array_equal(work[0], trained)
+
+
+def test_shard_trainer_reading_rounds_from_the_ids_file_equals_reading_them_from_memory(tmp_path):
+    # --deterministic reads each round's ids from the encoded corpus file; a cluster worker hands in
+    # an array: the same training either way
+    from kotoba.text.corpus import IDS_FILE, scan_corpus
+    from kotoba.word2vec.bundles import make_tables, pad_weights
+    from kotoba.word2vec.rounds import ShardTrainer
+
+    cfg = Word2VecConfig(**SMALL, threads=2, seed=1)
+    vocab, enc = scan_corpus(_toy_corpus(tmp_path / "c.txt"), tmp_path / "enc", 2, None, False, 1000)
+    weights = pad_weights(
+        np.random.default_rng(0).random((len(vocab), 16), dtype=np.float32),
+        np.zeros((len(vocab), 16), np.float32),
+        None,
+    )
+    bases = []
+    for source in (dict(ids_file=enc.path / IDS_FILE), {}):
+        shards = split_shards(enc.sent_offsets, cfg.job_words, cfg.shards)
+        tr = ShardTrainer(cfg, make_tables(vocab.counts, cfg), np.array(enc.ids), np.array(enc.sent_offsets),
+                          shards, [w.copy() for w in weights], 16, 5, 2, **source)  # fmt: skip
+        combiner = tr.combiner()
+        for r in range(tr.n_rounds):
+            tr.round(0, r, combiner)
+            tr.apply(combiner.result())
+        assert all(np.array_equal(w, b) for copy in tr.work for w, b in zip(copy, tr.base))
+        bases.append(tr.base)
+    assert tr.n_rounds >= 2
+    for a, b in zip(*bases):
+        np.testing.assert_array_equal(a, b)

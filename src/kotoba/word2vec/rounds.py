@@ -22,6 +22,7 @@ number of threads that run the shards, nor on their timing.
 from __future__ import annotations
 
 import math
+import os
 import queue
 import tempfile
 import threading
@@ -36,7 +37,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import DivergenceError, EmptyCorpusError, FormatError, TrainingInterrupted
-from ..text.corpus import encode_corpus, scan_corpus
+from ..text.corpus import IDS_FILE, encode_corpus, scan_corpus
 from ..text.readers import corpus_files, corpus_record
 from ..text.vocab import Vocab
 from ..vectors import WordVectors
@@ -142,15 +143,16 @@ def _changed_rows(work: np.ndarray, base: np.ndarray, cand: np.ndarray, out: np.
 
 
 @njit(cache=True, nogil=True)
-def _take_rows(work: np.ndarray, base: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """``values[k] = work[rows[k], :dim] - base[rows[k], :dim]``, then those rows of ``work`` = ``base``."""
+def _take_rows(work: np.ndarray, base: np.ndarray, rows: np.ndarray, values: np.ndarray, restore: bool) -> None:
+    """``values[k] = work[rows[k], :dim] - base[rows[k], :dim]``; ``restore``: then those rows of ``work`` = base."""
     d = values.shape[1]
     for k in range(rows.size):
         r = rows[k]
         for i in range(d):
             values[k, i] = work[r, i] - base[r, i]
-        for i in range(work.shape[1]):
-            work[r, i] = base[r, i]
+        if restore:
+            for i in range(work.shape[1]):
+                work[r, i] = base[r, i]
 
 
 @njit(cache=True, nogil=True)
@@ -188,10 +190,11 @@ def _add_rows_sq(target: np.ndarray, sq: np.ndarray, hits: np.ndarray, rows: np.
 
 
 @njit(cache=True, nogil=True)
-def _fold_rows(work, base, work64, base64, cand, acc, sq, hits, dim: int) -> None:
+def _fold_rows(work, base, work64, base64, cand, acc, sq, hits, dim: int, restore: bool) -> None:
     """Add ``work - base`` of every changed row of ``cand`` straight into ``acc`` / ``sq`` / ``hits`` and
-    put the row back to ``base`` (one pass instead of :func:`extract_delta` + :func:`_add_rows_sq`,
-    the same float operations). work64 / base64: int64 views of work / base (see :func:`_changed_rows`).
+    (``restore``) put the row back to ``base`` (one pass instead of :func:`extract_delta` +
+    :func:`_add_rows_sq`, the same float operations). work64 / base64: int64 views of work / base
+    (see :func:`_changed_rows`).
     """
     for r in cand:
         x = np.int64(0)
@@ -206,8 +209,9 @@ def _fold_rows(work, base, work64, base64, cand, acc, sq, hits, dim: int) -> Non
             acc[r, i] += d
             n2 += d * d
         sq[r] += n2
-        for i in range(work.shape[1]):
-            work[r, i] = base[r, i]
+        if restore:
+            for i in range(work.shape[1]):
+                work[r, i] = base[r, i]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -242,11 +246,12 @@ def extract_delta(
     dim: int,
     layers: list[int],
     cand: dict[int, np.ndarray] | None = None,
+    restore: bool = True,
 ) -> SparseDelta:
     """The rows of ``work`` that differ from ``base`` and by how much (``work - base``, (n, dim) float32).
 
     cand: per layer, the ascending rows that may differ (:func:`touched_rows`); None: all rows.
-    Those rows of ``work`` are set back to ``base``'s, so ``work`` equals ``base`` afterwards.
+    ``restore``: those rows of ``work`` are set back to ``base``'s, so ``work`` equals ``base`` afterwards.
     """
     rows, values = [], []
     for k in layers:
@@ -254,7 +259,7 @@ def extract_delta(
         buf = np.empty(c.size, np.int32)
         r = buf[: _changed_rows(work[k].view(np.int64), base[k].view(np.int64), c, buf)].copy()
         v = np.empty((r.size, dim), np.float32)
-        _take_rows(work[k], base[k], r, v)
+        _take_rows(work[k], base[k], r, v, restore)
         rows.append(r)
         values.append(v)
     return SparseDelta(list(layers), rows, values)
@@ -311,18 +316,23 @@ class Combiner:
             self._catch_up()
 
     def fold(
-        self, shard: int, work: Sequence[np.ndarray], base: Sequence[np.ndarray], cand: dict[int, np.ndarray]
+        self,
+        shard: int,
+        work: Sequence[np.ndarray],
+        base: Sequence[np.ndarray],
+        cand: dict[int, np.ndarray],
+        restore: bool = True,
     ) -> bool:
         """If ``shard`` is next in order, add its change ``work - base`` (over the candidate rows ``cand``
-        per layer) without building a delta, and put ``work`` back to ``base``; False (nothing done)
-        if an earlier shard is missing."""
+        per layer) without building a delta, and (``restore``) put ``work`` back to ``base``; False
+        (nothing done) if an earlier shard is missing."""
         with self.lock:
             if shard != self.next:
                 return False
             self.added += 1
             for k, acc in self.acc.items():
                 w64, b64 = work[k].view(np.int64), base[k].view(np.int64)
-                _fold_rows(work[k], base[k], w64, b64, cand[k], acc, self.sq[k], self.hits[k], acc.shape[1])
+                _fold_rows(work[k], base[k], w64, b64, cand[k], acc, self.sq[k], self.hits[k], acc.shape[1], restore)
             self.next += 1
             self._catch_up()
             return True
@@ -429,24 +439,42 @@ def parallel_map(items: Sequence[Any], n_threads: int, fn: Callable[[int, Any], 
     for i in range(len(items)):
         todo.put(i)
     out: list[Any] = [None] * len(items)
-    errors: list[BaseException] = []
+    failed = threading.Event()
 
     def worker(t: int) -> None:
-        while not errors:
+        while not failed.is_set():
             try:
                 i = todo.get_nowait()
             except queue.Empty:
                 return
             try:
                 out[i] = fn(t, items[i])
-            except BaseException as e:  # re-raised in the caller's thread
-                errors.append(e)
+            except BaseException:
+                failed.set()
+                raise
 
-    n = max(1, min(n_threads, len(items)))
+    on_threads(max(1, min(n_threads, len(items))), worker)
+    return out
+
+
+def on_threads(n: int, fn: Callable[[int], Any]) -> list[Any]:
+    """``[fn(0), ..., fn(n - 1)]``, each call on a thread of its own (``n == 1``: the caller's).
+
+    The first exception raised by any call is re-raised here after every thread ended.
+    """
+    out: list[Any] = [None] * n
+    errors: list[BaseException] = []
+
+    def run(t: int) -> None:
+        try:
+            out[t] = fn(t)
+        except BaseException as e:  # re-raised in the caller's thread
+            errors.append(e)
+
     if n == 1:
-        worker(0)
+        run(0)
     else:
-        threads = [threading.Thread(target=worker, args=(t,), daemon=True) for t in range(n)]
+        threads = [threading.Thread(target=run, args=(t,), daemon=True) for t in range(n)]
         for th in threads:
             th.start()
         for th in threads:
@@ -465,7 +493,10 @@ class ShardTrainer:
     ``shard_ids`` numbers the shards for their seeds (a cluster worker passes its index);
     ``n_rounds`` overrides the rounds per epoch (a cluster agrees on one count for all workers);
     ``job_threads`` > 1 trains each shard's jobs Hogwild on that many threads (a cluster worker's
-    cores; the result then depends on timing, as a single-machine Hogwild run does).
+    cores; the result then depends on timing, as a single-machine Hogwild run does). ``ids_file``:
+    the file ``ids`` maps (a memory-mapped corpus); each round's ids are then read from it into a
+    thread's buffer -- through the mapping the kernel ran ~25% slower on this machine (page faults
+    as it walks the corpus) and every page walked stayed in the resident set.
     """
 
     def __init__(
@@ -482,6 +513,7 @@ class ShardTrainer:
         shard_ids: Sequence[int] | None = None,
         n_rounds: int | None = None,
         job_threads: int = 1,
+        ids_file: str | os.PathLike | None = None,
     ):
         self.config, self.tables, self.ids, self.offsets = config, tables, ids, offsets
         self.shards, self.base, self.dim, self.base_seed = shards, base, dim, base_seed
@@ -498,6 +530,9 @@ class ShardTrainer:
         max_len = int(np.max(np.diff(offsets))) if offsets.size > 1 else 1
         width = base[0].shape[1]
         self.job_threads = max(1, job_threads)
+        self.ids_file = Path(ids_file) if ids_file is not None else None
+        most = max((self._span(s, r)[2] for s in range(len(shards)) for r in range(self.n_rounds)), default=0)
+        self.round_ids = [np.empty(max(most, 1), np.int32) for _ in range(self.threads)] if ids_file else []
         self.scratch = [
             [make_scratch(config, max_len, width, track_rows=base[0].shape[0]) for _ in range(self.job_threads)]
             for _ in range(self.threads)
@@ -517,6 +552,27 @@ class ShardTrainer:
         st.seconds = time.perf_counter() - t0
         return delta, st
 
+    def _span(self, shard: int, r: int) -> tuple[int, int, int]:
+        """(first sentence, end sentence, tokens) of the jobs ``shard`` trains in round ``r``."""
+        jobs, todo = self.shards[shard], round_jobs(len(self.shards[shard]), self.n_rounds, r)
+        if not len(todo):
+            return 0, 0, 0
+        s0, s1 = jobs[todo[0]][0], jobs[todo[-1]][1]
+        return s0, s1, int(self.offsets[s1] - self.offsets[s0])
+
+    def _round_corpus(self, thread: int, shard: int, r: int) -> tuple[Corpus, int]:
+        """The corpus the round's jobs index into, and the sentence number its sentence 0 has."""
+        if self.ids_file is None:
+            return self.corpus, 0
+        s0, s1, n = self._span(shard, r)
+        lo = int(self.offsets[s0])
+        ids = self.round_ids[thread][:n]
+        with open(self.ids_file, "rb", buffering=0) as f:
+            f.seek(lo * ids.itemsize)
+            if f.readinto(ids) != ids.nbytes:
+                raise FormatError(f"{self.ids_file}: shorter than its sentence offsets say (changed during training?)")
+        return Corpus(ids=ids, offsets=np.asarray(self.offsets[s0 : s1 + 1]) - lo), s0
+
     def _train(self, thread: int, shard: int, epoch: int, r: int) -> RoundStats | None:
         """Train the shard's jobs of the round on the thread's copy (left changed); None if it has none."""
         jobs = self.shards[shard]
@@ -525,13 +581,13 @@ class ShardTrainer:
             return None
         st = RoundStats()
         work, words = self.work[thread], self.words[shard]
+        corpus, first = self._round_corpus(thread, shard, r)
 
         def one(t: int, j: int) -> RoundStats:
             seed = job_seed(self.base_seed, epoch, self.shard_ids[shard], j)
             pos = epoch * words + jobs[j][2]
-            out = run_job(
-                self.params[shard], self.corpus, jobs[j], pos, seed, work, self.tables, self.scratch[thread][t]
-            )
+            job = (jobs[j][0] - first, jobs[j][1] - first, jobs[j][2])
+            out = run_job(self.params[shard], corpus, job, pos, seed, work, self.tables, self.scratch[thread][t])
             return RoundStats(*out)
 
         for job_stats in parallel_map(todo, self.job_threads, one):
@@ -539,26 +595,45 @@ class ShardTrainer:
         return st
 
     def round(self, epoch: int, r: int, combiner: Combiner) -> RoundStats:
-        """Train every shard's slice of round ``r``, adding each delta to ``combiner``; -> summed stats."""
+        """Train every shard's slice of round ``r``, adding each delta to ``combiner``; -> summed stats.
 
-        def one(t: int, s: int) -> RoundStats:
-            st = self._train(t, s, epoch, r)
-            if st is None:
-                combiner.add(s, None)
-            else:
-                cand = touched_rows(self.scratch[t], self.layers)
-                if not combiner.fold(s, self.work[t], self.base, cand):
-                    # an earlier shard is still training: keep this one's change as a delta until then
-                    combiner.add(s, extract_delta(self.work[t], self.base, self.dim, self.layers, cand))
-            return st or RoundStats()
+        The threads take shards in order. A thread claims its next shard before handing in the one
+        it trained, and puts its copy back to ``base`` only if it got one: :meth:`apply` then writes
+        every row some shard changed into every copy.
+        """
+        todo: queue.SimpleQueue = queue.SimpleQueue()
+        for s in range(len(self.shards)):
+            todo.put(s)
+
+        def take() -> int | None:
+            try:
+                return todo.get_nowait()
+            except queue.Empty:
+                return None
+
+        def one(t: int) -> RoundStats:
+            total, s = RoundStats(), take()
+            while s is not None:
+                st = self._train(t, s, epoch, r)
+                nxt = take()
+                if st is None:
+                    combiner.add(s, None)
+                else:
+                    cand, restore = touched_rows(self.scratch[t], self.layers), nxt is not None
+                    if not combiner.fold(s, self.work[t], self.base, cand, restore):
+                        # an earlier shard is still training: keep this one's change as a delta until then
+                        combiner.add(s, extract_delta(self.work[t], self.base, self.dim, self.layers, cand, restore))
+                    total.add(st)
+                s = nxt
+            return total
 
         total = RoundStats()
-        for st in parallel_map(range(len(self.shards)), self.threads, one):
+        for st in on_threads(self.threads, one):
             total.add(st)
         return total
 
     def apply(self, delta: SparseDelta) -> None:
-        """Add a combined delta to ``base`` and to every working copy (the same float operations)."""
+        """Add a combined delta to ``base`` and copy its rows into every working copy."""
 
         # row by row independent, so split over the threads (the kernels run without the GIL): done
         # serially this was most of the time the shard threads waited between rounds
@@ -678,7 +753,7 @@ def train_rounds(
         shards = split_shards(enc.sent_offsets, config.job_words, config.shards)
         trainer = ShardTrainer(
             config, make_tables(vocab.counts, config), enc.ids, enc.sent_offsets, shards,
-            weights, config.dim, base_seed, config.resolved_threads(),
+            weights, config.dim, base_seed, config.resolved_threads(), ids_file=enc.path / IDS_FILE,
         )  # fmt: skip
         stats: dict[str, Any] = {
             "corpus": record, "raw_words": enc.raw_words, "train_words": enc.n_words, "rounds": trainer.n_rounds,
