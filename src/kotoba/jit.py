@@ -41,6 +41,7 @@ def start_numba() -> None:
 
     from .word2vec.kernels import seed_state
 
+    release_compiler_pages()  # what importing Numba touched (LLVM's initialisers), before the target adds more
     sys.modules[_PROBE] = None  # type: ignore[assignment]  # None in sys.modules: that import fails
     try:
         seed_state(np.uint64(1))  # the first cached function loaded sets the target up
