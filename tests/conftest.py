@@ -4,6 +4,7 @@ tests that need it skip with a clear reason when it is absent."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("KOTOBA_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+# A suite started in the background by a non-interactive shell (`make test &`, nohup) inherits Ctrl-C
+# ignored, and so would every kotoba process it starts. The signal tests check what Ctrl-C does in a
+# terminal, so this process takes the terminal's default (its children then start with it too).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def shared_file(rel: str) -> Path:
