@@ -174,19 +174,21 @@ def _copy_rows(dst: np.ndarray, src: np.ndarray, rows: np.ndarray) -> None:
 
 @njit(cache=True, nogil=True)
 def _add_rows_sq(target: np.ndarray, sq: np.ndarray, hits: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """:func:`_add_rows`, each added row's squared norm into ``sq[row]`` and 1 into ``hits[row]``.
+    """:func:`_add_rows`, each added row's squared norm into ``sq[row]`` and 1 into ``hits[row]``; a row
+    with ``hits`` 0 is written, not added to (its sums are the last round's).
 
     No fastmath: the norm is summed in index order, exactly as :func:`_fold_rows` sums it, so a
     shard's contribution has the same bits whichever of the two adds it.
     """
     for k in range(rows.size):
         r = rows[k]
+        first = hits[r] == 0  # the row's sums hold the last round's values: overwrite them
         hits[r] += 1
         n2 = np.float32(0.0)
         for i in range(values.shape[1]):
-            target[r, i] += values[k, i]
+            target[r, i] = values[k, i] if first else target[r, i] + values[k, i]
             n2 += values[k, i] * values[k, i]
-        sq[r] += n2
+        sq[r] = n2 if first else sq[r] + n2
 
 
 @njit(cache=True, nogil=True)
@@ -202,13 +204,14 @@ def _fold_rows(work, base, work64, base64, cand, acc, sq, hits, dim: int, restor
             x |= work64[r, i] ^ base64[r, i]
         if x == 0:
             continue
+        first = hits[r] == 0  # the row's sums hold the last round's values: overwrite them
         hits[r] += 1
         n2 = np.float32(0.0)
         for i in range(dim):
             d = work[r, i] - base[r, i]
-            acc[r, i] += d
+            acc[r, i] = d if first else acc[r, i] + d
             n2 += d * d
-        sq[r] += n2
+        sq[r] = n2 if first else sq[r] + n2
         if restore:
             for i in range(work.shape[1]):
                 work[r, i] = base[r, i]
@@ -216,9 +219,12 @@ def _fold_rows(work, base, work64, base64, cand, acc, sq, hits, dim: int, restor
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _drain(acc, hits, sq, rows: np.ndarray, values: np.ndarray, rule: int, added: int) -> None:
-    """Combined values of ``rows`` from the sums ``acc``, counts ``hits`` and squared norms ``sq``
-    (all reset to 0). rule 0: the sum; 1: divided by ``added`` (shards in the round); 2: divided
-    by the row's count; 3: the sum times min(1, sum of the squared norms / squared norm of the sum).
+    """Combined values of ``rows`` from the sums ``acc``, counts ``hits`` and squared norms ``sq``.
+
+    ``hits`` is reset to 0; ``acc`` and ``sq`` are left as they are (a row's first addition in the
+    next round overwrites them). rule 0: the sum; 1: divided by ``added`` (shards in the round);
+    2: divided by the row's count; 3: the sum times min(1, sum of the squared norms / squared norm
+    of the sum).
     """
     for k in range(rows.size):
         r = rows[k]
@@ -235,9 +241,7 @@ def _drain(acc, hits, sq, rows: np.ndarray, values: np.ndarray, rule: int, added
                 scale = sq[r] / n2
         for i in range(values.shape[1]):
             values[k, i] = acc[r, i] * scale if rule else acc[r, i]
-            acc[r, i] = 0.0
         hits[r] = 0
-        sq[r] = 0.0
 
 
 def extract_delta(
