@@ -92,30 +92,6 @@ def test_combiner_rules_and_order_independence(rule, rng):
     assert c.result().rows[0].size == 0
 
 
-@pytest.mark.parametrize("rule", ["sum", "mix"])
-def test_combiner_hands_the_same_delta_to_a_sink_in_pieces_and_starts_each_round_afresh(rule, rng, monkeypatch):
-    import kotoba.word2vec.rounds as rounds
-
-    monkeypatch.setattr(rounds, "_SINK_ROWS", 3)  # several pieces per thread's share of the rows
-    rounds_of = [
-        [_delta(sorted(rng.choice(20, 9, replace=False)), rng.random((9, 4))) for _ in range(3)] for _ in range(2)
-    ]
-    whole, pieces = Combiner({0: (20, 4)}, rule, threads=2), Combiner({0: (20, 4)}, rule, threads=2)
-    for deltas in rounds_of:  # the second round's sums must not keep anything of the first's
-        for s, d in enumerate(deltas):
-            whole.add(s, d)
-            pieces.add(s, d)
-        want = whole.result()
-        got: dict[int, np.ndarray] = {}
-        assert pieces.result(sink=lambda k, r, v: got.update(zip(r.tolist(), v.copy()))) is None
-        assert sorted(got) == want.rows[0].tolist()
-        np.testing.assert_array_equal(np.array([got[r] for r in sorted(got)]), want.values[0])
-    fresh = Combiner({0: (20, 4)}, rule)
-    for s, d in enumerate(rounds_of[1]):
-        fresh.add(s, d)
-    np.testing.assert_array_equal(fresh.result().values[0], want.values[0])
-
-
 def test_apply_delta_adds_to_the_named_rows():
     w = [np.ones((3, 8), np.float32)]
     apply_delta(w, _delta([2], [[1, 2, 3]]))

@@ -290,10 +290,6 @@ def apply_delta(weights: Sequence[np.ndarray], delta: SparseDelta) -> None:
         _add_rows(weights[k], r, v)
 
 
-#: rows per buffer when a combined delta goes straight to its user (:meth:`Combiner.result`): 0.8 MB at dim 100
-_SINK_ROWS = 2048
-
-
 class Combiner:
     """Adds shards' deltas in shard order (whatever order they arrive in) under ``rule``.
 
@@ -357,37 +353,21 @@ class Combiner:
         for k, r, v in zip(d.layers, d.rows, d.values):
             _add_rows_sq(self.acc[k], self.sq[k], self.hits[k], r, v)
 
-    def result(self, sink: Callable[[int, np.ndarray, np.ndarray], None] | None = None) -> SparseDelta | None:
-        """The combined delta of everything added; resets the combiner for the next round.
-
-        ``sink(layer, rows, values)``: instead of returning the delta, hand it over a few thousand
-        rows at a time, each thread reusing one buffer (a round's delta is ~16 MB per layer on IMDb:
-        written out and read back it was a third of the traffic of combining and applying). None
-        is returned then.
-        """
+    def result(self) -> SparseDelta:
+        """The combined delta of everything added; resets the combiner for the next round."""
         layers = list(self.acc)
         rows = [np.flatnonzero(self.hits[k]).astype(np.int32) for k in layers]
-        dim = self.acc[layers[0]].shape[1] if layers else 0
-        if sink is None:
-            values = [np.empty((r.size, dim), np.float32) for r in rows]
-        else:
-            bufs = [np.empty((_SINK_ROWS, dim), np.float32) for _ in range(self.threads)]
+        values = [np.empty((r.size, self.acc[k].shape[1]), np.float32) for k, r in zip(layers, rows)]
         rule = COMBINE_RULES.index(self.rule)
 
-        def drain(t: int, task: tuple[int, slice]) -> None:
+        def drain(_: int, task: tuple[int, slice]) -> None:
             i, span = task
-            k, r = layers[i], rows[i][span]
-            if sink is None:
-                _drain(self.acc[k], self.hits[k], self.sq[k], r, values[i][span], rule, self.added)
-                return
-            for c in range(0, r.size, _SINK_ROWS):
-                part, v = r[c : c + _SINK_ROWS], bufs[t][: min(_SINK_ROWS, r.size - c)]
-                _drain(self.acc[k], self.hits[k], self.sq[k], part, v, rule, self.added)
-                sink(k, part, v)
+            k = layers[i]
+            _drain(self.acc[k], self.hits[k], self.sq[k], rows[i][span], values[i][span], rule, self.added)
 
         parallel_map(_row_tasks(rows, self.threads), self.threads, drain)
         self.next = self.added = 0
-        return SparseDelta(layers, rows, values) if sink is None else None
+        return SparseDelta(layers, rows, values)
 
 
 # --------------------------------------------------------------------------- shards and rounds
@@ -663,18 +643,12 @@ class ShardTrainer:
         # serially this was most of the time the shard threads waited between rounds
         def part(_: int, task: tuple[int, slice]) -> None:
             i, span = task
-            self._apply_rows(delta.layers[i], delta.rows[i][span], delta.values[i][span])
+            k, r = delta.layers[i], delta.rows[i][span]
+            _add_rows(self.base[k], r, delta.values[i][span])
+            for w in self.work:
+                _copy_rows(w[k], self.base[k], r)
 
         parallel_map(_row_tasks(delta.rows, self.threads), self.threads, part)
-
-    def apply_combined(self, combiner: Combiner) -> None:
-        """``apply(combiner.result())`` without the combined delta in between (the same floats)."""
-        combiner.result(sink=self._apply_rows)
-
-    def _apply_rows(self, k: int, rows: np.ndarray, values: np.ndarray) -> None:
-        _add_rows(self.base[k], rows, values)
-        for w in self.work:
-            _copy_rows(w[k], self.base[k], rows)
 
     def combiner(self) -> Combiner:
         shapes = {k: (self.base[k].shape[0], self.dim) for k in self.layers}
@@ -813,7 +787,7 @@ def _train_loop(trainer: ShardTrainer, epoch0: int, round0: int, progress: Progr
     for epoch in range(epoch0, trainer.config.epochs):
         for r in range(round0 if epoch == epoch0 else 0, trainer.n_rounds):
             st = trainer.round(epoch, r, combiner)
-            trainer.apply_combined(combiner)
+            trainer.apply(combiner.result())
             last = r == trainer.n_rounds - 1
             progress.add(epoch, st, force=last)
             stop = should_stop is not None and should_stop() and not (last and epoch == trainer.config.epochs - 1)
