@@ -92,6 +92,25 @@ def test_combiner_rules_and_order_independence(rule, rng):
     assert c.result().rows[0].size == 0
 
 
+@pytest.mark.parametrize("rule", ["sum", "rowmean", "mix"])
+def test_a_combiner_reused_for_a_second_round_keeps_nothing_of_the_first(rule, rng):
+    # a row's first addition in a round overwrites the sums the last round left (they are not zeroed)
+    rounds_of = [
+        [_delta(sorted(rng.choice(20, 9, replace=False)), rng.random((9, 4))) for _ in range(3)] for _ in range(2)
+    ]
+    reused = Combiner({0: (20, 4)}, rule, threads=2)
+    for deltas in rounds_of:
+        for s, d in enumerate(deltas):
+            reused.add(s, d)
+        second = reused.result()
+    fresh = Combiner({0: (20, 4)}, rule)
+    for s, d in enumerate(rounds_of[1]):
+        fresh.add(s, d)
+    want = fresh.result()
+    assert second.rows[0].tolist() == want.rows[0].tolist()
+    np.testing.assert_array_equal(second.values[0], want.values[0])
+
+
 def test_apply_delta_adds_to_the_named_rows():
     w = [np.ones((3, 8), np.float32)]
     apply_delta(w, _delta([2], [[1, 2, 3]]))
