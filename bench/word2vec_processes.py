@@ -9,7 +9,7 @@ Each run is a fresh process, timed from start to exit (imports, scan, training, 
 ``gensim.models.Word2Vec(corpus_file=..., workers=2)`` given the same dim 100, window 5, negative 5,
 sample 1e-3, min_count 5, 5 epochs, seed S, alpha 0.05 (CBOW) / 0.025 (skip-gram; word2vec.c's
 rates, which the issue's gensim figures used) and its own default min_alpha 0.0001, then
-``save_word2vec_format(binary=True)``. Peak RSS is the process's own (``os.wait4``).
+``save_word2vec_format(binary=True)``. Peak RSS is the process's own, reported by a small launcher (see ``timed``).
 
 Runs alternate kotoba / gensim seed by seed, so load from other jobs falls on both; time is the
 median over seeds, quality the mean: analogy accuracy (``questions-words.txt``, restrict_vocab
