@@ -259,7 +259,7 @@ def test_shard_trainer_reading_rounds_from_the_ids_file_equals_reading_them_from
     for source in (dict(ids_file=enc.path / IDS_FILE), {}):
         shards = split_shards(enc.sent_offsets, cfg.job_words, cfg.shards)
         tr = ShardTrainer(cfg, make_tables(vocab.counts, cfg), np.array(enc.ids), np.array(enc.sent_offsets),
-                          shards, [w.copy() for w in weights], 16, 5, 2, **source)  # fmt: skip
+                          shards, [None if w is None else w.copy() for w in weights], 16, 5, 2, **source)  # fmt: skip
         combiner = tr.combiner()
         for r in range(tr.n_rounds):
             tr.round(0, r, combiner)

@@ -106,18 +106,24 @@ def padded_width(dim: int) -> int:
     return -(-dim // 8) * 8
 
 
-def pad_weights(syn0: np.ndarray, syn1neg: np.ndarray | None, syn1: np.ndarray | None) -> list[np.ndarray]:
-    """(V, D) matrices -> new [syn0, syn1neg, syn1] padded with zero columns; a disabled layer is a (1, 1) dummy."""
+def pad_weights(syn0: np.ndarray, syn1neg: np.ndarray | None, syn1: np.ndarray | None) -> list[np.ndarray | None]:
+    """(V, D) matrices -> new [syn0, syn1neg, syn1] padded with zero columns; None stays None (a disabled layer)."""
     width = padded_width(syn0.shape[1])
-    out = []
+    out: list[np.ndarray | None] = []
     for a in (syn0, syn1neg, syn1):
         if a is None:
-            out.append(np.zeros((1, 1), np.float32))
+            out.append(None)
         else:
             p = np.zeros((a.shape[0], width), np.float32)
             p[:, : a.shape[1]] = a
             out.append(p)
     return out
+
+
+def kernel_layers(weights) -> list[np.ndarray]:
+    """[syn0, syn1neg, syn1] as the kernel takes them: a disabled layer (None) becomes a (1, 1) dummy
+    the kernel never touches."""
+    return [w if w is not None else np.zeros((1, 1), np.float32) for w in weights]
 
 
 def unpad_in_place(a: np.ndarray, dim: int) -> np.ndarray:

@@ -47,17 +47,16 @@ from .bundles import (
     Scratch,
     Tables,
     Weights,
+    kernel_layers,
     make_job,
     make_params,
     make_scratch,
     make_tables,
-    pad_weights,
-    padded_width,
 )
 from .config import COMBINE_RULES, Word2VecConfig
 from .kernels import FASTMATH, train_job
 from .model import Word2VecModel
-from .trainer import _init_weights, _load_kernel, _make_jobs, load_resume_point
+from .trainer import _load_kernel, _make_jobs, load_resume_point, start_weights
 
 #: a job: (first sentence, end sentence, tokens of its shard before it)
 Job = tuple[int, int, int]
@@ -492,7 +491,7 @@ class ShardTrainer:
     """Trains shards of one encoded corpus round by round on working copies of ``base``.
 
     ids / offsets: the encoded corpus (all shards index into it); shards: each a list of jobs;
-    base: padded [syn0, syn1neg, syn1] (the model at the last round boundary, changed only by
+    base: padded [syn0, syn1neg, syn1], None for a disabled layer (the model at the last round boundary, changed only by
     :meth:`apply`); threads: how many shards train at once (each thread has its own copy).
     ``shard_ids`` numbers the shards for their seeds (a cluster worker passes its index);
     ``n_rounds`` overrides the rounds per epoch (a cluster agrees on one count for all workers);
@@ -520,7 +519,7 @@ class ShardTrainer:
         ids_file: str | os.PathLike | None = None,
     ):
         self.config, self.tables, self.ids, self.offsets = config, tables, ids, offsets
-        self.shards, self.base, self.dim, self.base_seed = shards, base, dim, base_seed
+        self.shards, self.base, self.dim, self.base_seed = shards, kernel_layers(base), dim, base_seed
         self.shard_ids = list(shard_ids) if shard_ids is not None else list(range(len(shards)))
         self.layers = trained_layers(config)
         self.threads = max(1, min(threads, len(shards)))
@@ -530,7 +529,7 @@ class ShardTrainer:
         self.params = [make_params(config, w * config.epochs) for w in self.words]
         self.corpus = Corpus(ids=ids, offsets=offsets)
         self.n_rounds = n_rounds or rounds_per_epoch(max(self.words), config.round_words)
-        self.work = [[w.copy() for w in base] for _ in range(self.threads)]
+        self.work = [[w.copy() for w in self.base] for _ in range(self.threads)]
         max_len = int(np.max(np.diff(offsets))) if offsets.size > 1 else 1
         width = base[0].shape[1]
         self.job_threads = max(1, job_threads)
@@ -743,16 +742,12 @@ def train_rounds(
         if config.hs and len(vocab) < 2:
             raise EmptyCorpusError("hierarchical softmax needs at least 2 distinct words that survive min_count")
         _load_kernel(config)
+        weights, base_seed = start_weights(config, len(vocab), state, rng)
         if state is None:
-            rng = rng if rng is not None else np.random.default_rng(config.seed)
-            weights = list(_init_weights(len(vocab), config.dim, config, rng, padded_width(config.dim)))
-            weights = [w if w is not None else np.zeros((1, 1), np.float32) for w in weights]
-            base_seed = int(rng.integers(0, 2**63))
             losses: list[dict[str, float]] = []
             epoch0 = round0 = 0
         else:
-            weights = pad_weights(state.wv.vectors, state.syn1neg, state.syn1)
-            base_seed, losses = state.base_seed, list(state.losses)
+            losses = list(state.losses)
             epoch0, round0 = int(state.stats.get("epochs_done", 0)), int(state.stats.get("rounds_done", 0))
         shards = split_shards(enc.sent_offsets, config.job_words, config.shards)
         trainer = ShardTrainer(

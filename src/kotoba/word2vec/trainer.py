@@ -45,6 +45,7 @@ from ..vectors import WordVectors
 from .bundles import (
     Corpus,
     Weights,
+    kernel_layers,
     make_job,
     make_params,
     make_scratch,
@@ -124,10 +125,7 @@ class _Run:
         # a dummy (1, 1) matrix the kernel never touches.
         self.dim = config.dim
         padded = syn0.shape[1]
-        dummy = np.zeros((1, 1), np.float32)
-        self.weights = Weights(
-            syn0=syn0, syn1neg=syn1neg if syn1neg is not None else dummy, syn1=syn1 if syn1 is not None else dummy
-        )
+        self.weights = Weights(*kernel_layers((syn0, syn1neg, syn1)))
         self.has_ns = syn1neg is not None
         self.has_hs = syn1 is not None
         self.base_seed = start.base_seed
@@ -450,21 +448,31 @@ def _read_corpus(corpus, config: Word2VecConfig, state: Word2VecModel | None, ou
     return words, counts, encoded
 
 
+def start_weights(
+    config: Word2VecConfig, v: int, state: Word2VecModel | None, rng: np.random.Generator | None
+) -> tuple[list[np.ndarray | None], int]:
+    """([syn0, syn1neg, syn1] padded to :func:`~kotoba.word2vec.bundles.padded_width`, None for a disabled
+    layer; the base seed of the jobs' seeds): fresh from ``rng`` (default: seeded by ``config.seed``), or
+    the checkpoint ``state``'s. For the Hogwild and the round trainers alike."""
+    if state is not None:
+        return pad_weights(state.wv.vectors, state.syn1neg, state.syn1), state.base_seed
+    rng = rng if rng is not None else np.random.default_rng(config.seed)
+    weights = list(_init_weights(v, config.dim, config, rng, padded_width(config.dim)))
+    return weights, int(rng.integers(0, 2**63))
+
+
 def _start_point(
     config: Word2VecConfig, v: int, state: Word2VecModel | None, rng: np.random.Generator | None
 ) -> _StartPoint:
-    """The padded weights (:func:`~kotoba.word2vec.bundles.padded_width`) and schedule position a run starts from."""
+    """The padded weights and schedule position a run starts from."""
+    (syn0, syn1neg, syn1), base_seed = start_weights(config, v, state, rng)
     if state is None:
-        rng = rng if rng is not None else np.random.default_rng(config.seed)
-        syn0, syn1neg, syn1 = _init_weights(v, config.dim, config, rng, padded_width(config.dim))
-        base_seed = int(rng.integers(0, 2**63))
         return _StartPoint(syn0, syn1neg, syn1, base_seed, [], 0, 0, config.resolved_threads())
-    syn0, syn1neg, syn1 = pad_weights(state.wv.vectors, state.syn1neg, state.syn1)
     return _StartPoint(
         syn0=syn0,
-        syn1neg=syn1neg if state.syn1neg is not None else None,
-        syn1=syn1 if state.syn1 is not None else None,
-        base_seed=state.base_seed,
+        syn1neg=syn1neg,
+        syn1=syn1,
+        base_seed=base_seed,
         losses=list(state.losses),
         epoch=int(state.stats.get("epochs_done", 0)),
         job=int(state.stats.get("jobs_done", 0)),
