@@ -49,6 +49,7 @@ SMALL = dict(dim=16, window=3, min_count=2, epochs=3, sample=0.0, job_words=500)
         dict(dim=2.5),
         dict(max_vocab_size=0),
         dict(seed=-1),
+        dict(hot_rows=-1),
     ],
 )
 def test_bad_config_values_raise_config_error(kwargs):
@@ -109,10 +110,41 @@ def test_single_thread_runs_are_bit_identical_and_learn(tmp_path, sg, hs, negati
     assert a.stats["words_per_sec"] > 0
 
 
-def test_multithreaded_run_learns_too(tmp_path):
+@pytest.mark.parametrize("hot_rows", [0, 4, 1024])
+def test_multithreaded_run_learns_too(tmp_path, hot_rows):
+    """Plain Hogwild, some and all (19 words) rows of each thread's own: every thread's changes arrive."""
     corpus = _toy_corpus(tmp_path / "toy.txt")
-    m = train(corpus, Word2VecConfig(threads=2, seed=1, **SMALL))
+    m = train(corpus, Word2VecConfig(threads=2, seed=1, hot_rows=hot_rows, **SMALL))
     assert m.wv.similarity("b1", "b5") > m.wv.similarity("b1", "a5") + 0.2
+    assert m.wv.similarity("a0", "a3") > m.wv.similarity("a0", "b3") + 0.2
+
+
+def test_hot_rows_change_nothing_on_one_thread(tmp_path):
+    corpus = _toy_corpus(tmp_path / "toy.txt")
+    a = train(corpus, Word2VecConfig(threads=1, seed=2, hot_rows=0, **SMALL))
+    b = train(corpus, Word2VecConfig(threads=1, seed=2, **SMALL))
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+
+
+def test_hot_row_count_only_for_blocked_steps_on_several_threads():
+    from kotoba.word2vec.bundles import hot_row_count
+
+    cbow = Word2VecConfig()
+    assert hot_row_count(cbow, 50_000, 2) == 1024 and hot_row_count(cbow, 300, 2) == 300
+    assert hot_row_count(cbow, 50_000, 1) == 0
+    assert hot_row_count(Word2VecConfig(cbow_block=1), 50_000, 2) == 0  # per-target steps use syn0 only
+    assert hot_row_count(Word2VecConfig(hs=True), 50_000, 2) == 0
+    assert hot_row_count(Word2VecConfig(sg=True), 50_000, 2) == 0  # one set of negatives per window
+    assert hot_row_count(Word2VecConfig(sg=True, sg_block=4), 50_000, 2) == 1024
+    assert hot_row_count(Word2VecConfig(hot_rows=0), 50_000, 2) == 0
+
+
+def test_a_run_resumes_with_another_hot_row_count():
+    """Like the thread count, hot_rows changes when threads see each other's changes, not the model trained."""
+    from kotoba.word2vec.config import same_training
+
+    assert same_training(Word2VecConfig(hot_rows=0, threads=1), Word2VecConfig(threads=2))
+    assert not same_training(Word2VecConfig(cbow_block=4), Word2VecConfig())
 
 
 class _Stop(Exception):

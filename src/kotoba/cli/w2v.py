@@ -40,6 +40,13 @@ _HYPER = [
         int,
         "skip-gram windows whose pairs share one set of negatives (default 1: one set per window)",
     ),
+    (
+        "--hot-rows",
+        "hot_rows",
+        int,
+        "CBOW, several threads: each thread's own copy of this many most frequent words' vectors, added back "
+        "after every job; 0 = plain Hogwild (default 1024)",
+    ),
     ("--init-range", "init_range", float, "input vectors start uniform in +-R/dim (default 1.0; word2vec.c: 0.5)"),
     ("--threads", "threads", int, "worker threads (default: all CPUs)"),
     ("--seed", "seed", int, "random seed; with --threads 1 a run is repeatable (default 0)"),

@@ -41,6 +41,12 @@ class Word2VecConfig:
     text8-prefix but -1.4 analogy points on 23M tokens of IMDb. ``init_range``: input vectors start uniform in
     ``±init_range / dim`` (word2vec.c: 0.5; gensim and the default: 1.0, +0.3 analogy points on
     text8-prefix CBOW).
+    ``hot_rows`` (CBOW blocks, more than one thread): each worker thread keeps its own copy of the
+    input vectors of that many most frequent words and adds what it changed in them to the shared
+    matrix after every job (Hogwild for the other rows): the hottest rows are otherwise written by
+    both cores all the time and move between their caches on nearly every update. Default 1024:
+    ~1.2x faster training on 2 threads (IMDb), scores within noise; 0 gives plain Hogwild
+    (word2vec.c, gensim). With one thread it changes nothing.
     ``lowercase`` and ``tokenizer`` (a :mod:`kotoba.text.tokenize` name: ``mecab`` for Japanese) say
     how the text becomes words.
 
@@ -76,6 +82,7 @@ class Word2VecConfig:
     cbow_block: int = 8
     sg_block: int = 1
     init_range: float = 1.0
+    hot_rows: int = 1024
     job_words: int = 10000
     deterministic: bool = False
     shards: int = 4
@@ -87,6 +94,7 @@ class Word2VecConfig:
         for name in names + ("shards", "round_words"):
             check_int(name, getattr(self, name))
         check_int("negative", self.negative, 0)
+        check_int("hot_rows", self.hot_rows, 0)
         if self.window > self.max_sentence_len:
             # the kernels' scratch buffers are sized by the window: refuse before allocating from it
             raise ConfigError(
@@ -127,5 +135,6 @@ class Word2VecConfig:
 
 
 def same_training(a: Word2VecConfig, b: Word2VecConfig) -> bool:
-    """Configs that train the same model (the thread count changes speed and the job order, see _interleave_jobs)."""
-    return dataclasses.replace(a, threads=None) == dataclasses.replace(b, threads=None)
+    """Configs that train the same model: the thread count changes speed and the job order (see
+    _interleave_jobs), ``hot_rows`` only when threads' changes become visible to each other."""
+    return dataclasses.replace(a, threads=None, hot_rows=0) == dataclasses.replace(b, threads=None, hot_rows=0)

@@ -18,7 +18,10 @@ word2vec.c's update rules:
   updated as one minibatch, so the K+1 output rows are read once per window.
 * **HogBatch CBOW** (:func:`cbow_block_step`, the default for CBOW with negative sampling only):
   ``block`` consecutive CBOW examples share one set of negatives and are updated as one
-  minibatch, so the K negative rows are read once per block.
+  minibatch, so the K negative rows are read once per block. With more than one thread, the input
+  rows of the most frequent words come from the thread's own copy (``scratch.hot0``), which the
+  trainer adds back into ``syn0`` after every job (:func:`sync_hot`): Hogwild threads writing the
+  same hot rows move their cache lines between cores on nearly every update.
 
 Sigmoid: interpolated from a table (:func:`sigmoid`, within 2e-6 of ``1/(1+exp(-f))``), with
 word2vec.c's MAX_EXP = 6 clipping: for negative sampling ``f > 6`` counts as sigmoid 1 and
@@ -386,7 +389,9 @@ def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, 
 
 
 @njit(**_JIT)
-def cbow_block_step(syn0, syn1neg, bctx, bnctx, btgt, nb, cbow_mean, negs, nneg, lr, h, grad, err, want_loss=True):
+def cbow_block_step(
+    syn0, hot0, syn1neg, bctx, bnctx, btgt, nb, cbow_mean, negs, nneg, lr, h, grad, err, want_loss=True
+):
     """HogBatch CBOW step: ``nb`` consecutive CBOW examples share the negatives ``negs[:nneg]``.
 
     Example b: context rows ``bctx[b, :bnctx[b]]`` (bnctx[b] >= 1) predict ``btgt[b]``. All
@@ -395,17 +400,26 @@ def cbow_block_step(syn0, syn1neg, bctx, bnctx, btgt, nb, cbow_mean, negs, nneg,
     each context row receives its example's full error, also in mean mode). The K negative rows
     are read once per block instead of once per target, and only K random draws are needed per
     block; the per-block work is a small (nb, D) x (D, K+1) product. Scratch: h and err (>= nb, D),
-    grad (>= nb, >= nneg+1) float32. Returns the summed loss (0 unless ``want_loss``).
+    grad (>= nb, >= nneg+1) float32. ``hot0`` (H, D): this thread's own copy of the input rows
+    ``0:H`` (the most frequent words), read and updated instead of ``syn0``'s (H = 0: none; see
+    :func:`sync_hot`). Returns the summed loss (0 unless ``want_loss``).
     """
     d = syn0.shape[1]
+    nhot = hot0.shape[0]
     for b in range(nb):
         for i in range(d):
             h[b, i] = _ZERO
             err[b, i] = _ZERO
         for j in range(bnctx[b]):
             c = bctx[b, j]
-            for i in range(d):
-                h[b, i] += syn0[c, i]
+            # two loops, not one over a matrix chosen by the branch: a chosen array is a new
+            # reference, i.e. a reference count every thread updates (see above)
+            if c < nhot:
+                for i in range(d):
+                    h[b, i] += hot0[c, i]
+            else:
+                for i in range(d):
+                    h[b, i] += syn0[c, i]
         if cbow_mean and bnctx[b] > 1:
             inv = _ONE / np.float32(bnctx[b])
             for i in range(d):
@@ -447,8 +461,12 @@ def cbow_block_step(syn0, syn1neg, bctx, bnctx, btgt, nb, cbow_mean, negs, nneg,
     for b in range(nb):
         for j in range(bnctx[b]):
             c = bctx[b, j]
-            for i in range(d):
-                syn0[c, i] += err[b, i]
+            if c < nhot:
+                for i in range(d):
+                    hot0[c, i] += err[b, i]
+            else:
+                for i in range(d):
+                    syn0[c, i] += err[b, i]
     return loss
 
 
@@ -585,7 +603,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                     state = _draw(state, negs, negative, t, touched, track)
                     want = steps % LOSS_EVERY == 0
                     loss += cbow_block_step(
-                        syn0, syn1neg, bctx, bnctx, btgt, nb, False, negs, nneg, lr, bh, grad, err, want
+                        syn0, sc.hot0, syn1neg, bctx, bnctx, btgt, nb, False, negs, nneg, lr, bh, grad, err, want
                     )
                     if want:
                         loss_pairs += nb
@@ -637,7 +655,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                     state = _draw(state, negs, negative, t, touched, track)
                     want = steps % LOSS_EVERY == 0
                     loss += cbow_block_step(
-                        syn0, syn1neg, bctx, bnctx, btgt, nb, p.cbow_mean, negs, nneg, lr, bh, grad, err, want
+                        syn0, sc.hot0, syn1neg, bctx, bnctx, btgt, nb, p.cbow_mean, negs, nneg, lr, bh, grad, err, want
                     )
                     if want:
                         loss_pairs += nb
@@ -678,8 +696,26 @@ def train_job(params, corpus, job, weights, tables, scratch):
         state = _draw(state, negs, negative, t, touched, track)
         lr = _lr(p.alpha, p.min_alpha, job.word_pos + seen, p.total_words)
         want = steps % LOSS_EVERY == 0
-        loss += cbow_block_step(syn0, syn1neg, bctx, bnctx, btgt, nb, p.cbow_mean, negs, nneg, lr, bh, grad, err, want)
+        loss += cbow_block_step(
+            syn0, sc.hot0, syn1neg, bctx, bnctx, btgt, nb, p.cbow_mean, negs, nneg, lr, bh, grad, err, want
+        )
         if want:
             loss_pairs += nb
         pairs += nb
     return loss, loss_pairs, pairs, seen
+
+
+@njit(**_JIT)
+def sync_hot(syn0, hot0, snap0) -> None:
+    """Hand a thread's changes to its own hot rows to the shared matrix, and take the shared rows back.
+
+    syn0: (V, D) shared input vectors; hot0 / snap0: (H, D) the thread's copy of rows ``0:H`` and
+    what they were when it last synchronised. Adds ``hot0 - snap0`` (this thread's change) to
+    ``syn0[:H]``, then both copies become the sum (which has the other threads' changes too).
+    """
+    for r in range(hot0.shape[0]):
+        for i in range(syn0.shape[1]):
+            v = syn0[r, i] + (hot0[r, i] - snap0[r, i])
+            syn0[r, i] = v
+            hot0[r, i] = v
+            snap0[r, i] = v

@@ -4,6 +4,9 @@ The corpus is read twice in a streaming way (once to count words, once to encode
 memory-mapped array of word ids, see :mod:`kotoba.text`), then ``threads`` Python threads each
 run the ``nogil`` Numba kernel of :mod:`kotoba.word2vec.kernels` over jobs of about ``job_words``
 tokens, updating the shared weight matrices without locks (Hogwild, as word2vec.c and gensim do).
+With CBOW blocks, each thread keeps its own copy of the ``hot_rows`` most frequent words' input
+vectors and hands its changes to them over after every job (see :class:`Word2VecConfig`): those rows
+are the ones both threads write all the time.
 
 As in word2vec.c and gensim, the corpus is cut into ``threads`` contiguous parts trained side by
 side (:func:`_interleave_jobs`), not front to back: with 2 threads that order scored +0.009 WS353
@@ -45,6 +48,7 @@ from ..vectors import WordVectors
 from .bundles import (
     Corpus,
     Weights,
+    hot_row_count,
     kernel_layers,
     make_job,
     make_params,
@@ -55,7 +59,7 @@ from .bundles import (
     unpad_in_place,
 )
 from .config import Word2VecConfig, same_training
-from .kernels import train_job
+from .kernels import sync_hot, train_job
 from .model import JSON_NAME, Word2VecModel
 
 # --------------------------------------------------------------------------- job order
@@ -138,7 +142,9 @@ class _Run:
         self.threads = config.resolved_threads()
         max_len = int(np.max(np.diff(self.offsets))) if self.offsets.size > 1 else 1
         max_job = max((int(self.offsets[s1] - self.offsets[s0]) for s0, s1, _ in self.jobs), default=1)
-        self.scratch = [make_scratch(config, max_len, padded) for _ in range(self.threads)]
+        hot = hot_row_count(config, syn0.shape[0], self.threads)
+        self.scratch = [make_scratch(config, max_len, padded, hot_rows=hot) for _ in range(self.threads)]
+        self.hot_lock = threading.Lock()  # one thread at a time adds its hot rows' changes to syn0
         self.id_buffers = [np.empty(max(max_job, 1), np.int32) for _ in range(self.threads)]
 
     def vectors(self) -> np.ndarray:
@@ -179,7 +185,19 @@ class _Run:
             raise FormatError(f"{self.ids_file}: shorter than its sentence offsets say (changed during training?)")
         corpus = Corpus(ids=ids, offsets=self.offsets[s0 : s1 + 1] - lo)
         job = make_job(0, s1 - s0, epoch * self.train_words + pos, _job_seed(self.base_seed, epoch, j))
-        return train_job(self.params, corpus, job, self.weights, self.tables, self.scratch[worker])
+        sc = self.scratch[worker]
+        out = train_job(self.params, corpus, job, self.weights, self.tables, sc)
+        if sc.hot0.shape[0]:  # the job's changes to the hot rows reach syn0 before the job counts as done
+            with self.hot_lock:
+                sync_hot(self.weights.syn0, sc.hot0, sc.snap0)
+        return out
+
+    def _take_hot_rows(self, worker: int) -> None:
+        """Worker ``worker``'s own copy of the hot rows starts as the shared rows (every job ends synchronised)."""
+        sc = self.scratch[worker]
+        with self.hot_lock:
+            sc.hot0[:] = self.weights.syn0[: sc.hot0.shape[0]]
+        sc.snap0[:] = sc.hot0
 
     def epoch(
         self,
@@ -212,6 +230,7 @@ class _Run:
 
         def worker(k: int) -> None:
             try:
+                self._take_hot_rows(k)
                 with open(self.ids_file, "rb", buffering=0) as ids_file:
                     while (j := take()) is not None:
                         done.put(self._job(epoch, j, k, ids_file))
@@ -260,6 +279,7 @@ def _load_kernel(config: Word2VecConfig) -> None:
     tables = make_tables(np.array([2, 1], np.int64), config)
     train_job(make_params(config, 1), corpus, make_job(0, 0, 0, np.uint64(0)), Weights(w, w, w), tables,
               make_scratch(config, 1, width))  # fmt: skip
+    sync_hot(w, np.zeros((0, width), np.float32), np.zeros((0, width), np.float32))
     kernels_loaded()
 
 
