@@ -45,8 +45,8 @@ class Word2VecConfig:
     input vectors of that many most frequent words and adds what it changed in them to the shared
     matrix after every job (Hogwild for the other rows): the hottest rows are otherwise written by
     both cores all the time and move between their caches on nearly every update. Default 1024:
-    ~1.2x faster training on 2 threads (IMDb), scores within noise; 0 gives plain Hogwild
-    (word2vec.c, gensim). With one thread it changes nothing.
+    whole IMDb CBOW runs on 2 threads 1.16-1.17x faster, the same scores over 7 seeds (BENCHMARKS.md);
+    0 gives plain Hogwild (word2vec.c, gensim). With one thread it changes nothing.
     ``lowercase`` and ``tokenizer`` (a :mod:`kotoba.text.tokenize` name: ``mecab`` for Japanese) say
     how the text becomes words.
 
