@@ -32,6 +32,7 @@ def _fake_train(monkeypatch, signum: int, checkpoint: bool = True) -> list:
 
     def train(corpus, config, *, should_stop=None, checkpoint_dir=None, **kw):
         seen.append(should_stop)
+        assert not should_stop()  # a real trainer asks before its first job
         os.kill(os.getpid(), signum)
         deadline = time.monotonic() + 5
         while not should_stop():  # a real trainer checks between steps
@@ -75,6 +76,28 @@ def test_without_a_checkpoint_folder_the_message_says_how_to_make_runs_resumable
     assert "to continue" not in res.err
 
 
+@pytest.mark.parametrize("signum,code,name", [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")])
+def test_a_signal_before_training_starts_quits_at_once(kotoba, tmp_path, monkeypatch, signum, code, name):
+    """While the corpus is read (the trainer has not asked yet) there is nothing to save: no waiting."""
+    import kotoba.word2vec as w2v
+
+    (tmp_path / "c.txt").write_text("a b c\n")
+    after = []
+
+    def train(corpus, config, *, should_stop=None, **kw):
+        os.kill(os.getpid(), signum)  # the scan: nobody has asked the hook yet
+        time.sleep(0.5)
+        after.append("the scan went on")
+
+    monkeypatch.setattr(w2v, "train", train)
+    res = kotoba("train", "c.txt", "-o", str(tmp_path / "v.bin"), "--checkpoint", str(tmp_path / "ck"))
+    assert res.rc == code and not after
+    assert f"kotoba: interrupted by {name}" in res.err and "Traceback" not in res.err
+    assert "saving a checkpoint" not in res.err and "to continue" not in res.err
+    assert not (tmp_path / "v.bin").exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_resume_command_is_not_doubled():
     assert resume_command(["train", "a b.txt", "--resume"]) == "kotoba train 'a b.txt' --resume"
     assert resume_command(["lm", "train", "--state", "s.npz"]) == "kotoba lm train --state s.npz --resume"
@@ -100,6 +123,7 @@ def test_second_signal_quits_at_once():
         import os, signal, sys, time
         from kotoba.cli.signals import stop_on_signals
         with stop_on_signals() as stop:
+            assert not stop()  # a trainer listens
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)
             assert stop() and stop.exit_code == 130, "first signal: flag only"
