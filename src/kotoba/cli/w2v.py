@@ -44,8 +44,8 @@ _HYPER = [
         "--hot-rows",
         "hot_rows",
         int,
-        "several threads: each thread's own copy of this many most frequent words' vectors (CBOW: input, "
-        "skip-gram: output), added back after every job; 0 = plain Hogwild (default 1024)",
+        "CBOW, several threads: each thread's own copy of this many most frequent words' vectors, added back "
+        "after every job; 0 = plain Hogwild (default 1024)",
     ),
     ("--init-range", "init_range", float, "input vectors start uniform in +-R/dim (default 1.0; word2vec.c: 0.5)"),
     ("--threads", "threads", int, "worker threads (default: all CPUs)"),

@@ -41,14 +41,12 @@ class Word2VecConfig:
     text8-prefix but -1.4 analogy points on 23M tokens of IMDb. ``init_range``: input vectors start uniform in
     ``±init_range / dim`` (word2vec.c: 0.5; gensim and the default: 1.0, +0.3 analogy points on
     text8-prefix CBOW).
-    ``hot_rows`` (negative sampling, more than one thread): each worker thread keeps its own copy of
-    that many most frequent words' rows of the matrix its step writes most -- the input vectors for
-    CBOW blocks, the output vectors for the skip-gram window step -- and adds what it changed in them
-    to the shared matrix after every job (Hogwild for the other rows): the hottest rows are otherwise
-    written by both cores all the time and move between their caches on nearly every update. Default
-    1024: whole IMDb runs on 2 threads 1.16-1.17x faster for CBOW (same scores over 7 seeds) and
-    1.11x for skip-gram (2 seeds, same scores; BENCHMARKS.md); 0 gives plain Hogwild (word2vec.c,
-    gensim). With one thread it changes nothing.
+    ``hot_rows`` (CBOW blocks, more than one thread): each worker thread keeps its own copy of the
+    input vectors of that many most frequent words and adds what it changed in them to the shared
+    matrix after every job (Hogwild for the other rows): the hottest rows are otherwise written by
+    both cores all the time and move between their caches on nearly every update. Default 1024:
+    whole IMDb CBOW runs on 2 threads 1.16-1.17x faster, the same scores over 7 seeds (BENCHMARKS.md);
+    0 gives plain Hogwild (word2vec.c, gensim). With one thread it changes nothing.
     ``lowercase`` and ``tokenizer`` (a :mod:`kotoba.text.tokenize` name: ``mecab`` for Japanese) say
     how the text becomes words.
 

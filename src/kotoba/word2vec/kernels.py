@@ -15,9 +15,7 @@ word2vec.c's update rules:
 
 * **HogBatch skip-gram** (:func:`sg_window_step`, the trainer's default for skip-gram with
   negative sampling): the context words of one window share one set of negatives and are
-  updated as one minibatch, so the K+1 output rows are read once per window. With more than one
-  thread, the output rows of the most frequent words come from the thread's own copy
-  (``scratch.hot1``), added back into ``syn1neg`` after every job like the CBOW copies below.
+  updated as one minibatch, so the K+1 output rows are read once per window.
 * **HogBatch CBOW** (:func:`cbow_block_step`, the default for CBOW with negative sampling only):
   ``block`` consecutive CBOW examples share one set of negatives and are updated as one
   minibatch, so the K negative rows are read once per block. With more than one thread, the input

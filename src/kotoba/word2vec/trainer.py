@@ -4,9 +4,9 @@ The corpus is read twice in a streaming way (once to count words, once to encode
 memory-mapped array of word ids, see :mod:`kotoba.text`), then ``threads`` Python threads each
 run the ``nogil`` Numba kernel of :mod:`kotoba.word2vec.kernels` over jobs of about ``job_words``
 tokens, updating the shared weight matrices without locks (Hogwild, as word2vec.c and gensim do).
-Each thread keeps its own copy of the ``hot_rows`` most frequent words' input vectors (CBOW blocks)
-or output vectors (skip-gram windows) and hands its changes to them over after every job (see
-:class:`Word2VecConfig`): those rows are the ones both threads write all the time.
+With CBOW blocks, each thread keeps its own copy of the ``hot_rows`` most frequent words' input
+vectors and hands its changes to them over after every job (see :class:`Word2VecConfig`): those rows
+are the ones both threads write all the time.
 
 As in word2vec.c and gensim, the corpus is cut into ``threads`` contiguous parts trained side by
 side (:func:`_interleave_jobs`), not front to back: with 2 threads that order scored +0.009 WS353
@@ -145,7 +145,7 @@ class _Run:
         hot = hot_row_count(config, syn0.shape[0], self.threads)
         self.has_hot = hot != (0, 0)
         self.scratch = [make_scratch(config, max_len, padded, hot_rows=hot) for _ in range(self.threads)]
-        self.hot_lock = threading.Lock()  # one thread at a time adds its hot rows' changes
+        self.hot_lock = threading.Lock()  # one thread at a time adds its hot rows' changes to syn0
         self.id_buffers = [np.empty(max(max_job, 1), np.int32) for _ in range(self.threads)]
 
     def vectors(self) -> np.ndarray:
