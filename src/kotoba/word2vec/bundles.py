@@ -85,9 +85,8 @@ class Scratch(NamedTuple):
     R = max(2*window, cbow_block, 2*window*sg_block); for blocks bctx (R, 2*window), bnctx and
     btgt (R,) int32, bh (R, Dp) float32. touched: (3, V) uint8 flags the kernel sets for every row of
     [syn0, syn1neg, syn1] it may change (round training reads and clears them), or (3, 0): no marking.
-    hot0 / snap0 (H0, Dp) float32: the thread's own copy of the input rows 0:H0 of the blocked steps and
-    their value at the last :func:`~kotoba.word2vec.kernels.sync_hot`; hot1 / snap1 (H1, Dp) likewise for
-    the output rows ``syn1neg[0:H1]`` of the skip-gram window step; 0 rows: none.
+    hot0 / snap0 (H, Dp) float32: the thread's own copy of the input rows 0:H of the blocked steps and
+    their value at the last :func:`~kotoba.word2vec.kernels.sync_hot`; H = 0: none.
     """
 
     sen: np.ndarray
@@ -104,8 +103,6 @@ class Scratch(NamedTuple):
     touched: np.ndarray
     hot0: np.ndarray
     snap0: np.ndarray
-    hot1: np.ndarray
-    snap1: np.ndarray
 
 
 def padded_width(dim: int) -> int:
@@ -195,15 +192,11 @@ def make_tables(counts: np.ndarray, config: Word2VecConfig) -> Tables:
 
 
 def make_scratch(
-    config: Word2VecConfig,
-    max_sentence: int,
-    padded_dim: int,
-    track_rows: int = 0,
-    hot_rows: tuple[int, int] = (0, 0),
+    config: Word2VecConfig, max_sentence: int, padded_dim: int, track_rows: int = 0, hot_rows: int = 0
 ) -> Scratch:
     """Buffers for one thread: sentences up to ``max_sentence`` tokens, rows of ``padded_dim`` floats;
     ``track_rows`` > 0: flags for that many rows per matrix, which the kernel marks as it trains;
-    ``hot_rows``: rows of the thread's own copies of the hottest syn0 and syn1neg rows (:func:`hot_row_count`)."""
+    ``hot_rows``: rows of the thread's own copy of the hottest input vectors (:func:`hot_row_count`)."""
     w, k = config.window, config.negative
     # a block holds cbow_block CBOW examples or the (up to 2*window) pairs of sg_block windows
     rows = max(2 * w, config.cbow_block, 2 * w * config.sg_block)
@@ -220,24 +213,21 @@ def make_scratch(
         btgt=np.empty(rows, np.int32),
         bh=np.empty((rows, padded_dim), np.float32),
         touched=np.zeros((3, track_rows), np.uint8),
-        hot0=np.zeros((hot_rows[0], padded_dim), np.float32),
-        snap0=np.zeros((hot_rows[0], padded_dim), np.float32),
-        hot1=np.zeros((hot_rows[1], padded_dim), np.float32),
-        snap1=np.zeros((hot_rows[1], padded_dim), np.float32),
+        hot0=np.zeros((hot_rows, padded_dim), np.float32),
+        snap0=np.zeros((hot_rows, padded_dim), np.float32),
     )
 
 
-def hot_row_count(config: Word2VecConfig, vocab_size: int, threads: int) -> tuple[int, int]:
-    """How many of the most frequent words' rows each Hogwild thread keeps its own copy of: (syn0, syn1neg).
+def hot_row_count(config: Word2VecConfig, vocab_size: int, threads: int) -> int:
+    """How many of the most frequent words' input rows each Hogwild thread keeps its own copy of.
 
-    ``config.hot_rows`` (at most the vocabulary) on more than one thread, for the matrix whose hot rows
-    the kernel's step writes most: the input rows of the blocked steps (CBOW, or skip-gram blocks), the
-    output rows of the skip-gram window step (targets and negatives); (0, 0) otherwise -- one thread
-    shares nothing, and the per-pair and HS steps read the shared matrices only.
+    ``config.hot_rows`` (at most the vocabulary) when the kernel's blocked steps run (CBOW or
+    skip-gram blocks with negative sampling only) on more than one thread, else 0: one thread shares
+    nothing, and the other steps read the shared matrix only.
     """
-    n = min(config.hot_rows, vocab_size) if threads > 1 and config.negative > 0 and not config.hs else 0
-    if not config.sg:
-        return (n if config.cbow_block > 1 else 0), 0
-    if not config.batch_negatives:
-        return 0, 0
-    return (n, 0) if config.sg_block > 1 else (0, n)
+    blocked = (
+        config.negative > 0
+        and not config.hs
+        and (config.cbow_block > 1 if not config.sg else (config.batch_negatives and config.sg_block > 1))
+    )
+    return min(config.hot_rows, vocab_size) if blocked and threads > 1 else 0

@@ -331,41 +331,8 @@ def cbow_step(
     return loss
 
 
-@njit(**_JIT, inline="always")
-def _window_scores(syn0, out, row, ctx, nctx, label, lr, grad, t, want_loss) -> float:
-    """Scores of every context row of the window against output row ``out[row]``: grad[:, t]; -> their loss."""
-    d = syn0.shape[1]
-    loss = 0.0
-    for j in range(nctx):
-        c = ctx[j]
-        f = _ZERO
-        for i in range(d):
-            f += syn0[c, i] * out[row, i]
-        if want_loss:
-            loss += ns_loss(f, label)
-        grad[j, t] = ns_coef(f, label, lr)
-    return loss
-
-
-@njit(**_JIT, inline="always")
-def _window_update(syn0, out, row, ctx, nctx, grad, t, err) -> None:
-    """The context rows' errors from output row ``out[row]`` (before its update), then its update."""
-    d = syn0.shape[1]
-    for j in range(nctx):
-        g = grad[j, t]
-        if g != _ZERO:
-            for i in range(d):
-                err[j, i] += g * out[row, i]
-    for j in range(nctx):
-        g = grad[j, t]
-        if g != _ZERO:
-            c = ctx[j]
-            for i in range(d):
-                out[row, i] += g * syn0[c, i]
-
-
 @njit(**_JIT)
-def sg_window_step(syn0, syn1neg, hot1, ctx, nctx, target, negs, nneg, lr, grad, err, want_loss=True) -> float:
+def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, want_loss=True) -> float:
     """HogBatch skip-gram step (arXiv 1611.06172): every context word in ``ctx[:nctx]`` predicts
     ``target`` against the *same* negatives ``negs[:nneg]``, as one small minibatch.
 
@@ -373,12 +340,9 @@ def sg_window_step(syn0, syn1neg, hot1, ctx, nctx, target, negs, nneg, lr, grad,
     updated (a plain SGD step on the window's summed loss when the rows are distinct). The
     (K+1) output rows are loaded once per window instead of once per pair, and only K random
     draws are needed per window. grad: (>= nctx, >= nneg+1) float32 and err: (>= nctx, D) float32
-    scratch. ``hot1`` (H, D): this thread's own copy of the output rows ``0:H`` (the most frequent
-    words), used instead of ``syn1neg``'s (H = 0: none; see :func:`sync_hot`). Returns the summed
-    loss (0 unless ``want_loss``).
+    scratch. Returns the summed loss (0 unless ``want_loss``).
     """
     d = syn0.shape[1]
-    nhot = hot1.shape[0]
     loss = 0.0
     for t in range(nneg + 1):
         if t == 0:
@@ -391,11 +355,14 @@ def sg_window_step(syn0, syn1neg, hot1, ctx, nctx, target, negs, nneg, lr, grad,
                     grad[j, t] = _ZERO
                 continue
             label = _ZERO
-        # a call per matrix, not one matrix chosen by the branch (a chosen array is a shared reference count)
-        if row < nhot:
-            loss += _window_scores(syn0, hot1, row, ctx, nctx, label, lr, grad, t, want_loss)
-        else:
-            loss += _window_scores(syn0, syn1neg, row, ctx, nctx, label, lr, grad, t, want_loss)
+        for j in range(nctx):
+            c = ctx[j]
+            f = _ZERO
+            for i in range(d):
+                f += syn0[c, i] * syn1neg[row, i]
+            if want_loss:
+                loss += ns_loss(f, label)
+            grad[j, t] = ns_coef(f, label, lr)
     for j in range(nctx):
         for i in range(d):
             err[j, i] = _ZERO
@@ -403,10 +370,17 @@ def sg_window_step(syn0, syn1neg, hot1, ctx, nctx, target, negs, nneg, lr, grad,
         row = target if t == 0 else negs[t - 1]
         if t > 0 and row == target:
             continue
-        if row < nhot:
-            _window_update(syn0, hot1, row, ctx, nctx, grad, t, err)
-        else:
-            _window_update(syn0, syn1neg, row, ctx, nctx, grad, t, err)
+        for j in range(nctx):
+            g = grad[j, t]
+            if g != _ZERO:
+                for i in range(d):
+                    err[j, i] += g * syn1neg[row, i]
+        for j in range(nctx):
+            g = grad[j, t]
+            if g != _ZERO:
+                c = ctx[j]
+                for i in range(d):
+                    syn1neg[row, i] += g * syn0[c, i]
     for j in range(nctx):
         c = ctx[j]
         for i in range(d):
@@ -643,7 +617,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                     continue
                 state = _draw(state, negs, negative, t, touched, track)
                 want = steps % LOSS_EVERY == 0
-                loss += sg_window_step(syn0, syn1neg, sc.hot1, ctx, nctx, w, negs, nneg, lr, grad, err, want)
+                loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, negs, nneg, lr, grad, err, want)
                 if clen > 0:
                     for j in range(nctx):
                         loss += sg_step(

@@ -143,7 +143,6 @@ class _Run:
         max_len = int(np.max(np.diff(self.offsets))) if self.offsets.size > 1 else 1
         max_job = max((int(self.offsets[s1] - self.offsets[s0]) for s0, s1, _ in self.jobs), default=1)
         hot = hot_row_count(config, syn0.shape[0], self.threads)
-        self.has_hot = hot != (0, 0)
         self.scratch = [make_scratch(config, max_len, padded, hot_rows=hot) for _ in range(self.threads)]
         self.hot_lock = threading.Lock()  # one thread at a time adds its hot rows' changes to syn0
         self.id_buffers = [np.empty(max(max_job, 1), np.int32) for _ in range(self.threads)]
@@ -188,20 +187,17 @@ class _Run:
         job = make_job(0, s1 - s0, epoch * self.train_words + pos, _job_seed(self.base_seed, epoch, j))
         sc = self.scratch[worker]
         out = train_job(self.params, corpus, job, self.weights, self.tables, sc)
-        if self.has_hot:  # the job's changes to the hot rows reach the matrices before the job counts as done
+        if sc.hot0.shape[0]:  # the job's changes to the hot rows reach syn0 before the job counts as done
             with self.hot_lock:
                 sync_hot(self.weights.syn0, sc.hot0, sc.snap0)
-                sync_hot(self.weights.syn1neg, sc.hot1, sc.snap1)
         return out
 
     def _take_hot_rows(self, worker: int) -> None:
-        """Worker ``worker``'s own copies of the hot rows start as the shared rows (every job ends synchronised)."""
+        """Worker ``worker``'s own copy of the hot rows starts as the shared rows (every job ends synchronised)."""
         sc = self.scratch[worker]
         with self.hot_lock:
             sc.hot0[:] = self.weights.syn0[: sc.hot0.shape[0]]
-            sc.hot1[:] = self.weights.syn1neg[: sc.hot1.shape[0]]
         sc.snap0[:] = sc.hot0
-        sc.snap1[:] = sc.hot1
 
     def epoch(
         self,
