@@ -110,11 +110,12 @@ def test_single_thread_runs_are_bit_identical_and_learn(tmp_path, sg, hs, negati
     assert a.stats["words_per_sec"] > 0
 
 
+@pytest.mark.parametrize("model", [{}, dict(sg=True, sg_block=2)], ids=["cbow", "sg-blocks"])
 @pytest.mark.parametrize("hot_rows", [0, 4, 1024])
-def test_multithreaded_run_learns_too(tmp_path, hot_rows):
+def test_multithreaded_run_learns_too(tmp_path, hot_rows, model):
     """Plain Hogwild, some and all (19 words) rows of each thread's own: every thread's changes arrive."""
     corpus = _toy_corpus(tmp_path / "toy.txt")
-    m = train(corpus, Word2VecConfig(threads=2, seed=1, hot_rows=hot_rows, **SMALL))
+    m = train(corpus, Word2VecConfig(threads=2, seed=1, hot_rows=hot_rows, **model, **SMALL))
     assert m.wv.similarity("b1", "b5") > m.wv.similarity("b1", "a5") + 0.2
     assert m.wv.similarity("a0", "a3") > m.wv.similarity("a0", "b3") + 0.2
 
