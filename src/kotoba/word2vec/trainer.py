@@ -185,19 +185,18 @@ class _Run:
             raise FormatError(f"{self.ids_file}: shorter than its sentence offsets say (changed during training?)")
         corpus = Corpus(ids=ids, offsets=self.offsets[s0 : s1 + 1] - lo)
         job = make_job(0, s1 - s0, epoch * self.train_words + pos, _job_seed(self.base_seed, epoch, j))
-        sc = self.scratch[worker]
-        out = train_job(self.params, corpus, job, self.weights, self.tables, sc)
-        if sc.hot0.shape[0]:  # the job's changes to the hot rows reach syn0 before the job counts as done
-            with self.hot_lock:
-                sync_hot(self.weights.syn0, sc.hot0, sc.snap0)
+        out = train_job(self.params, corpus, job, self.weights, self.tables, self.scratch[worker])
+        self._sync_hot(worker)  # the job's changes to the hot rows reach syn0 before the job counts as done
         return out
 
-    def _take_hot_rows(self, worker: int) -> None:
-        """Worker ``worker``'s own copy of the hot rows starts as the shared rows (every job ends synchronised)."""
+    def _sync_hot(self, worker: int) -> None:
+        """Add worker ``worker``'s changes to its own copy of the hot rows into syn0 and take the merged
+        rows back; when a worker starts, its copy is unchanged since its last job (or all zeros), so this
+        only takes the shared rows."""
         sc = self.scratch[worker]
-        with self.hot_lock:
-            sc.hot0[:] = self.weights.syn0[: sc.hot0.shape[0]]
-        sc.snap0[:] = sc.hot0
+        if sc.hot0.shape[0]:
+            with self.hot_lock:
+                sync_hot(self.weights.syn0, sc.hot0, sc.snap0)
 
     def epoch(
         self,
@@ -230,7 +229,7 @@ class _Run:
 
         def worker(k: int) -> None:
             try:
-                self._take_hot_rows(k)
+                self._sync_hot(k)
                 with open(self.ids_file, "rb", buffering=0) as ids_file:
                     while (j := take()) is not None:
                         done.put(self._job(epoch, j, k, ids_file))
