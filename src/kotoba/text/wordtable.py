@@ -45,85 +45,112 @@ def _space_len(c, b1, b2):
     return 0
 
 
-@njit(cache=True)
-def _tokenise(data, ids, ends, table, word_start, word_len, word_hash, arena, n_words, arena_used):
-    """Look up (adding if new) every token of ``data``: (L,) uint8, valid UTF-8.
+def _byte_classes() -> np.ndarray:
+    """(256,) uint8: 1 for an ASCII whitespace byte, 2 for a lead byte of a possible multi-byte space
+    (see :func:`_space_len`), 0 for any other byte (part of a token)."""
+    cls = np.zeros(256, np.uint8)
+    cls[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = 1
+    cls[[0xC2, 0xE1, 0xE2, 0xE3]] = 2
+    return cls
 
-    Writes the tokens' ids to ``ids`` and, for each newline, the number of tokens before it to
-    ``ends``. The caller guarantees room: ``len(ids) > L // 2``, ``len(ends) >=`` newlines,
-    the word arrays and ``arena`` can take ``L // 2 + 1`` more words and ``L + L // 2 + 1`` more
-    bytes (each word is stored followed by a newline), and the table stays at most half full.
-    Returns (n_ids, n_ends, n_words, arena_used).
+
+_CLASSES = _byte_classes()
+
+
+@njit(cache=True, nogil=True)
+def _tokenise(data, i, cls, ids, n_ids, ends, n_ends, slots, word_start, word_len, arena, n_words, arena_used):
+    """Look up (adding if new) every token of ``data[i:]``: (L,) uint8, valid UTF-8.
+
+    Writes the tokens' ids to ``ids[n_ids:]`` and, for each newline, the number of tokens before
+    it to ``ends[n_ends:]``. cls: :func:`_byte_classes`. slots: the hash table, (S, 3): rows of [hash,
+    id | length << 32, the word's first 8 bytes] (-1: empty), so that a probe reads one row and a
+    word of up to 8 bytes is found without reading the arena -- per token one cache miss, not one
+    per word array. Returns early,
+    before the new word that would make the table more than half full (the caller grows it and
+    calls again from there). The caller guarantees room: ``len(ids) > L // 2``, ``len(ends) >=``
+    newlines, the word arrays and ``arena`` can take ``L // 2 + 1`` more words and ``L + L // 2 + 1``
+    more bytes (each word is stored followed by a newline).
+    Returns (where it stopped: L when done, n_ids, n_ends, n_words, arena_used).
     """
-    mask = np.uint64(len(table) - 1)
+    mask = np.uint64(len(slots) - 1)
     n = len(data)
-    n_ids = 0
-    n_ends = 0
-    start = -1  # where the current token began, -1 between tokens
-    h = _FNV_OFFSET
-    i = 0
-    while i <= n:
-        if i == n:
-            k = 1  # the end closes the last token
-        else:
-            c = data[i]
-            if 0xC2 <= c <= 0xE3:
-                k = _space_len(c, data[i + 1] if i + 1 < n else 0, data[i + 2] if i + 2 < n else 0)
-            else:
-                k = _space_len(c, 0, 0)
-        if k == 0:
-            if start < 0:
-                start = i
-                h = _FNV_OFFSET
-            h = (h ^ np.uint64(data[i])) * _FNV_PRIME
+    while i < n:
+        c = data[i]
+        k = cls[c]
+        if k == 1:  # ASCII whitespace: the common case, one table read per byte
+            if c == 10:
+                ends[n_ends] = n_ids
+                n_ends += 1
             i += 1
             continue
-        if start >= 0:  # find the token data[start:i] in the table or add it (inline: a helper
-            length = i - start  # taking the arrays would pay reference counting per token)
-            slot = h & mask
-            while True:
-                w = table[slot]
-                if w == _EMPTY:
-                    w = n_words
-                    table[slot] = w
-                    word_start[w] = arena_used
-                    word_len[w] = length
-                    word_hash[w] = h
-                    arena[arena_used : arena_used + length] = data[start:i]
-                    arena[arena_used + length] = 10  # words() splits the arena at these
-                    arena_used += length + 1
-                    n_words += 1
-                    break
-                if word_hash[w] == h and word_len[w] == length:
+        if k == 2:
+            k = _space_len(c, data[i + 1] if i + 1 < n else 0, data[i + 2] if i + 2 < n else 0)
+            if k:
+                i += k
+                continue
+        start = i  # a token: hash its bytes up to the next whitespace or the end
+        h = _FNV_OFFSET
+        head = np.int64(0)  # its first 8 bytes, little-endian
+        while True:
+            h = (h ^ np.uint64(c)) * _FNV_PRIME
+            if i - start < 8:
+                head |= np.int64(c) << (8 * (i - start))
+            i += 1
+            if i == n:
+                break
+            c = data[i]
+            k = cls[c]
+            if k == 1 or (k == 2 and _space_len(c, data[i + 1] if i + 1 < n else 0, data[i + 2] if i + 2 < n else 0)):
+                break
+        length = i - start  # find data[start:i] in the table or add it (inline: a helper taking the
+        key = np.int64(h)  # arrays would pay reference counting per token)
+        slot = h & mask
+        while True:
+            info = slots[slot, 1]
+            if info < 0:
+                if 2 * (n_words + 1) > len(slots):
+                    return start, n_ids, n_ends, n_words, arena_used
+                w = n_words
+                slots[slot, 0] = key
+                slots[slot, 1] = np.int64(w) | (np.int64(length) << 32)
+                slots[slot, 2] = head
+                word_start[w] = arena_used
+                word_len[w] = length
+                arena[arena_used : arena_used + length] = data[start:i]
+                arena[arena_used + length] = 10  # words() splits the arena at these
+                arena_used += length + 1
+                n_words += 1
+                break
+            if slots[slot, 0] == key and (info >> 32) == length and slots[slot, 2] == head:
+                w = np.int64(info & 0xFFFFFFFF)
+                same = True
+                if length > 8:  # the first 8 bytes matched; compare the rest with the stored word
                     s = word_start[w]
-                    same = True
-                    for j in range(length):
+                    for j in range(8, length):
                         if arena[s + j] != data[start + j]:
                             same = False
                             break
-                    if same:
-                        break
-                slot = (slot + np.uint64(1)) & mask
-            ids[n_ids] = w
-            n_ids += 1
-            start = -1
-        if i < n and data[i] == 10:
-            ends[n_ends] = n_ids
-            n_ends += 1
-        i += k
-    return n_ids, n_ends, n_words, arena_used
+                if same:
+                    break
+            slot = (slot + np.uint64(1)) & mask
+        ids[n_ids] = w
+        n_ids += 1
+    return n, n_ids, n_ends, n_words, arena_used
 
 
 @njit(cache=True)
-def _rehash(word_hash, n_words, size):
-    table = np.full(size, _EMPTY, np.int32)
+def _rehash(slots, size):
+    """The table's rows re-inserted into a table of ``size`` (a power of two) rows."""
+    out = np.full((size, slots.shape[1]), _EMPTY, np.int64)
     mask = np.uint64(size - 1)
-    for w in range(n_words):
-        slot = word_hash[w] & mask
-        while table[slot] != _EMPTY:
+    for r in range(len(slots)):
+        if slots[r, 1] < 0:
+            continue
+        slot = np.uint64(slots[r, 0]) & mask
+        while out[slot, 1] >= 0:
             slot = (slot + np.uint64(1)) & mask
-        table[slot] = w
-    return table
+        out[slot] = slots[r]
+    return out
 
 
 def _grown(a: np.ndarray, need: int) -> np.ndarray:
@@ -141,10 +168,9 @@ class WordTable:
     def __init__(self) -> None:
         self.n_words = 0
         self.arena_used = 0
-        self.table = np.full(1 << 10, _EMPTY, np.int32)
+        self.slots = np.full((1 << 10, 3), _EMPTY, np.int64)
         self.word_start = np.zeros(256, np.int64)
         self.word_len = np.zeros(256, np.int32)
-        self.word_hash = np.zeros(256, np.uint64)
         self.arena = np.zeros(4096, np.uint8)
 
     def __len__(self) -> int:
@@ -160,18 +186,15 @@ class WordTable:
         self._reserve(most, len(buf))
         ids = np.empty(most, np.int32)
         ends = np.empty(data.count(b"\n"), np.int64)
-        n_ids, n_ends, self.n_words, self.arena_used = _tokenise(
-            buf,
-            ids,
-            ends,
-            self.table,
-            self.word_start,
-            self.word_len,
-            self.word_hash,
-            self.arena,
-            self.n_words,
-            self.arena_used,
-        )
+        pos = n_ids = n_ends = 0
+        while True:
+            pos, n_ids, n_ends, self.n_words, self.arena_used = _tokenise(
+                buf, pos, _CLASSES, ids, n_ids, ends, n_ends, self.slots, self.word_start, self.word_len,
+                self.arena, self.n_words, self.arena_used,
+            )  # fmt: skip
+            if pos == len(buf):
+                break
+            self.slots = _rehash(self.slots, 2 * len(self.slots))  # it stopped at half full
         return ids[:n_ids], ends[:n_ends]
 
     def words(self) -> Sequence[str]:
@@ -187,13 +210,7 @@ class WordTable:
         need = self.n_words + words
         self.word_start = _grown(self.word_start, need)
         self.word_len = _grown(self.word_len, need)
-        self.word_hash = _grown(self.word_hash, need)
         self.arena = _grown(self.arena, self.arena_used + nbytes + words)
-        if 2 * need > len(self.table):  # keep the table at most half full: short probe runs
-            size = len(self.table)
-            while 2 * need > size:
-                size *= 2
-            self.table = _rehash(self.word_hash, self.n_words, size)
 
 
 class _Words(Sequence[str]):
