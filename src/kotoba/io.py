@@ -46,21 +46,24 @@ def _output_error(path: Path, e: OSError) -> OutputError:
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
+def atomic_write(
+    path: str | os.PathLike, mode: str = "wb", encoding: str | None = None, shown: Path | None = None
+) -> Iterator[IO]:
     """Open a temp file beside ``path``; on clean exit fsync it and rename it over ``path``.
 
     If the block raises, the temp file is removed and ``path`` is untouched, so a crash never
     leaves a half-written file under the real name (a SIGKILL can leave a ``<name>.tmp-*`` file
     beside it, never a truncated ``<name>``). An OS error while creating, writing or renaming
     (folder not writable, disk full, file too large) becomes :class:`~kotoba.errors.OutputError`
-    naming ``path``.
+    naming ``shown`` (default: ``path``; :func:`save_pair` names the file the user asked for).
     """
     path = Path(path)
+    shown = shown or path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
     except OSError as e:
-        raise _output_error(path, e) from e
+        raise _output_error(shown, e) from e
     try:
         # mkstemp creates 0600; give the file the mode a plain open() would (0666 less the umask)
         umask = os.umask(0)
@@ -75,7 +78,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         if isinstance(e, OSError) and not isinstance(e, OutputError) and e.errno in _WRITE_ADVICE:
-            raise _output_error(path, e) from e
+            raise _output_error(shown, e) from e
         raise
 
 
@@ -100,13 +103,75 @@ def check_writable(path: str | os.PathLike, *, folder: bool = False) -> None:
         raise _output_error(path, e) from e
 
 
-def save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
-    """Write named arrays to an uncompressed ``.npz`` atomically (no object arrays)."""
+def save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], shown: Path | None = None) -> None:
+    """Write named arrays to an uncompressed ``.npz`` atomically (no object arrays); ``shown``: see
+    :func:`atomic_write`."""
     for name, a in arrays.items():
         if np.asarray(a).dtype.hasobject:
             raise TypeError(f"array {name!r} has dtype object; refusing to save it (it would need pickle)")
-    with atomic_write(path, "wb") as f:
+    with atomic_write(path, "wb", shown=shown) as f:
         np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
+
+
+#: the member / key :func:`save_pair` writes into both files of a pair
+PAIR_TOKEN = "save_token"
+
+
+def _waiting(path: Path) -> Path:
+    """Where :func:`save_pair` puts the next version of ``path`` before renaming it into place."""
+    return path.with_name(path.name + ".next")
+
+
+def save_pair(npz_path: str | os.PathLike, arrays: Mapping[str, np.ndarray], json_path: str | os.PathLike,
+              meta: dict[str, Any]) -> None:  # fmt: skip
+    """Write ``arrays`` (.npz) and ``meta`` (JSON) as one save that a crash cannot split.
+
+    Both go to ``<name>.next`` first (each atomically, see :func:`atomic_write`), marked with the
+    same random token; then the arrays are renamed into place, then the JSON. Killed before the
+    first rename, the previous pair is untouched; between the renames, the new arrays are in place
+    and their JSON waits as ``<json>.next``, where :func:`load_pair` finds it by the token. So the
+    last complete save always loads (a pair written file by file could be left unreadable).
+    """
+    token = os.urandom(8).hex()  # not the training generator: saving must not change what is trained
+    npz_path, json_path = Path(npz_path), Path(json_path)
+    save_npz(_waiting(npz_path), {**arrays, PAIR_TOKEN: np.array(token)}, shown=npz_path)
+    save_json(_waiting(json_path), {**meta, PAIR_TOKEN: token}, shown=json_path)
+    for path in (npz_path, json_path):
+        try:
+            os.replace(_waiting(path), path)
+        except OSError as e:
+            raise _output_error(path, e) from e
+
+
+def load_pair(npz_path: str | os.PathLike, json_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], Any]:
+    """The arrays and JSON of the last complete :func:`save_pair`, without the token.
+
+    A JSON without a token (older files, or not a kotoba file at all) comes back as it is, for the
+    caller's own checks. :class:`FormatError` if the JSON is missing or from another save than the
+    arrays, and no JSON of theirs waits beside it.
+    """
+    npz_path, json_path = Path(npz_path), Path(json_path)
+    waiting = _waiting(json_path)  # killed between the two renames: the arrays' JSON is still here
+    if not json_path.exists() and not waiting.exists():
+        raise FormatError(f"{npz_path}: its side file {json_path.name} is missing (both files are needed)")
+    arrays = load_npz(npz_path)
+    token = arrays.pop(PAIR_TOKEN, None)
+    token = None if token is None else str(token)
+    meta = load_json(json_path) if json_path.exists() else None
+    if meta is not None and (not isinstance(meta, dict) or meta.get(PAIR_TOKEN, token) == token):
+        if isinstance(meta, dict):
+            meta.pop(PAIR_TOKEN, None)
+        return arrays, meta
+    if waiting.exists():
+        other = load_json(waiting)
+        if isinstance(other, dict) and token is not None and other.pop(PAIR_TOKEN, None) == token:
+            return arrays, other
+    if meta is None:
+        raise FormatError(f"{npz_path}: its side file {json_path.name} is missing (both files are needed)")
+    raise FormatError(
+        f"{json_path} is from another save than {npz_path.name} (files copied from different saves?); "
+        "use a complete pair of files"
+    )
 
 
 # what a damaged or hostile archive can raise while being parsed
@@ -185,9 +250,9 @@ def _read_exactly(f: IO[bytes], n: int, prealloc: bool) -> bytearray:
     return buf
 
 
-def save_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write JSON (UTF-8, indented, non-ASCII kept) atomically."""
-    with atomic_write(path, "w", encoding="utf-8") as f:
+def save_json(path: str | os.PathLike, obj: Any, shown: Path | None = None) -> None:
+    """Write JSON (UTF-8, indented, non-ASCII kept) atomically; ``shown``: see :func:`atomic_write`."""
+    with atomic_write(path, "w", encoding="utf-8", shown=shown) as f:
         json.dump(obj, f, ensure_ascii=False, indent=1)
         f.write("\n")
 

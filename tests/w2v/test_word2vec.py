@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -218,6 +220,32 @@ def test_stop_without_checkpoint_folder_says_nothing_was_saved(tmp_path):
     assert info.value.checkpoint is None
 
 
+@pytest.mark.parametrize("deterministic", [False, True])
+def test_a_save_killed_between_its_two_renames_resumes_bit_identically(tmp_path, monkeypatch, deterministic):
+    """Killed after the arrays were renamed into place and before the JSON was (kotoba.io.save_pair):
+    the checkpoint still loads -- the arrays' JSON waits beside them -- and the run resumes exactly."""
+    corpus = _toy_corpus(tmp_path / "toy.txt")
+    cfg = Word2VecConfig(threads=1, seed=4, deterministic=deterministic, **SMALL)
+    full = train(corpus, cfg)
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(TrainingInterrupted):
+        train(corpus, cfg, checkpoint_dir=ckpt, should_stop=_StopAfter(0 if deterministic else 3))
+    real = os.replace
+
+    def killed_before_the_json(src, dst):
+        if Path(dst) == ckpt / "word2vec.json":
+            raise KeyboardInterrupt("killed")
+        real(src, dst)
+
+    monkeypatch.setattr("kotoba.io.os.replace", killed_before_the_json)
+    with pytest.raises(KeyboardInterrupt):  # the resumed run's next save is cut in the middle
+        train(corpus, cfg, checkpoint_dir=ckpt, resume=True)
+    monkeypatch.undo()
+    assert (ckpt / "word2vec.json.next").exists()
+    resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True)
+    np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
+
+
 def test_version_1_checkpoint_still_resumes(tmp_path):
     """A checkpoint written before mid-epoch stops existed (no jobs_done anywhere) continues as before."""
     corpus = _toy_corpus(tmp_path / "toy.txt")
@@ -240,7 +268,8 @@ def test_version_1_checkpoint_still_resumes(tmp_path):
     assert Word2VecModel.load(ckpt).config == cfg  # fields added since read as version 1 behaved
     resumed = train(corpus, cfg, checkpoint_dir=ckpt, resume=True)
     np.testing.assert_array_equal(resumed.wv.vectors, full.wv.vectors)
-    meta["version"] = 99
+    meta["version"] = 99  # as a newer kotoba would write it (the resume saved again: no pairing token)
+    meta.pop("save_token", None)
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(FormatError, match="version 99"):
         Word2VecModel.load(ckpt)

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DataError, FormatError
-from ..io import load_json, load_npz, save_json, save_npz
+from ..io import load_pair, save_pair
 from ..layers.time import GATE_ORDER, TimeLSTM, reorder_gates
 from ..models.rnnlm import build_lm
 from ..text.vocab import Vocab
@@ -99,8 +99,7 @@ def save_lm(path: str | os.PathLike, model: Any, vocab: Vocab | Sequence[str], m
         "vocab": vocab.to_dict(),
         "meta": meta,
     }
-    save_npz(path, arrays)
-    save_json(sidecar_path(path), side)
+    save_pair(path, arrays, sidecar_path(path), side)  # one save a crash cannot split
     return path
 
 
@@ -115,9 +114,7 @@ def load_lm(path: str | os.PathLike, rng: np.random.Generator | None = None) -> 
     """
     path = Path(path)
     side_path = sidecar_path(path)
-    if not side_path.exists():
-        raise FormatError(f"{path}: checkpoint side file {side_path.name} is missing (both files are needed)")
-    side = load_json(side_path)
+    arrays, side = load_pair(path, side_path)
     if not isinstance(side, dict) or side.get("format") != FORMAT:
         raise FormatError(f"{side_path}: not a kotoba language-model checkpoint (format is not {FORMAT!r})")
     version = side.get("version")
@@ -126,7 +123,6 @@ def load_lm(path: str | os.PathLike, rng: np.random.Generator | None = None) -> 
             f"{side_path}: unsupported checkpoint version {version!r} (this kotoba reads versions "
             f"{', '.join(map(str, READABLE_VERSIONS))}; a newer kotoba wrote it?)"
         )
-    arrays = load_npz(path)
     _check_sizes(side_path, side.get("config"), arrays)
     try:
         model = build_lm(side["config"], rng=rng)

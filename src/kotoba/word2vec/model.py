@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DataError, FormatError
-from ..io import load_json, load_npz, save_json, save_npz
+from ..io import load_pair, save_pair
 from ..vectors import WordVectors
 from .config import Word2VecConfig
 
@@ -53,7 +53,8 @@ class Word2VecModel:
     base_seed: int = 0
 
     def save(self, directory: str | os.PathLike) -> None:
-        """Write ``word2vec.npz`` (arrays, no pickle) and ``word2vec.json`` (vocab, config, progress) atomically."""
+        """Write ``word2vec.npz`` (arrays, no pickle) and ``word2vec.json`` (vocab, config, progress)
+        as one atomic save (:func:`~kotoba.io.save_pair`)."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         arrays = {
@@ -66,9 +67,10 @@ class Word2VecModel:
             arrays["syn1neg"] = self.syn1neg
         if self.syn1 is not None:
             arrays["syn1"] = self.syn1
-        # arrays first, then the JSON that names their epoch: a crash in between is detected on load
-        save_npz(d / NPZ_NAME, arrays)
-        save_json(
+        # one save a crash cannot split (see save_pair): the last complete checkpoint always loads
+        save_pair(
+            d / NPZ_NAME,
+            arrays,
             d / JSON_NAME,
             {
                 "format": FORMAT,
@@ -85,14 +87,13 @@ class Word2VecModel:
     def load(cls, directory: str | os.PathLike) -> Word2VecModel:
         """Read a model written by :meth:`save`; FormatError if files are missing or inconsistent."""
         d = Path(directory)
-        meta = load_json(d / JSON_NAME)
+        arrays, meta = load_pair(d / NPZ_NAME, d / JSON_NAME)
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise FormatError(f"{d / JSON_NAME}: not a kotoba word2vec model")
         if meta.get("version") not in _READABLE_VERSIONS:
             raise FormatError(
                 f"{d / JSON_NAME}: unsupported version {meta.get('version')!r} (this kotoba reads {_READABLE_VERSIONS})"
             )
-        arrays = load_npz(d / NPZ_NAME)
         try:
             config = Word2VecConfig.from_dict({**LEGACY_CONFIG, **meta["config"]})
             words = list(meta["words"])

@@ -60,7 +60,7 @@ from .bundles import (
 )
 from .config import Word2VecConfig, same_training
 from .kernels import sync_hot, train_job
-from .model import JSON_NAME, Word2VecModel
+from .model import JSON_NAME, NPZ_NAME, Word2VecModel
 
 # --------------------------------------------------------------------------- job order
 
@@ -408,7 +408,8 @@ def load_resume_point(checkpoint_dir, config: Word2VecConfig, corpus: list) -> W
     training (Hogwild, rounds, a cluster) resumes through here."""
     if checkpoint_dir is None:
         raise ConfigError("resume=True needs a checkpoint_dir")
-    if not (Path(checkpoint_dir) / JSON_NAME).exists():
+    # the arrays are renamed into place first (kotoba.io.save_pair): either file means a save was made
+    if not any((Path(checkpoint_dir) / name).exists() for name in (NPZ_NAME, JSON_NAME)):
         return None
     state = Word2VecModel.load(checkpoint_dir)
     if not same_training(state.config, config):
