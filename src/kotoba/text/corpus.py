@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+from numba import njit
 
 from ..errors import ConfigError, EmptyCorpusError, FormatError
 from ..io import atomic_write, load_json, save_json
@@ -456,6 +457,33 @@ def _sentence_ends(ends: np.ndarray, line_start: int, last_cut: int, total: int,
     return cuts[cuts > last_cut]
 
 
+@njit(cache=True, nogil=True)
+def _remap_block(prov, perm, cuts, start, n_ids, prev, out_ids, out_offsets):
+    """One block of :func:`_remap`: ``prov`` (n,) int32 provisional ids from position ``start`` on.
+
+    Writes the kept final ids to ``out_ids`` and, for each cut in ``cuts`` (the block's sentence
+    ends, increasing, in ``(start, start + n]``), the final offset it becomes to ``out_offsets``
+    unless that sentence is empty (offset not above ``prev``, the last one written); ``n_ids``:
+    final ids written before the block. -> (ids written, offsets written, last offset).
+    """
+    kept = 0
+    n_off = 0
+    c = 0
+    for j in range(len(prov)):
+        new = perm[prov[j]]
+        if new >= 0:
+            out_ids[kept] = new
+            kept += 1
+        while c < len(cuts) and cuts[c] - start == j + 1:
+            off = n_ids + kept
+            if off > prev:
+                out_offsets[n_off] = off
+                n_off += 1
+                prev = off
+            c += 1
+    return kept, n_off, prev
+
+
 def _remap(
     ids_path: Path, cuts_path: Path, n_tokens: int, n_cuts: int, perm: np.ndarray, out_dir: Path
 ) -> tuple[int, int]:
@@ -464,7 +492,8 @@ def _remap(
     perm: (W,) int32 provisional id -> final id, -1 for a dropped word. Sentences whose every
     word was dropped disappear. Returns (ids written, sentences written).
     """
-    cuts = np.memmap(cuts_path, np.int64, mode="r", shape=(n_cuts,))
+    cuts = np.memmap(cuts_path, np.int64, mode="r", shape=(n_cuts,)) if n_cuts else np.zeros(0, np.int64)
+    out_ids = np.empty(_SCAN_IDS_BLOCK, np.int32)
     n_ids = 0  # final ids written so far
     n_sent = 0
     prev = 0  # the last offset written
@@ -477,19 +506,16 @@ def _remap(
     ):
         f_off.write(np.zeros(1, np.int64))
         while start < n_tokens:
-            new = perm[np.fromfile(f_in, np.int32, _SCAN_IDS_BLOCK)]
-            keep = new >= 0
-            f_ids.write(new[keep])
-            kept_before = np.cumsum(keep, dtype=np.int32)  # kept_before[j]: kept ids among block[:j + 1]
-            stop = start + len(new)
+            prov = np.fromfile(f_in, np.int32, _SCAN_IDS_BLOCK)
+            stop = start + len(prov)
             c_stop = int(np.searchsorted(cuts, stop, side="right"))
-            offsets = kept_before[np.asarray(cuts[c:c_stop]) - start - 1].astype(np.int64) + n_ids
-            offsets = offsets[np.diff(offsets, prepend=prev) > 0]  # drop sentences left empty
-            f_off.write(offsets)
-            if len(offsets):
-                prev = int(offsets[-1])
-            n_sent += len(offsets)
-            n_ids += int(kept_before[-1])
+            block_cuts = np.asarray(cuts[c:c_stop])
+            offsets = np.empty(len(block_cuts), np.int64)
+            kept, n_off, prev = _remap_block(prov, perm, block_cuts, start, n_ids, prev, out_ids, offsets)
+            f_ids.write(out_ids[:kept])
+            f_off.write(offsets[:n_off])
+            n_sent += n_off
+            n_ids += kept
             start, c = stop, c_stop
     del cuts
     return n_ids, n_sent
