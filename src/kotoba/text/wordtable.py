@@ -15,10 +15,13 @@ from collections.abc import Sequence
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 _EMPTY = -1
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
+_LOW = np.uint64(0x2121212121212121)  # per byte: below this is whitespace or a control character
+_HIGH = np.uint64(0x8080808080808080)
 
 
 @njit(cache=True)
@@ -58,7 +61,7 @@ _CLASSES = _byte_classes()
 
 
 @njit(cache=True, nogil=True)
-def _tokenise(data, i, cls, ids, n_ids, ends, n_ends, slots, word_start, word_len, arena, n_words, arena_used):
+def _tokenise(data, words, i, cls, ids, n_ids, ends, n_ends, slots, word_start, word_len, arena, n_words, arena_used):
     """Look up (adding if new) every token of ``data[i:]``: (L,) uint8, valid UTF-8.
 
     Writes the tokens' ids to ``ids[n_ids:]`` and, for each newline, the number of tokens before
@@ -88,20 +91,53 @@ def _tokenise(data, i, cls, ids, n_ids, ends, n_ends, slots, word_start, word_le
             if k:
                 i += k
                 continue
-        start = i  # a token: hash its bytes up to the next whitespace or the end
+        # A token: its bytes up to the next whitespace or the end, hashed 8 at a time (little-endian
+        # words from the token's start, the last one zero-padded), so that a short ASCII token costs
+        # one load: the first byte below 0x21 or above 0x7f in the word is found with a borrow trick
+        # (the lowest flagged byte is always a true one) and, when it is an ASCII space or the end,
+        # ends the token there. Any other such byte (a control character, non-ASCII, a multi-byte
+        # space) sends the rest of the token to the byte-by-byte loop, which makes the same words.
+        start = i
         h = _FNV_OFFSET
-        head = np.int64(0)  # its first 8 bytes, little-endian
+        head = np.int64(0)  # the first word: the token's first 8 bytes
         while True:
-            h = (h ^ np.uint64(c)) * _FNV_PRIME
-            if i - start < 8:
-                head |= np.int64(c) << (8 * (i - start))
-            i += 1
-            if i == n:
+            q, r = i >> 3, np.uint64(8 * (i & 7))
+            x = words[q] if r == 0 else (words[q] >> r) | (words[q + 1] << (np.uint64(64) - r))
+            flags = ((x - _LOW) | x) & _HIGH
+            if flags == 0:  # eight token bytes
+                head = np.int64(x) if i == start else head
+                h = (h ^ x) * _FNV_PRIME
+                i += 8
+                continue
+            k = np.int64(trailing_zeros(flags)) >> 3  # the first flagged byte
+            if i + k >= n or cls[data[i + k]] == 1:  # the token ends after k more bytes
+                if k:
+                    x &= (np.uint64(1) << np.uint64(8 * k)) - np.uint64(1)
+                    head = np.int64(x) if i == start else head
+                    h = (h ^ x) * _FNV_PRIME
+                i = min(i + k, n)
                 break
-            c = data[i]
-            k = cls[c]
-            if k == 1 or (k == 2 and _space_len(c, data[i + 1] if i + 1 < n else 0, data[i + 2] if i + 2 < n else 0)):
-                break
+            x, got = np.uint64(0), 0
+            while i < n:
+                c = data[i]
+                k = cls[c]
+                if k == 1 or (
+                    k == 2 and _space_len(c, data[i + 1] if i + 1 < n else 0, data[i + 2] if i + 2 < n else 0)
+                ):
+                    break
+                x |= np.uint64(c) << np.uint64(8 * got)
+                got += 1
+                i += 1
+                if got == 8:
+                    head = np.int64(x) if i - got == start else head
+                    h = (h ^ x) * _FNV_PRIME
+                    x, got = np.uint64(0), 0
+            if got:
+                head = np.int64(x) if i - got == start else head
+                h = (h ^ x) * _FNV_PRIME
+            break
+        h = (h ^ np.uint64(i - start)) * _FNV_PRIME  # the length, then high bits down into the slot bits
+        h ^= h >> np.uint64(32)
         length = i - start  # find data[start:i] in the table or add it (inline: a helper taking the
         key = np.int64(h)  # arrays would pay reference counting per token)
         slot = h & mask
@@ -181,7 +217,10 @@ class WordTable:
 
         -> ids: (n,) int32; ends: (lines,) int64, the number of tokens before each newline.
         """
-        buf = np.frombuffer(data, np.uint8)
+        # the kernel reads 8-byte words: a copy padded with zeros to whole words and one word more
+        padded = np.zeros((len(data) + 15) // 8, np.uint64)
+        buf = padded.view(np.uint8)[: len(data)]
+        buf[:] = np.frombuffer(data, np.uint8)
         most = len(buf) // 2 + 1  # tokens need a separator each, so at most this many
         self._reserve(most, len(buf))
         ids = np.empty(most, np.int32)
@@ -189,7 +228,7 @@ class WordTable:
         pos = n_ids = n_ends = 0
         while True:
             pos, n_ids, n_ends, self.n_words, self.arena_used = _tokenise(
-                buf, pos, _CLASSES, ids, n_ids, ends, n_ends, self.slots, self.word_start, self.word_len,
+                buf, padded, pos, _CLASSES, ids, n_ids, ends, n_ends, self.slots, self.word_start, self.word_len,
                 self.arena, self.n_words, self.arena_used,
             )  # fmt: skip
             if pos == len(buf):
