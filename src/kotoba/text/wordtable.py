@@ -65,14 +65,15 @@ def _tokenise(data, words, i, cls, ids, n_ids, ends, n_ends, slots, word_start, 
     """Look up (adding if new) every token of ``data[i:]``: (L,) uint8, valid UTF-8.
 
     Writes the tokens' ids to ``ids[n_ids:]`` and, for each newline, the number of tokens before
-    it to ``ends[n_ends:]``. cls: :func:`_byte_classes`. slots: the hash table, (S, 3): rows of [hash,
+    it to ``ends[n_ends:]``. words: the same bytes as (W,) uint64, zero-padded by at least one whole
+    word past ``L``. cls: :func:`_byte_classes`. slots: the hash table, (S, 3): rows of [hash,
     id | length << 32, the word's first 8 bytes] (-1: empty), so that a probe reads one row and a
     word of up to 8 bytes is found without reading the arena -- per token one cache miss, not one
-    per word array. Returns early,
-    before the new word that would make the table more than half full (the caller grows it and
-    calls again from there). The caller guarantees room: ``len(ids) > L // 2``, ``len(ends) >=``
-    newlines, the word arrays and ``arena`` can take ``L // 2 + 1`` more words and ``L + L // 2 + 1``
-    more bytes (each word is stored followed by a newline).
+    per word array. Returns early, before the new word that would make the table more than half
+    full (the caller grows it and calls again from there). The caller guarantees room:
+    ``len(ids) > L // 2``, ``len(ends) >=`` newlines, the word arrays and ``arena`` can take
+    ``L // 2 + 1`` more words and ``L + L // 2 + 1`` more bytes (each word is stored followed by a
+    newline).
     Returns (where it stopped: L when done, n_ids, n_ends, n_words, arena_used).
     """
     mask = np.uint64(len(slots) - 1)
