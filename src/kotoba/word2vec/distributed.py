@@ -32,6 +32,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -165,12 +166,35 @@ def _run_step(client: Any, fn: Callable, args_per_worker: list[tuple], addrs: li
 
 
 def _broadcast(client: Any, data: Any, addrs: list[str], what: str) -> Any:
-    """Send ``data`` to every worker once -> its future(s); :class:`ClusterError` if a worker is gone."""
-    lost = sorted(set(addrs) - set(client.scheduler_info(n_workers=-1)["workers"]))
+    """Send ``data`` to every worker once -> its future(s); :class:`ClusterError` if a worker is gone.
+
+    The scatter runs on a helper thread while this one checks every ``_POLL`` s that the workers are
+    still there: a scatter to a worker killed mid-run can block past its own timeout (measured: the
+    killed-worker test's run hung in it until the test's 240 s alarm).
+    """
+    out: dict[str, Any] = {}
+
+    def send() -> None:
+        try:
+            out["futures"] = client.scatter(data, workers=addrs, broadcast=True, hash=False, timeout=_SCATTER_TIMEOUT)
+        except BaseException as e:  # re-raised (as a ClusterError) in the caller's thread
+            out["error"] = e
+
+    sender = threading.Thread(target=send, name="kotoba-broadcast", daemon=True)
+    end = time.monotonic() + _SCATTER_TIMEOUT
     try:
-        if lost:  # scattering to a worker that is gone can wait for it forever
-            raise OSError(f"worker {lost[0]} is gone")
-        return client.scatter(data, workers=addrs, broadcast=True, hash=False, timeout=_SCATTER_TIMEOUT)
+        sender.start()
+        while True:
+            sender.join(_POLL)
+            if "futures" in out:
+                return out["futures"]
+            if "error" in out:
+                raise out["error"]
+            lost = sorted(set(addrs) - set(client.scheduler_info(n_workers=-1)["workers"]))
+            if lost:  # the scatter may wait for it forever: leave it to the daemon thread
+                raise OSError(f"worker {lost[0]} is gone")
+            if time.monotonic() > end:
+                raise TimeoutError(f"no answer within {_SCATTER_TIMEOUT} s")
     # CommClosedError is an OSError; KeyError: the scheduler no longer knows one of the workers
     except (OSError, TimeoutError, KeyError) as e:
         raise ClusterError(
@@ -400,7 +424,9 @@ def train_distributed(
                              checkpoint_dir, checkpoint_seconds, callback, rng)  # fmt: skip
         finally:
             with contextlib.suppress(Exception):
-                client.run(_w_close, run_id, workers=addrs)
+                # only the workers still there: a call to a lost one waited ~30 s for it (measured)
+                alive = set(client.scheduler_info(n_workers=-1)["workers"])
+                client.run(_w_close, run_id, workers=[a for a in addrs if a in alive])
 
 
 def _merge_counts(parts: list[tuple[list[str], np.ndarray, int]], config: Word2VecConfig, name: str) -> Vocab:
