@@ -157,17 +157,12 @@ def load_pair(npz_path: str | os.PathLike, json_path: str | os.PathLike) -> tupl
     arrays = load_npz(npz_path)
     token = arrays.pop(PAIR_TOKEN, None)
     token = None if token is None else str(token)
-    meta = load_json(json_path) if json_path.exists() else None
-    if meta is not None and (not isinstance(meta, dict) or meta.get(PAIR_TOKEN, token) == token):
-        if isinstance(meta, dict):
-            meta.pop(PAIR_TOKEN, None)
-        return arrays, meta
-    if waiting.exists():
-        other = load_json(waiting)
-        if isinstance(other, dict) and token is not None and other.pop(PAIR_TOKEN, None) == token:
-            return arrays, other
-    if meta is None:
-        raise FormatError(f"{npz_path}: its side file {json_path.name} is missing (both files are needed)")
+    for path in (json_path, waiting):
+        if path.exists():
+            meta = load_json(path)
+            # no token (older files, or not a kotoba file at all): the caller's checks decide
+            if not isinstance(meta, dict) or meta.pop(PAIR_TOKEN, token) == token:
+                return arrays, meta
     raise FormatError(
         f"{json_path} is from another save than {npz_path.name} (files copied from different saves?); "
         "use a complete pair of files"

@@ -60,6 +60,28 @@ def _byte_classes() -> np.ndarray:
 _CLASSES = _byte_classes()
 
 
+@njit(cache=True, inline="always")
+def _word_at(words, i):
+    """The 8 bytes from byte ``i`` on as one little-endian word (two aligned loads)."""
+    q, r = i >> 3, np.uint64(8 * (i & 7))
+    return words[q] if r == 0 else (words[q] >> r) | (words[q + 1] << (np.uint64(64) - r))
+
+
+@njit(cache=True, inline="always")
+def _low_bytes(k):
+    """A mask of the low ``k`` (0..8) bytes of a word."""
+    return np.uint64(0xFFFFFFFFFFFFFFFF) if k >= 8 else (np.uint64(1) << np.uint64(8 * k)) - np.uint64(1)
+
+
+@njit(cache=True, inline="always")
+def _space_at(data, i, n, cls):
+    """Whether a whitespace character starts at byte ``i`` (< n)."""
+    k = cls[data[i]]
+    if k == 2:
+        return _space_len(data[i], data[i + 1] if i + 1 < n else 0, data[i + 2] if i + 2 < n else 0) > 0
+    return k == 1
+
+
 @njit(cache=True, nogil=True)
 def _tokenise(data, words, i, cls, ids, n_ids, ends, n_ends, slots, word_start, word_len, arena, n_words, arena_used):
     """Look up (adding if new) every token of ``data[i:]``: (L,) uint8, valid UTF-8.
@@ -100,47 +122,37 @@ def _tokenise(data, words, i, cls, ids, n_ids, ends, n_ends, slots, word_start, 
         # space) sends the rest of the token to the byte-by-byte loop, which makes the same words.
         start = i
         h = _FNV_OFFSET
-        head = np.int64(0)  # the first word: the token's first 8 bytes
         while True:
-            q, r = i >> 3, np.uint64(8 * (i & 7))
-            x = words[q] if r == 0 else (words[q] >> r) | (words[q + 1] << (np.uint64(64) - r))
+            x = _word_at(words, i)
             flags = ((x - _LOW) | x) & _HIGH
             if flags == 0:  # eight token bytes
-                head = np.int64(x) if i == start else head
                 h = (h ^ x) * _FNV_PRIME
                 i += 8
                 continue
             k = np.int64(trailing_zeros(flags)) >> 3  # the first flagged byte
             if i + k >= n or cls[data[i + k]] == 1:  # the token ends after k more bytes
                 if k:
-                    x &= (np.uint64(1) << np.uint64(8 * k)) - np.uint64(1)
-                    head = np.int64(x) if i == start else head
-                    h = (h ^ x) * _FNV_PRIME
+                    h = (h ^ (x & _low_bytes(k))) * _FNV_PRIME
                 i = min(i + k, n)
                 break
             x, got = np.uint64(0), 0
-            while i < n:
-                c = data[i]
-                k = cls[c]
-                if k == 1 or (
-                    k == 2 and _space_len(c, data[i + 1] if i + 1 < n else 0, data[i + 2] if i + 2 < n else 0)
-                ):
-                    break
-                x |= np.uint64(c) << np.uint64(8 * got)
+            while i < n and not _space_at(data, i, n, cls):
+                x |= np.uint64(data[i]) << np.uint64(8 * got)
                 got += 1
                 i += 1
                 if got == 8:
-                    head = np.int64(x) if i - got == start else head
                     h = (h ^ x) * _FNV_PRIME
                     x, got = np.uint64(0), 0
             if got:
-                head = np.int64(x) if i - got == start else head
                 h = (h ^ x) * _FNV_PRIME
             break
-        h = (h ^ np.uint64(i - start)) * _FNV_PRIME  # the length, then high bits down into the slot bits
+        length = i - start
+        h = (h ^ np.uint64(length)) * _FNV_PRIME  # the length, then high bits down into the slot bits
         h ^= h >> np.uint64(32)
-        length = i - start  # find data[start:i] in the table or add it (inline: a helper taking the
-        key = np.int64(h)  # arrays would pay reference counting per token)
+        head = np.int64(_word_at(words, start) & _low_bytes(min(length, 8)))  # the first 8 bytes
+        # find data[start:i] in the table or add it (inline: a called helper taking the arrays would
+        # pay reference counting per token; the small helpers above are inlined by Numba)
+        key = np.int64(h)
         slot = h & mask
         while True:
             info = slots[slot, 1]
