@@ -111,6 +111,35 @@ def test_a_combiner_reused_for_a_second_round_keeps_nothing_of_the_first(rule, r
     np.testing.assert_array_equal(second.values[0], want.values[0])
 
 
+@pytest.mark.parametrize("rule", ["sum", "mean", "mix"])
+def test_changes_held_in_working_copies_combine_to_the_bits_of_deltas_added_in_order(rule, rng):
+    # the round's end adds held copies split by rows over threads; each row still sees the shards in order
+    n_rows, width, dim = 300, 8, 6
+    base = [rng.standard_normal((n_rows, width), dtype=np.float32)]
+    works = []
+    for _ in range(4):
+        w = base[0].copy()
+        rows = np.sort(rng.choice(n_rows, 120, replace=False))
+        rows = np.union1d(rows, np.arange(10))  # low rows changed by every shard, like frequent words
+        w[rows, :dim] += rng.standard_normal((rows.size, dim), dtype=np.float32)
+        works.append(([w], {0: rows.astype(np.int32)}))
+    ordered = Combiner({0: (n_rows, dim)}, rule)
+    for w, cand in works:
+        ordered.add(len(ordered.pending) + ordered.next, extract_delta(w, base, dim, [0], cand, restore=False))
+    want = ordered.result()
+
+    mixed = Combiner({0: (n_rows, dim)}, rule, threads=2)
+    copies = [([w[0].copy()], cand) for w, cand in works]
+    mixed.hold(3, copies[3][0], base, copies[3][1])
+    mixed.add(2, extract_delta(copies[2][0], base, dim, [0], copies[2][1]), wait=False)  # shard 0 missing: waits
+    assert mixed.fold(0, copies[0][0], base, copies[0][1], restore=False)
+    mixed.hold(1, copies[1][0], base, copies[1][1])
+    got = mixed.result()
+    assert got.rows[0].tolist() == want.rows[0].tolist()
+    np.testing.assert_array_equal(got.values[0], want.values[0])
+    assert not mixed.held and not mixed.pending and mixed.next == 0
+
+
 def test_apply_delta_adds_to_the_named_rows():
     w = [np.ones((3, 8), np.float32)]
     apply_delta(w, _delta([2], [[1, 2, 3]]))

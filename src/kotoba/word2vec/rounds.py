@@ -299,6 +299,11 @@ class Combiner:
     each shard adds what only it saw), the mean when they all point the same way (frequent
     words, which every shard fits on its own). Float additions happen in shard
     order, so the result is bit-identical for the same deltas.
+
+    A shard's change arrives as a delta (:meth:`add`), straight from its working copy while it is
+    next in order (:meth:`fold`), or is left in the working copy until the round ends
+    (:meth:`hold`); :meth:`result` then adds what is still waiting, split by rows over
+    ``threads`` threads -- each row still in shard order, so with the same bits.
     """
 
     def __init__(self, shapes: dict[int, tuple[int, int]], rule: str, threads: int = 1):
@@ -307,16 +312,23 @@ class Combiner:
         self.acc = {k: np.zeros(s, np.float32) for k, s in shapes.items()}
         self.hits = {k: np.zeros(s[0], np.int32) for k, s in shapes.items()}
         self.sq = {k: np.zeros(s[0], np.float32) for k, s in shapes.items()}
-        self.pending: dict[int, SparseDelta] = {}
+        self.pending: dict[int, SparseDelta | None] = {}
+        self.held: dict[int, tuple[Sequence[np.ndarray], Sequence[np.ndarray], dict[int, np.ndarray]]] = {}
         self.next = 0
         self.added = 0
         self.lock = threading.Lock()
 
-    def add(self, shard: int, delta: SparseDelta | None) -> None:
-        """Hand in shard ``shard``'s delta (None: the shard had nothing to train this round)."""
-        with self.lock:
-            self.pending[shard] = delta
-            self._catch_up()
+    def add(self, shard: int, delta: SparseDelta | None, wait: bool = True) -> None:
+        """Hand in shard ``shard``'s delta (None: the shard had nothing to train this round).
+
+        ``wait=False``: if another thread is adding, leave the delta for it or for :meth:`result`.
+        """
+        self.pending[shard] = delta  # distinct keys: safe without the lock
+        if self.lock.acquire(blocking=wait):
+            try:
+                self._catch_up()
+            finally:
+                self.lock.release()
 
     def fold(
         self,
@@ -325,11 +337,15 @@ class Combiner:
         base: Sequence[np.ndarray],
         cand: dict[int, np.ndarray],
         restore: bool = True,
+        wait: bool = True,
     ) -> bool:
         """If ``shard`` is next in order, add its change ``work - base`` (over the candidate rows ``cand``
         per layer) without building a delta, and (``restore``) put ``work`` back to ``base``; False
-        (nothing done) if an earlier shard is missing."""
-        with self.lock:
+        (nothing done) if an earlier shard is missing, or (``wait=False``) another thread is adding."""
+        if not self.lock.acquire(blocking=wait):
+            return False
+        try:
+            self._catch_up()
             if shard != self.next:
                 return False
             self.added += 1
@@ -339,6 +355,14 @@ class Combiner:
             self.next += 1
             self._catch_up()
             return True
+        finally:
+            self.lock.release()
+
+    def hold(
+        self, shard: int, work: Sequence[np.ndarray], base: Sequence[np.ndarray], cand: dict[int, np.ndarray]
+    ) -> None:
+        """Leave shard ``shard``'s change in ``work`` (not restored) for :meth:`result` to add."""
+        self.held[shard] = (work, base, cand)
 
     def _catch_up(self) -> None:
         while self.next in self.pending:
@@ -352,8 +376,45 @@ class Combiner:
         for k, r, v in zip(d.layers, d.rows, d.values):
             _add_rows_sq(self.acc[k], self.sq[k], self.hits[k], r, v)
 
+    def _finish(self) -> None:
+        """Add every waiting delta and held change, in shard order per row, rows split over the threads."""
+        self._catch_up()
+        order = []
+        while self.next in self.pending or self.next in self.held:
+            s = self.next
+            order.append(self.pending.pop(s) if s in self.pending else self.held.pop(s))
+            self.next += 1
+        order = [o for o in order if o is not None]
+        if not order:
+            return
+        self.added += len(order)
+        layers = list(self.acc)
+
+        def rows_of(o, i: int) -> np.ndarray:
+            return o.rows[i] if isinstance(o, SparseDelta) else o[2][layers[i]]
+
+        def part(_: int, task: tuple[int, int, int]) -> None:
+            i, lo, hi = task
+            k = layers[i]
+            acc, sq, hits, dim = self.acc[k], self.sq[k], self.hits[k], self.acc[k].shape[1]
+            for o in order:
+                rows = rows_of(o, i)
+                a, b = np.searchsorted(rows, (lo, hi))
+                if isinstance(o, SparseDelta):
+                    _add_rows_sq(acc, sq, hits, rows[a:b], o.values[i][a:b])
+                else:
+                    w, b0 = o[0][k], o[1][k]
+                    _fold_rows(w, b0, w.view(np.int64), b0.view(np.int64), rows[a:b], acc, sq, hits, dim, False)
+
+        tasks = []
+        for i in range(len(layers)):
+            biggest = max((rows_of(o, i) for o in order), key=len)
+            tasks += _range_tasks(i, biggest, self.acc[layers[i]].shape[0], 4 * self.threads)
+        parallel_map(tasks, self.threads, part)
+
     def result(self) -> SparseDelta:
-        """The combined delta of everything added; resets the combiner for the next round."""
+        """The combined delta of everything added or held; resets the combiner for the next round."""
+        self._finish()
         layers = list(self.acc)
         rows = [np.flatnonzero(self.hits[k]).astype(np.int32) for k in layers]
         values = [np.empty((r.size, self.acc[k].shape[1]), np.float32) for k, r in zip(layers, rows)]
@@ -367,6 +428,14 @@ class Combiner:
         parallel_map(_row_tasks(rows, self.threads), self.threads, drain)
         self.next = self.added = 0
         return SparseDelta(layers, rows, values)
+
+
+def _range_tasks(layer: int, rows: np.ndarray, n_rows: int, parts: int) -> list[tuple[int, int, int]]:
+    """(layer, lo, hi) row ranges covering [0, n_rows), cut so each holds about as many of ``rows``
+    (ascending) -- frequent words have low ids, so equal ranges would not be equal work."""
+    n = max(1, min(parts, rows.size))
+    cuts = [0] + [int(rows[rows.size * j // n]) for j in range(1, n)] + [n_rows]
+    return [(layer, a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
 
 
 # --------------------------------------------------------------------------- shards and rounds
@@ -601,8 +670,10 @@ class ShardTrainer:
         """Train every shard's slice of round ``r``, adding each delta to ``combiner``; -> summed stats.
 
         The threads take shards in order. A thread claims its next shard before handing in the one
-        it trained, and puts its copy back to ``base`` only if it got one: :meth:`apply` then writes
-        every row some shard changed into every copy.
+        it trained, and puts its copy back to ``base`` only if it got one; its last shard's change
+        stays in the copy for the combiner to add at the round's end (on all threads, split by rows,
+        instead of one thread after another), and :meth:`apply` then writes every row some shard
+        changed into every copy.
         """
         todo: queue.SimpleQueue = queue.SimpleQueue()
         for s in range(len(self.shards)):
@@ -622,10 +693,16 @@ class ShardTrainer:
                 if st is None:
                     combiner.add(s, None)
                 else:
-                    cand, restore = touched_rows(self.scratch[t], self.layers), nxt is not None
-                    if not combiner.fold(s, self.work[t], self.base, cand, restore):
-                        # an earlier shard is still training: keep this one's change as a delta until then
-                        combiner.add(s, extract_delta(self.work[t], self.base, self.dim, self.layers, cand, restore))
+                    cand = touched_rows(self.scratch[t], self.layers)
+                    if nxt is None:
+                        # the thread's last shard: add it now if it is next and no one is adding,
+                        # else leave it in the copy for the round's end, where all threads add
+                        if not combiner.fold(s, self.work[t], self.base, cand, restore=False, wait=False):
+                            combiner.hold(s, self.work[t], self.base, cand)
+                    elif not combiner.fold(s, self.work[t], self.base, cand, wait=False):
+                        # an earlier shard is still training, or another is being added: keep this
+                        # one's change as a delta (the copy is needed for the next shard)
+                        combiner.add(s, extract_delta(self.work[t], self.base, self.dim, self.layers, cand), wait=False)
                     total.add(st)
                 s = nxt
             return total
