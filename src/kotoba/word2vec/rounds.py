@@ -217,6 +217,22 @@ def _fold_rows(work, base, work64, base64, cand, acc, sq, hits, dim: int, restor
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _row_scale(acc, hits, sq, r: int, rule: int, added: int) -> np.float32:
+    """The factor row ``r``'s summed change ``acc[r]`` gets under ``rule`` (see :func:`_drain`)."""
+    if rule == 1 and added > 1:
+        return np.float32(1.0) / np.float32(added)
+    if rule == 2:
+        return np.float32(1.0) / np.float32(hits[r])
+    if rule == 3:
+        n2 = np.float32(0.0)
+        for i in range(acc.shape[1]):
+            n2 += acc[r, i] * acc[r, i]
+        if n2 > sq[r]:
+            return sq[r] / n2
+    return np.float32(1.0)
+
+
+@njit(cache=True, nogil=True)
 def _drain(acc, hits, sq, rows: np.ndarray, values: np.ndarray, rule: int, added: int) -> None:
     """Combined values of ``rows`` from the sums ``acc``, counts ``hits`` and squared norms ``sq``.
 
@@ -227,19 +243,25 @@ def _drain(acc, hits, sq, rows: np.ndarray, values: np.ndarray, rule: int, added
     """
     for k in range(rows.size):
         r = rows[k]
-        scale = np.float32(1.0)
-        if rule == 1 and added > 1:
-            scale = np.float32(1.0) / np.float32(added)
-        elif rule == 2:
-            scale = np.float32(1.0) / np.float32(hits[r])
-        elif rule == 3:
-            n2 = np.float32(0.0)
-            for i in range(values.shape[1]):
-                n2 += acc[r, i] * acc[r, i]
-            if n2 > sq[r]:
-                scale = sq[r] / n2
+        scale = _row_scale(acc, hits, sq, r, rule, added)
         for i in range(values.shape[1]):
             values[k, i] = acc[r, i] * scale if rule else acc[r, i]
+        hits[r] = 0
+
+
+@njit(cache=True, nogil=True)
+def _drain_into(acc, hits, sq, rows: np.ndarray, rule: int, added: int, base: np.ndarray, works) -> None:
+    """:func:`_drain` added straight to ``base`` (as :func:`_add_rows` would add its values), and each
+    changed row of ``base`` copied into every array of the tuple ``works``: one pass over the rows
+    instead of three. No fastmath here, so the multiply and the add stay two roundings, as there."""
+    for k in range(rows.size):
+        r = rows[k]
+        scale = _row_scale(acc, hits, sq, r, rule, added)
+        for i in range(acc.shape[1]):
+            base[r, i] += acc[r, i] * scale if rule else acc[r, i]
+        for w in works:
+            for i in range(base.shape[1]):
+                w[r, i] = base[r, i]
         hits[r] = 0
 
 
@@ -414,9 +436,7 @@ class Combiner:
 
     def result(self) -> SparseDelta:
         """The combined delta of everything added or held; resets the combiner for the next round."""
-        self._finish()
-        layers = list(self.acc)
-        rows = [np.flatnonzero(self.hits[k]).astype(np.int32) for k in layers]
+        layers, rows = self._combined_rows()
         values = [np.empty((r.size, self.acc[k].shape[1]), np.float32) for k, r in zip(layers, rows)]
         rule = COMBINE_RULES.index(self.rule)
 
@@ -428,6 +448,28 @@ class Combiner:
         parallel_map(_row_tasks(rows, self.threads), self.threads, drain)
         self.next = self.added = 0
         return SparseDelta(layers, rows, values)
+
+    def apply_to(self, base: Sequence[np.ndarray], works: Sequence[Sequence[np.ndarray]]) -> None:
+        """Add the combined change to ``base`` and copy its rows into every working copy of ``works``,
+        without building the delta (the same float operations as :meth:`result` + :func:`apply_delta`);
+        resets the combiner for the next round."""
+        layers, rows = self._combined_rows()
+        rule = COMBINE_RULES.index(self.rule)
+
+        def part(_: int, task: tuple[int, slice]) -> None:
+            i, span = task
+            k = layers[i]
+            copies = tuple(w[k] for w in works)
+            _drain_into(self.acc[k], self.hits[k], self.sq[k], rows[i][span], rule, self.added, base[k], copies)
+
+        parallel_map(_row_tasks(rows, self.threads), self.threads, part)
+        self.next = self.added = 0
+
+    def _combined_rows(self) -> tuple[list[int], list[np.ndarray]]:
+        """Adds what is still waiting; -> the layers and, per layer, the rows the round changed."""
+        self._finish()
+        layers = list(self.acc)
+        return layers, [np.flatnonzero(self.hits[k]).astype(np.int32) for k in layers]
 
 
 def _range_tasks(layer: int, rows: np.ndarray, n_rows: int, parts: int) -> list[tuple[int, int, int]]:
@@ -685,19 +727,28 @@ class ShardTrainer:
             except queue.Empty:
                 return None
 
+        training, count_lock = [self.threads], threading.Lock()
+
+        def others_training() -> bool:
+            with count_lock:
+                training[0] -= 1
+                return training[0] > 0
+
         def one(t: int) -> RoundStats:
             total, s = RoundStats(), take()
             while s is not None:
                 st = self._train(t, s, epoch, r)
                 nxt = take()
                 if st is None:
-                    combiner.add(s, None)
+                    combiner.add(s, None, wait=False)
                 else:
                     cand = touched_rows(self.scratch[t], self.layers)
                     if nxt is None:
-                        # the thread's last shard: add it now if it is next and no one is adding,
-                        # else leave it in the copy for the round's end, where all threads add
-                        if not combiner.fold(s, self.work[t], self.base, cand, restore=False, wait=False):
+                        # the thread's last shard: while others still train, add it now if it is next
+                        # and no one is adding; else leave it in the copy for the round's end, where
+                        # all threads add (the last one to finish would otherwise add alone)
+                        now = others_training() and combiner.fold(s, self.work[t], self.base, cand, False, False)
+                        if not now:
                             combiner.hold(s, self.work[t], self.base, cand)
                     elif not combiner.fold(s, self.work[t], self.base, cand, wait=False):
                         # an earlier shard is still training, or another is being added: keep this
@@ -859,7 +910,7 @@ def _train_loop(trainer: ShardTrainer, epoch0: int, round0: int, progress: Progr
     for epoch in range(epoch0, trainer.config.epochs):
         for r in range(round0 if epoch == epoch0 else 0, trainer.n_rounds):
             st = trainer.round(epoch, r, combiner)
-            trainer.apply(combiner.result())
+            combiner.apply_to(trainer.base, trainer.work)
             last = r == trainer.n_rounds - 1
             progress.add(epoch, st, force=last)
             stop = should_stop is not None and should_stop() and not (last and epoch == trainer.config.epochs - 1)
