@@ -388,6 +388,12 @@ def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, 
     return loss
 
 
+@njit(**_JIT, inline="always")
+def _out_row(target: int, negs: np.ndarray, t: int) -> int:
+    """Output row of term ``t`` of an example: its target (t = 0) or negative t - 1."""
+    return target if t == 0 else negs[t - 1]
+
+
 @njit(**_JIT)
 def cbow_block_step(
     syn0, hot0, syn1neg, bctx, bnctx, btgt, nb, cbow_mean, negs, nneg, lr, h, grad, err, want_loss=True
@@ -443,21 +449,41 @@ def cbow_block_step(
                 loss += ns_loss(f, label)
             grad[b, t] = ns_coef(f, label, lr)
     # errors from the pre-update output rows, then the output rows (each read once per block for
-    # the negatives), then the input rows
-    for t in range(nneg + 1):
-        for b in range(nb):
-            g = grad[b, t]
-            if g != _ZERO:
-                row = btgt[b] if t == 0 else negs[t - 1]
-                for i in range(d):
-                    err[b, i] += g * syn1neg[row, i]
-    for t in range(nneg + 1):
-        for b in range(nb):
-            g = grad[b, t]
-            if g != _ZERO:
-                row = btgt[b] if t == 0 else negs[t - 1]
-                for i in range(d):
-                    syn1neg[row, i] += g * h[b, i]
+    # the negatives), then the input rows. The terms are added three (errors) or four (a negative
+    # row's updates from the block) per pass over the row: the same additions in the same order as
+    # one pass per term, with the destination loaded and stored once per group instead of per term.
+    for b in range(nb):
+        t = 0
+        while t + 3 <= nneg + 1:
+            r0, r1, r2 = _out_row(btgt[b], negs, t), _out_row(btgt[b], negs, t + 1), _out_row(btgt[b], negs, t + 2)
+            g0, g1, g2 = grad[b, t], grad[b, t + 1], grad[b, t + 2]
+            for i in range(d):
+                err[b, i] = err[b, i] + g0 * syn1neg[r0, i] + g1 * syn1neg[r1, i] + g2 * syn1neg[r2, i]
+            t += 3
+        for u in range(t, nneg + 1):
+            r0, g0 = _out_row(btgt[b], negs, u), grad[b, u]
+            for i in range(d):
+                err[b, i] += g0 * syn1neg[r0, i]
+    for b in range(nb):
+        g = grad[b, 0]
+        if g != _ZERO:
+            row = btgt[b]
+            for i in range(d):
+                syn1neg[row, i] += g * h[b, i]
+    for t in range(1, nneg + 1):
+        row = negs[t - 1]
+        b = 0
+        while b + 4 <= nb:
+            g0, g1, g2, g3 = grad[b, t], grad[b + 1, t], grad[b + 2, t], grad[b + 3, t]
+            for i in range(d):
+                syn1neg[row, i] = (
+                    syn1neg[row, i] + g0 * h[b, i] + g1 * h[b + 1, i] + g2 * h[b + 2, i] + g3 * h[b + 3, i]
+                )
+            b += 4
+        for c in range(b, nb):
+            g0 = grad[c, t]
+            for i in range(d):
+                syn1neg[row, i] += g0 * h[c, i]
     for b in range(nb):
         for j in range(bnctx[b]):
             c = bctx[b, j]
