@@ -394,6 +394,16 @@ def _out_row(target: int, negs: np.ndarray, t: int) -> int:
     return target if t == 0 else negs[t - 1]
 
 
+@njit(**_JIT, inline="always")
+def _neg_score(f, row, target, grad, b, t, lr, want_loss) -> float:
+    """``grad[b, t]`` for score ``f`` of negative ``row`` (0 where it is the example's target); its loss."""
+    if row == target:
+        grad[b, t] = _ZERO
+        return 0.0
+    grad[b, t] = ns_coef(f, _ZERO, lr)
+    return ns_loss(f, _ZERO) if want_loss else 0.0
+
+
 @njit(**_JIT)
 def cbow_block_step(
     syn0, hot0, syn1neg, bctx, bnctx, btgt, nb, cbow_mean, negs, nneg, lr, h, grad, err, want_loss=True
@@ -431,23 +441,36 @@ def cbow_block_step(
             for i in range(d):
                 h[b, i] *= inv
     loss = 0.0
-    for t in range(nneg + 1):
-        for b in range(nb):
-            if t == 0:
-                row = btgt[b]
-                label = _ONE
-            else:
-                row = negs[t - 1]
-                if row == btgt[b]:
-                    grad[b, t] = _ZERO
-                    continue
-                label = _ZERO
+    for b in range(nb):
+        row = btgt[b]
+        f = _ZERO
+        for i in range(d):
+            f += h[b, i] * syn1neg[row, i]
+        if want_loss:
+            loss += ns_loss(f, _ONE)
+        grad[b, 0] = ns_coef(f, _ONE, lr)
+    # a negative row is scored against four hidden vectors per pass over it
+    for t in range(1, nneg + 1):
+        row = negs[t - 1]
+        b = 0
+        while b + 4 <= nb:
+            f0 = f1 = f2 = f3 = _ZERO
+            for i in range(d):
+                r = syn1neg[row, i]
+                f0 += h[b, i] * r
+                f1 += h[b + 1, i] * r
+                f2 += h[b + 2, i] * r
+                f3 += h[b + 3, i] * r
+            loss += _neg_score(f0, row, btgt[b], grad, b, t, lr, want_loss)
+            loss += _neg_score(f1, row, btgt[b + 1], grad, b + 1, t, lr, want_loss)
+            loss += _neg_score(f2, row, btgt[b + 2], grad, b + 2, t, lr, want_loss)
+            loss += _neg_score(f3, row, btgt[b + 3], grad, b + 3, t, lr, want_loss)
+            b += 4
+        for c in range(b, nb):
             f = _ZERO
             for i in range(d):
-                f += h[b, i] * syn1neg[row, i]
-            if want_loss:
-                loss += ns_loss(f, label)
-            grad[b, t] = ns_coef(f, label, lr)
+                f += h[c, i] * syn1neg[row, i]
+            loss += _neg_score(f, row, btgt[c], grad, c, t, lr, want_loss)
     # errors from the pre-update output rows, then the output rows (each read once per block for
     # the negatives), then the input rows. The terms are added three (errors) or four (a negative
     # row's updates from the block) per pass over the row: the same additions in the same order as
