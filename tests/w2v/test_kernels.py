@@ -210,6 +210,28 @@ def test_cbow_ns_step_matches_reference_layers(rng):
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
 
 
+def test_sg_window_step_with_a_repeated_output_row_reads_it_as_updated(rng):
+    # a negative drawn twice, and one equal to the target (skipped): the second term of the repeated
+    # row reads it after the first term's update, as one pass per term would
+    syn0, syn1neg, _ = _tables(rng)
+    ctx, target, negs, lr = np.array([0, 2, 5, 6, 10], np.int32), 7, np.array([1, 4, 1, 7], np.int32), 0.05
+    w0, w1 = syn0.astype(np.float64), syn1neg.astype(np.float64)
+    rows = [target, *negs.tolist()]
+    labels = [1.0] + [0.0] * negs.size
+    g = np.array([[lr * (y - _sigmoid(w0[c] @ w1[r])) for r, y in zip(rows, labels)] for c in ctx])
+    err = np.zeros((ctx.size, w0.shape[1]))
+    for t, r in enumerate(rows):
+        if t > 0 and r == target:
+            continue
+        err += g[:, t : t + 1] * w1[r]
+        w1[r] += g[:, t] @ w0[ctx]
+    np.add.at(w0, ctx, err)
+    grad, e = np.empty((10, 5), np.float32), np.empty((10, 8), np.float32)
+    w2v.sg_window_step(syn0, syn1neg, ctx, ctx.size, target, negs, negs.size, np.float32(lr), grad, e)
+    np.testing.assert_allclose(syn0, w0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(syn1neg, w1, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("mean", [True, False])
 def test_cbow_block_step_matches_reference_minibatch(rng, mean):
     syn0, syn1neg, _ = _tables(rng)

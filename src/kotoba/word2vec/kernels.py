@@ -342,50 +342,121 @@ def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, 
     draws are needed per window. grad: (>= nctx, >= nneg+1) float32 and err: (>= nctx, D) float32
     scratch. Returns the summed loss (0 unless ``want_loss``).
     """
+    loss = _sg_scores(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, want_loss)
     d = syn0.shape[1]
-    loss = 0.0
-    for t in range(nneg + 1):
-        if t == 0:
-            row = target
-            label = _ONE
-        else:
-            row = negs[t - 1]
-            if row == target:
-                for j in range(nctx):
-                    grad[j, t] = _ZERO
-                continue
-            label = _ZERO
-        for j in range(nctx):
-            c = ctx[j]
-            f = _ZERO
-            for i in range(d):
-                f += syn0[c, i] * syn1neg[row, i]
-            if want_loss:
-                loss += ns_loss(f, label)
-            grad[j, t] = ns_coef(f, label, lr)
     for j in range(nctx):
         for i in range(d):
             err[j, i] = _ZERO
-    for t in range(nneg + 1):
-        row = target if t == 0 else negs[t - 1]
-        if t > 0 and row == target:
-            continue
-        for j in range(nctx):
-            g = grad[j, t]
-            if g != _ZERO:
-                for i in range(d):
-                    err[j, i] += g * syn1neg[row, i]
-        for j in range(nctx):
-            g = grad[j, t]
-            if g != _ZERO:
-                c = ctx[j]
-                for i in range(d):
-                    syn1neg[row, i] += g * syn0[c, i]
+    if _distinct(target, negs, nneg):
+        _sg_update_distinct(syn0, syn1neg, ctx, nctx, target, negs, nneg, grad, err)
+    else:
+        # a row twice among the K+1: its second term reads it as updated by the first
+        for t in range(nneg + 1):
+            row = target if t == 0 else negs[t - 1]
+            if t > 0 and row == target:
+                continue
+            for j in range(nctx):
+                g = grad[j, t]
+                if g != _ZERO:
+                    for i in range(d):
+                        err[j, i] += g * syn1neg[row, i]
+            for j in range(nctx):
+                g = grad[j, t]
+                if g != _ZERO:
+                    c = ctx[j]
+                    for i in range(d):
+                        syn1neg[row, i] += g * syn0[c, i]
     for j in range(nctx):
         c = ctx[j]
         for i in range(d):
             syn0[c, i] += err[j, i]
     return loss
+
+
+@njit(**_JIT, inline="always")
+def _distinct(target: int, negs: np.ndarray, nneg: int) -> bool:
+    """Whether the target and the K negatives are K+1 different rows."""
+    for a in range(nneg):
+        if negs[a] == target:
+            return False
+        for b in range(a):
+            if negs[a] == negs[b]:
+                return False
+    return True
+
+
+@njit(**_JIT, inline="always")
+def _sg_scores(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, want_loss) -> float:
+    """``grad[j, t]`` for every context row j and output row t of a skip-gram window (0 for a negative
+    equal to the target); each output row is scored against four context rows per pass over it."""
+    d = syn0.shape[1]
+    loss = 0.0
+    for t in range(nneg + 1):
+        row, label = (target, _ONE) if t == 0 else (negs[t - 1], _ZERO)
+        if t > 0 and row == target:
+            for j in range(nctx):
+                grad[j, t] = _ZERO
+            continue
+        j = 0
+        while j + 4 <= nctx:
+            c0, c1, c2, c3 = ctx[j], ctx[j + 1], ctx[j + 2], ctx[j + 3]
+            f0 = f1 = f2 = f3 = _ZERO
+            for i in range(d):
+                r = syn1neg[row, i]
+                f0 += syn0[c0, i] * r
+                f1 += syn0[c1, i] * r
+                f2 += syn0[c2, i] * r
+                f3 += syn0[c3, i] * r
+            for k, f in ((0, f0), (1, f1), (2, f2), (3, f3)):
+                if want_loss:
+                    loss += ns_loss(f, label)
+                grad[j + k, t] = ns_coef(f, label, lr)
+            j += 4
+        for k in range(j, nctx):
+            c = ctx[k]
+            f = _ZERO
+            for i in range(d):
+                f += syn0[c, i] * syn1neg[row, i]
+            if want_loss:
+                loss += ns_loss(f, label)
+            grad[k, t] = ns_coef(f, label, lr)
+    return loss
+
+
+@njit(**_JIT, inline="always")
+def _sg_update_distinct(syn0, syn1neg, ctx, nctx, target, negs, nneg, grad, err) -> None:
+    """The window's errors and output-row updates when its K+1 output rows are distinct: each error
+    then reads only its own rows before their update, so all errors can come first, three terms per
+    pass, and each output row takes four context rows' terms per pass -- the same additions in the
+    same order as one pass per term."""
+    d = syn0.shape[1]
+    for j in range(nctx):
+        t = 0
+        while t + 3 <= nneg + 1:
+            r0, r1, r2 = _out_row(target, negs, t), _out_row(target, negs, t + 1), _out_row(target, negs, t + 2)
+            g0, g1, g2 = grad[j, t], grad[j, t + 1], grad[j, t + 2]
+            for i in range(d):
+                err[j, i] = err[j, i] + g0 * syn1neg[r0, i] + g1 * syn1neg[r1, i] + g2 * syn1neg[r2, i]
+            t += 3
+        for u in range(t, nneg + 1):
+            r0, g0 = _out_row(target, negs, u), grad[j, u]
+            for i in range(d):
+                err[j, i] += g0 * syn1neg[r0, i]
+    for t in range(nneg + 1):
+        row = _out_row(target, negs, t)
+        j = 0
+        while j + 4 <= nctx:
+            c0, c1, c2, c3 = ctx[j], ctx[j + 1], ctx[j + 2], ctx[j + 3]
+            g0, g1, g2, g3 = grad[j, t], grad[j + 1, t], grad[j + 2, t], grad[j + 3, t]
+            for i in range(d):
+                syn1neg[row, i] = (
+                    syn1neg[row, i] + g0 * syn0[c0, i] + g1 * syn0[c1, i] + g2 * syn0[c2, i] + g3 * syn0[c3, i]
+                )
+            j += 4
+        for k in range(j, nctx):
+            g0, c = grad[k, t], ctx[k]
+            for i in range(d):
+                syn1neg[row, i] += g0 * syn0[c, i]
 
 
 @njit(**_JIT, inline="always")
