@@ -173,9 +173,11 @@ def test_sg_ns_step_matches_reference_layers(rng):
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
 
 
-def test_sg_window_step_matches_reference_minibatch(rng):
+@pytest.mark.parametrize("nctx", [3, 4, 5, 8])  # the step scores and updates four context rows per pass
+def test_sg_window_step_matches_reference_minibatch(rng, nctx):
     syn0, syn1neg, _ = _tables(rng)
-    ctx, target, negs, lr = np.array([0, 2, 5, 6, 10], np.int32), 7, np.array([1, 4, 9], np.int32), 0.05
+    ctx = np.array([0, 2, 5, 6, 10, 3, 11, 2], np.int32)[:nctx]  # word 2 twice in the longest
+    target, negs, lr = 7, np.array([1, 4, 9], np.int32), 0.05
     ref_loss, want0, want1 = _reference_ns_sgd(syn0, syn1neg, ctx[:, None], target, negs, lr, "rows")
     grad, err = np.empty((10, 4), np.float32), np.empty((10, 8), np.float32)
     loss = w2v.sg_window_step(syn0, syn1neg, ctx, ctx.size, target, negs, negs.size, np.float32(lr), grad, err)
