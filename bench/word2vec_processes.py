@@ -170,7 +170,9 @@ def bench(corpus: str, model: str, args) -> dict[str, dict]:
     with tempfile.TemporaryDirectory(prefix="w2v-bench-") as tmp:
         # as after installation: kotoba's kernels compiled and in Numba's cache before the clocks run
         warm = Path(tmp, "warm.txt")
-        warm.write_text("a b c d e f a b c d e f\n" * 20, encoding="utf-8")
+        # (over 512 distinct words, so the word table grows once: its rehash is compiled too)
+        many = " ".join(f"w{i}" for i in range(2000))
+        warm.write_text("a b c d e f a b c d e f\n" * 20 + many + "\n", encoding="utf-8")
         timed(kotoba_cmd(warm, Path(tmp, "warm.bin"), model, 1, ["--min-count", "1", *shlex.split(args.kotoba_args)]))
         for r in range(args.seeds):
             seed = args.seed + r
