@@ -11,6 +11,7 @@ from kotoba.word2vec.rounds import (
     SparseDelta,
     apply_delta,
     extract_delta,
+    merge_copies,
     round_jobs,
     split_shards,
     touched_rows,
@@ -111,33 +112,34 @@ def test_a_combiner_reused_for_a_second_round_keeps_nothing_of_the_first(rule, r
     np.testing.assert_array_equal(second.values[0], want.values[0])
 
 
-@pytest.mark.parametrize("rule", ["sum", "mean", "mix"])
-def test_changes_held_in_working_copies_combine_to_the_bits_of_deltas_added_in_order(rule, rng):
-    # the round's end adds held copies split by rows over threads; each row still sees the shards in order
+@pytest.mark.parametrize("rule", ["sum", "mean", "rowmean", "mix"])
+def test_merging_the_shards_copies_gives_the_bits_of_combining_their_deltas(rule, rng):
+    # one machine merges the shards' working copies in place; a cluster's client combines deltas
     n_rows, width, dim = 300, 8, 6
     base = [rng.standard_normal((n_rows, width), dtype=np.float32)]
-    works = []
-    for _ in range(4):
+    trained = [0, 2, 3]  # shard 1 had nothing to train this round: its copy is the base
+    works, flags = [], []
+    for s in range(4):
         w = base[0].copy()
-        rows = np.sort(rng.choice(n_rows, 120, replace=False))
-        rows = np.union1d(rows, np.arange(10))  # low rows changed by every shard, like frequent words
-        w[rows, :dim] += rng.standard_normal((rows.size, dim), dtype=np.float32)
-        works.append(([w], {0: rows.astype(np.int32)}))
-    ordered = Combiner({0: (n_rows, dim)}, rule)
-    for w, cand in works:
-        ordered.add(len(ordered.pending) + ordered.next, extract_delta(w, base, dim, [0], cand, restore=False))
-    want = ordered.result()
+        mark = np.zeros(n_rows, np.uint8)
+        if s in trained:
+            rows = np.union1d(rng.choice(n_rows, 120, replace=False), np.arange(10))  # low rows: in every shard
+            w[rows, :dim] += rng.standard_normal((rows.size, dim), dtype=np.float32)
+            mark[rows] = 1
+            mark[rows[-1] + 1 :: 7] = 1  # marked but unchanged rows are skipped
+        works.append([w])
+        flags.append(mark)
+    combiner = Combiner({0: (n_rows, dim)}, rule)
+    for s in range(4):
+        cand = {0: np.flatnonzero(flags[s]).astype(np.int32)}
+        combiner.add(s, extract_delta([w.copy() for w in works[s]], base, dim, [0], cand) if s in trained else None)
+    want_base = [base[0].copy()]
+    apply_delta(want_base, combiner.result())
 
-    mixed = Combiner({0: (n_rows, dim)}, rule, threads=2)
-    copies = [([w[0].copy()], cand) for w, cand in works]
-    mixed.hold(3, copies[3][0], base, copies[3][1])
-    mixed.add(2, extract_delta(copies[2][0], base, dim, [0], copies[2][1]), wait=False)  # shard 0 missing: waits
-    assert mixed.fold(0, copies[0][0], base, copies[0][1], restore=False)
-    mixed.hold(1, copies[1][0], base, copies[1][1])
-    got = mixed.result()
-    assert got.rows[0].tolist() == want.rows[0].tolist()
-    np.testing.assert_array_equal(got.values[0], want.values[0])
-    assert not mixed.held and not mixed.pending and mixed.next == 0
+    merge_copies(base, works, trained, {0: np.stack([flags[s] for s in trained])}, dim, rule, threads=2)
+    np.testing.assert_array_equal(base[0], want_base[0])
+    for w in works:  # every copy is the new base, the untrained shard's too
+        np.testing.assert_array_equal(w[0], base[0])
 
 
 def test_apply_delta_adds_to_the_named_rows():
@@ -289,10 +291,8 @@ def test_shard_trainer_reading_rounds_from_the_ids_file_equals_reading_them_from
         shards = split_shards(enc.sent_offsets, cfg.job_words, cfg.shards)
         tr = ShardTrainer(cfg, make_tables(vocab.counts, cfg), np.array(enc.ids), np.array(enc.sent_offsets),
                           shards, [None if w is None else w.copy() for w in weights], 16, 5, 2, **source)  # fmt: skip
-        combiner = tr.combiner()
         for r in range(tr.n_rounds):
-            tr.round(0, r, combiner)
-            tr.apply(combiner.result())
+            tr.round(0, r)
         assert all(np.array_equal(w, b) for copy in tr.work for w, b in zip(copy, tr.base))
         bases.append(tr.base)
     assert tr.n_rounds >= 2

@@ -8,9 +8,10 @@ and by data-parallel training on a cluster (:mod:`kotoba.word2vec.distributed`):
   for every shard (:func:`round_jobs`);
 - in a round every shard trains its slice of jobs with the single-machine Numba kernel, starting
   from the model of the last round boundary (``base``) on a working copy of its own;
-- what changed -- only the rows that differ from ``base``, as a :class:`SparseDelta` -- is added
-  up by a :class:`Combiner` in shard order whatever order the shards finish in, and the combined
-  change is added to ``base`` (and, on a cluster, to every worker's copy of it).
+- what changed -- only the rows that differ from ``base`` -- is added up in shard order whatever
+  order the shards finish in, and the combined change is added to ``base`` and to every copy: on
+  one machine straight from the shards' copies (:func:`merge_copies`), on a cluster from the
+  workers' deltas (:class:`SparseDelta`) by a :class:`Combiner`, with the same float operations.
 
 Each job's random stream is seeded from (base seed, epoch, shard, job), and each shard runs the
 learning-rate schedule over its own tokens, which advance in lockstep with every other shard's:
@@ -176,7 +177,7 @@ def _add_rows_sq(target: np.ndarray, sq: np.ndarray, hits: np.ndarray, rows: np.
     """:func:`_add_rows`, each added row's squared norm into ``sq[row]`` and 1 into ``hits[row]``; a row
     with ``hits`` 0 is written, not added to (its sums are the last round's).
 
-    No fastmath: the norm is summed in index order, exactly as :func:`_fold_rows` sums it, so a
+    No fastmath: the norm is summed in index order, exactly as :func:`_merge_rows` sums it, so a
     shard's contribution has the same bits whichever of the two adds it.
     """
     for k in range(rows.size):
@@ -188,32 +189,6 @@ def _add_rows_sq(target: np.ndarray, sq: np.ndarray, hits: np.ndarray, rows: np.
             target[r, i] = values[k, i] if first else target[r, i] + values[k, i]
             n2 += values[k, i] * values[k, i]
         sq[r] = n2 if first else sq[r] + n2
-
-
-@njit(cache=True, nogil=True)
-def _fold_rows(work, base, work64, base64, cand, acc, sq, hits, dim: int, restore: bool) -> None:
-    """Add ``work - base`` of every changed row of ``cand`` straight into ``acc`` / ``sq`` / ``hits`` and
-    (``restore``) put the row back to ``base`` (one pass instead of :func:`extract_delta` +
-    :func:`_add_rows_sq`, the same float operations). work64 / base64: int64 views of work / base
-    (see :func:`_changed_rows`).
-    """
-    for r in cand:
-        x = np.int64(0)
-        for i in range(work64.shape[1]):
-            x |= work64[r, i] ^ base64[r, i]
-        if x == 0:
-            continue
-        first = hits[r] == 0  # the row's sums hold the last round's values: overwrite them
-        hits[r] += 1
-        n2 = np.float32(0.0)
-        for i in range(dim):
-            d = work[r, i] - base[r, i]
-            acc[r, i] = d if first else acc[r, i] + d
-            n2 += d * d
-        sq[r] = n2 if first else sq[r] + n2
-        if restore:
-            for i in range(work.shape[1]):
-                work[r, i] = base[r, i]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -250,19 +225,46 @@ def _drain(acc, hits, sq, rows: np.ndarray, values: np.ndarray, rule: int, added
 
 
 @njit(cache=True, nogil=True)
-def _drain_into(acc, hits, sq, rows: np.ndarray, rule: int, added: int, base: np.ndarray, works) -> None:
-    """:func:`_drain` added straight to ``base`` (as :func:`_add_rows` would add its values), and each
-    changed row of ``base`` copied into every array of the tuple ``works``: one pass over the rows
-    instead of three. No fastmath here, so the multiply and the add stay two roundings, as there."""
+def _merge_rows(base, base64, works, works64, flags, rows, copies, rule: int, added: int, acc, hits, sq) -> None:
+    """One round's end for ``rows`` of one matrix: every shard's change, the combination, the new base
+    and the copies, in one pass per row.
+
+    works / works64: the trained shards' working copies (and int64 views) in shard order; flags:
+    (len(works), V) rows each shard's kernel marked; copies: every working copy, each set to the new
+    base row. acc (1, D), hits (1,) and sq (1,): one row's sums. The float operations are those of
+    :func:`_add_rows_sq` (shard by shard, in order) and :func:`_drain`, then ``base += value``; no
+    fastmath, so the norm is summed in index order and the multiply and the add are two roundings.
+    A row whose bits no shard changed is left alone.
+    """
+    dim = acc.shape[1]
     for k in range(rows.size):
         r = rows[k]
-        scale = _row_scale(acc, hits, sq, r, rule, added)
-        for i in range(acc.shape[1]):
-            base[r, i] += acc[r, i] * scale if rule else acc[r, i]
-        for w in works:
+        hits[0] = 0
+        for s in range(len(works)):
+            if flags[s, r] == 0:
+                continue
+            w, w64 = works[s], works64[s]
+            x = np.int64(0)
+            for i in range(w64.shape[1]):
+                x |= w64[r, i] ^ base64[r, i]
+            if x == 0:
+                continue
+            first = hits[0] == 0
+            hits[0] += 1
+            n2 = np.float32(0.0)
+            for i in range(dim):
+                d = w[r, i] - base[r, i]
+                acc[0, i] = d if first else acc[0, i] + d
+                n2 += d * d
+            sq[0] = n2 if first else sq[0] + n2
+        if hits[0] == 0:
+            continue
+        scale = _row_scale(acc, hits, sq, 0, rule, added)
+        for i in range(dim):
+            base[r, i] += acc[0, i] * scale if rule else acc[0, i]
+        for c in copies:
             for i in range(base.shape[1]):
-                w[r, i] = base[r, i]
-        hits[r] = 0
+                c[r, i] = base[r, i]
 
 
 def extract_delta(
@@ -294,15 +296,17 @@ def touched_rows(scratch: Sequence[Scratch], layers: list[int]) -> dict[int, np.
     """The rows the kernel marked in any of ``scratch``'s ``touched`` flags, per layer (ascending
     int32); the flags are cleared. O(V) bytes per layer, against O(V·D) floats for comparing
     every row of the working copy with ``base``."""
-    out = {}
-    for k in layers:
-        flags = scratch[0].touched[k]
-        for sc in scratch[1:]:
-            flags |= sc.touched[k]
-        out[k] = np.flatnonzero(flags).astype(np.int32)
-        for sc in scratch:
-            sc.touched[k] = 0
-    return out
+    return {k: np.flatnonzero(_marks(scratch, k)).astype(np.int32) for k in layers}
+
+
+def _marks(scratch: Sequence[Scratch], k: int) -> np.ndarray:
+    """Layer ``k``'s flags marked in any of ``scratch`` (a (V,) uint8 copy); the flags are cleared."""
+    flags = scratch[0].touched[k].copy()
+    for sc in scratch[1:]:
+        flags |= sc.touched[k]
+    for sc in scratch:
+        sc.touched[k] = 0
+    return flags
 
 
 def apply_delta(weights: Sequence[np.ndarray], delta: SparseDelta) -> None:
@@ -312,7 +316,9 @@ def apply_delta(weights: Sequence[np.ndarray], delta: SparseDelta) -> None:
 
 
 class Combiner:
-    """Adds shards' deltas in shard order (whatever order they arrive in) under ``rule``.
+    """Adds shards' deltas in shard order (whatever order they arrive in) under ``rule``: what a
+    cluster's client does with its workers' deltas (one machine merges its copies in place, see
+    :meth:`ShardTrainer.round`, with the same float operations).
 
     ``sum``: every change counts in full (as if the shards had trained one after another on the
     same start); ``mean``: the sum divided by the number of shards; ``rowmean``: each row's sum
@@ -321,11 +327,6 @@ class Combiner:
     each shard adds what only it saw), the mean when they all point the same way (frequent
     words, which every shard fits on its own). Float additions happen in shard
     order, so the result is bit-identical for the same deltas.
-
-    A shard's change arrives as a delta (:meth:`add`), straight from its working copy while it is
-    next in order (:meth:`fold`), or is left in the working copy until the round ends
-    (:meth:`hold`); :meth:`result` then adds what is still waiting, split by rows over
-    ``threads`` threads -- each row still in shard order, so with the same bits.
     """
 
     def __init__(self, shapes: dict[int, tuple[int, int]], rule: str, threads: int = 1):
@@ -335,108 +336,26 @@ class Combiner:
         self.hits = {k: np.zeros(s[0], np.int32) for k, s in shapes.items()}
         self.sq = {k: np.zeros(s[0], np.float32) for k, s in shapes.items()}
         self.pending: dict[int, SparseDelta | None] = {}
-        self.held: dict[int, tuple[Sequence[np.ndarray], Sequence[np.ndarray], dict[int, np.ndarray]]] = {}
         self.next = 0
         self.added = 0
         self.lock = threading.Lock()
 
-    def add(self, shard: int, delta: SparseDelta | None, wait: bool = True) -> None:
-        """Hand in shard ``shard``'s delta (None: the shard had nothing to train this round).
-
-        ``wait=False``: if another thread is adding, leave the delta for it or for :meth:`result`.
-        """
-        self.pending[shard] = delta  # distinct keys: safe without the lock
-        if self.lock.acquire(blocking=wait):
-            try:
-                self._catch_up()
-            finally:
-                self.lock.release()
-
-    def fold(
-        self,
-        shard: int,
-        work: Sequence[np.ndarray],
-        base: Sequence[np.ndarray],
-        cand: dict[int, np.ndarray],
-        restore: bool = True,
-        wait: bool = True,
-    ) -> bool:
-        """If ``shard`` is next in order, add its change ``work - base`` (over the candidate rows ``cand``
-        per layer) without building a delta, and (``restore``) put ``work`` back to ``base``; False
-        (nothing done) if an earlier shard is missing, or (``wait=False``) another thread is adding."""
-        if not self.lock.acquire(blocking=wait):
-            return False
-        try:
-            self._catch_up()
-            if shard != self.next:
-                return False
-            self.added += 1
-            for k, acc in self.acc.items():
-                w64, b64 = work[k].view(np.int64), base[k].view(np.int64)
-                _fold_rows(work[k], base[k], w64, b64, cand[k], acc, self.sq[k], self.hits[k], acc.shape[1], restore)
-            self.next += 1
-            self._catch_up()
-            return True
-        finally:
-            self.lock.release()
-
-    def hold(
-        self, shard: int, work: Sequence[np.ndarray], base: Sequence[np.ndarray], cand: dict[int, np.ndarray]
-    ) -> None:
-        """Leave shard ``shard``'s change in ``work`` (not restored) for :meth:`result` to add."""
-        self.held[shard] = (work, base, cand)
-
-    def _catch_up(self) -> None:
-        while self.next in self.pending:
-            d = self.pending.pop(self.next)
-            self.next += 1
-            if d is not None:
-                self._add(d)
-
-    def _add(self, d: SparseDelta) -> None:
-        self.added += 1
-        for k, r, v in zip(d.layers, d.rows, d.values):
-            _add_rows_sq(self.acc[k], self.sq[k], self.hits[k], r, v)
-
-    def _finish(self) -> None:
-        """Add every waiting delta and held change, in shard order per row, rows split over the threads."""
-        self._catch_up()
-        order = []
-        while self.next in self.pending or self.next in self.held:
-            s = self.next
-            order.append(self.pending.pop(s) if s in self.pending else self.held.pop(s))
-            self.next += 1
-        order = [o for o in order if o is not None]
-        if not order:
-            return
-        self.added += len(order)
-        layers = list(self.acc)
-
-        def rows_of(o, i: int) -> np.ndarray:
-            return o.rows[i] if isinstance(o, SparseDelta) else o[2][layers[i]]
-
-        def part(_: int, task: tuple[int, int, int]) -> None:
-            i, lo, hi = task
-            k = layers[i]
-            acc, sq, hits, dim = self.acc[k], self.sq[k], self.hits[k], self.acc[k].shape[1]
-            for o in order:
-                rows = rows_of(o, i)
-                a, b = np.searchsorted(rows, (lo, hi))
-                if isinstance(o, SparseDelta):
-                    _add_rows_sq(acc, sq, hits, rows[a:b], o.values[i][a:b])
-                else:
-                    w, b0 = o[0][k], o[1][k]
-                    _fold_rows(w, b0, w.view(np.int64), b0.view(np.int64), rows[a:b], acc, sq, hits, dim, False)
-
-        tasks = []
-        for i in range(len(layers)):
-            biggest = max((rows_of(o, i) for o in order), key=len)
-            tasks += _range_tasks(i, biggest, self.acc[layers[i]].shape[0], 4 * self.threads)
-        parallel_map(tasks, self.threads, part)
+    def add(self, shard: int, delta: SparseDelta | None) -> None:
+        """Hand in shard ``shard``'s delta (None: the shard had nothing to train this round)."""
+        with self.lock:
+            self.pending[shard] = delta
+            while self.next in self.pending:
+                d = self.pending.pop(self.next)
+                self.next += 1
+                if d is not None:
+                    self.added += 1
+                    for k, r, v in zip(d.layers, d.rows, d.values):
+                        _add_rows_sq(self.acc[k], self.sq[k], self.hits[k], r, v)
 
     def result(self) -> SparseDelta:
-        """The combined delta of everything added or held; resets the combiner for the next round."""
-        layers, rows = self._combined_rows()
+        """The combined delta of everything added; resets the combiner for the next round."""
+        layers = list(self.acc)
+        rows = [np.flatnonzero(self.hits[k]).astype(np.int32) for k in layers]
         values = [np.empty((r.size, self.acc[k].shape[1]), np.float32) for k, r in zip(layers, rows)]
         rule = COMBINE_RULES.index(self.rule)
 
@@ -449,35 +368,40 @@ class Combiner:
         self.next = self.added = 0
         return SparseDelta(layers, rows, values)
 
-    def apply_to(self, base: Sequence[np.ndarray], works: Sequence[Sequence[np.ndarray]]) -> None:
-        """Add the combined change to ``base`` and copy its rows into every working copy of ``works``,
-        without building the delta (the same float operations as :meth:`result` + :func:`apply_delta`);
-        resets the combiner for the next round."""
-        layers, rows = self._combined_rows()
-        rule = COMBINE_RULES.index(self.rule)
 
-        def part(_: int, task: tuple[int, slice]) -> None:
-            i, span = task
-            k = layers[i]
-            copies = tuple(w[k] for w in works)
-            _drain_into(self.acc[k], self.hits[k], self.sq[k], rows[i][span], rule, self.added, base[k], copies)
+def merge_copies(
+    base: Sequence[np.ndarray],
+    works: Sequence[Sequence[np.ndarray]],
+    trained: Sequence[int],
+    flags: dict[int, np.ndarray],
+    dim: int,
+    rule: str,
+    threads: int,
+) -> None:
+    """Add the shards' changes of a round (the first ``dim`` columns) to ``base`` and set every copy
+    in ``works`` to the result.
 
-        parallel_map(_row_tasks(rows, self.threads), self.threads, part)
-        self.next = self.added = 0
+    works: one padded [syn0, syn1neg, syn1] working copy per shard, in shard order; trained: the
+    shards (ascending) that trained this round; flags: per layer, (len(trained), V) uint8, the rows
+    each of them may have changed. The same result, to the bit, as :class:`Combiner` given each
+    trained shard's :func:`extract_delta` and then :func:`apply_delta` on every copy; rows split
+    over ``threads`` threads.
+    """
+    code = COMBINE_RULES.index(rule)
+    rows = {k: np.flatnonzero(f.any(axis=0)).astype(np.int32) for k, f in flags.items()}
+    layers = list(flags)
 
-    def _combined_rows(self) -> tuple[list[int], list[np.ndarray]]:
-        """Adds what is still waiting; -> the layers and, per layer, the rows the round changed."""
-        self._finish()
-        layers = list(self.acc)
-        return layers, [np.flatnonzero(self.hits[k]).astype(np.int32) for k in layers]
+    def part(_: int, task: tuple[int, slice]) -> None:
+        i, span = task
+        k = layers[i]
+        mine = tuple(works[s][k] for s in trained)
+        acc, hits, sq = np.empty((1, dim), np.float32), np.zeros(1, np.int32), np.zeros(1, np.float32)
+        _merge_rows(
+            base[k], base[k].view(np.int64), mine, tuple(w.view(np.int64) for w in mine), flags[k],
+            rows[k][span], tuple(w[k] for w in works), code, len(trained), acc, hits, sq,
+        )  # fmt: skip
 
-
-def _range_tasks(layer: int, rows: np.ndarray, n_rows: int, parts: int) -> list[tuple[int, int, int]]:
-    """(layer, lo, hi) row ranges covering [0, n_rows), cut so each holds about as many of ``rows``
-    (ascending) -- frequent words have low ids, so equal ranges would not be equal work."""
-    n = max(1, min(parts, rows.size))
-    cuts = [0] + [int(rows[rows.size * j // n]) for j in range(1, n)] + [n_rows]
-    return [(layer, a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+    parallel_map(_row_tasks([rows[k] for k in layers], threads), threads, part)
 
 
 # --------------------------------------------------------------------------- shards and rounds
@@ -603,7 +527,7 @@ class ShardTrainer:
 
     ids / offsets: the encoded corpus (all shards index into it); shards: each a list of jobs;
     base: padded [syn0, syn1neg, syn1], None for a disabled layer (the model at the last round boundary, changed only by
-    :meth:`apply`); threads: how many shards train at once (each thread has its own copy).
+    :meth:`round` and :meth:`apply`); threads: how many shards train at once (each shard has its own copy).
     ``shard_ids`` numbers the shards for their seeds (a cluster worker passes its index);
     ``n_rounds`` overrides the rounds per epoch (a cluster agrees on one count for all workers);
     ``job_threads`` > 1 trains each shard's jobs Hogwild on that many threads (a cluster worker's
@@ -640,7 +564,8 @@ class ShardTrainer:
         self.params = [make_params(config, w * config.epochs) for w in self.words]
         self.corpus = Corpus(ids=ids, offsets=offsets)
         self.n_rounds = n_rounds or rounds_per_epoch(max(self.words), config.round_words)
-        self.work = [[w.copy() for w in self.base] for _ in range(self.threads)]
+        # a copy per shard, not per thread: the round's end then merges them all in one pass per row
+        self.work = [[w.copy() for w in self.base] for _ in shards]
         max_len = int(np.max(np.diff(offsets))) if offsets.size > 1 else 1
         width = base[0].shape[1]
         self.job_threads = max(1, job_threads)
@@ -649,11 +574,11 @@ class ShardTrainer:
         self.round_ids = [np.empty(max(most, 1), np.int32) for _ in range(self.threads)] if ids_file else []
         self.scratch = [
             [make_scratch(config, max_len, width, track_rows=base[0].shape[0]) for _ in range(self.job_threads)]
-            for _ in range(self.threads)
+            for _ in shards
         ]
 
     def train_shard(self, thread: int, shard: int, epoch: int, r: int) -> tuple[SparseDelta | None, RoundStats]:
-        """Round ``r`` of ``epoch`` for one shard on thread ``thread``'s copy -> (its delta, stats).
+        """Round ``r`` of ``epoch`` for one shard on its copy, on thread ``thread`` -> (its delta, stats).
 
         The copy equals ``base`` before and after (the changed rows are put back).
         """
@@ -661,8 +586,8 @@ class ShardTrainer:
         st = self._train(thread, shard, epoch, r)
         if st is None:
             return None, RoundStats()
-        cand = touched_rows(self.scratch[thread], self.layers)
-        delta = extract_delta(self.work[thread], self.base, self.dim, self.layers, cand)
+        cand = touched_rows(self.scratch[shard], self.layers)
+        delta = extract_delta(self.work[shard], self.base, self.dim, self.layers, cand)
         st.seconds = time.perf_counter() - t0
         return delta, st
 
@@ -688,79 +613,56 @@ class ShardTrainer:
         return Corpus(ids=ids, offsets=np.asarray(self.offsets[s0 : s1 + 1]) - lo), s0
 
     def _train(self, thread: int, shard: int, epoch: int, r: int) -> RoundStats | None:
-        """Train the shard's jobs of the round on the thread's copy (left changed); None if it has none."""
+        """Train the shard's jobs of the round on its copy (left changed); None if it has none.
+
+        ``thread``: whose buffer the round's ids are read into."""
         jobs = self.shards[shard]
         todo = round_jobs(len(jobs), self.n_rounds, r)
         if not len(todo):
             return None
         st = RoundStats()
-        work, words = self.work[thread], self.words[shard]
+        work, words = self.work[shard], self.words[shard]
         corpus, first = self._round_corpus(thread, shard, r)
 
         def one(t: int, j: int) -> RoundStats:
             seed = job_seed(self.base_seed, epoch, self.shard_ids[shard], j)
             pos = epoch * words + jobs[j][2]
             job = (jobs[j][0] - first, jobs[j][1] - first, jobs[j][2])
-            out = run_job(self.params[shard], corpus, job, pos, seed, work, self.tables, self.scratch[thread][t])
+            out = run_job(self.params[shard], corpus, job, pos, seed, work, self.tables, self.scratch[shard][t])
             return RoundStats(*out)
 
         for job_stats in parallel_map(todo, self.job_threads, one):
             st.add(job_stats)
         return st
 
-    def round(self, epoch: int, r: int, combiner: Combiner) -> RoundStats:
-        """Train every shard's slice of round ``r``, adding each delta to ``combiner``; -> summed stats.
+    def round(self, epoch: int, r: int) -> RoundStats:
+        """Train every shard's slice of round ``r`` of ``epoch``, each on its own copy, then add the
+        combined change to ``base`` and set every copy to it (:func:`merge_copies`); -> summed stats.
 
-        The threads take shards in order. A thread claims its next shard before handing in the one
-        it trained, and puts its copy back to ``base`` only if it got one; its last shard's change
-        stays in the copy for the combiner to add at the round's end (on all threads, split by rows,
-        instead of one thread after another), and :meth:`apply` then writes every row some shard
-        changed into every copy.
+        The threads take shards in order; nothing is merged until all have trained, so there is no
+        work between a thread's shards and the merge runs on all threads.
         """
         todo: queue.SimpleQueue = queue.SimpleQueue()
         for s in range(len(self.shards)):
             todo.put(s)
+        stats: list[RoundStats | None] = [None] * len(self.shards)
 
-        def take() -> int | None:
-            try:
-                return todo.get_nowait()
-            except queue.Empty:
-                return None
+        def one(t: int) -> None:
+            while True:
+                try:
+                    s = todo.get_nowait()
+                except queue.Empty:
+                    return
+                stats[s] = self._train(t, s, epoch, r)
 
-        training, count_lock = [self.threads], threading.Lock()
-
-        def others_training() -> bool:
-            with count_lock:
-                training[0] -= 1
-                return training[0] > 0
-
-        def one(t: int) -> RoundStats:
-            total, s = RoundStats(), take()
-            while s is not None:
-                st = self._train(t, s, epoch, r)
-                nxt = take()
-                if st is None:
-                    combiner.add(s, None, wait=False)
-                else:
-                    cand = touched_rows(self.scratch[t], self.layers)
-                    if nxt is None:
-                        # the thread's last shard: while others still train, add it now if it is next
-                        # and no one is adding; else leave it in the copy for the round's end, where
-                        # all threads add (the last one to finish would otherwise add alone)
-                        now = others_training() and combiner.fold(s, self.work[t], self.base, cand, False, False)
-                        if not now:
-                            combiner.hold(s, self.work[t], self.base, cand)
-                    elif not combiner.fold(s, self.work[t], self.base, cand, wait=False):
-                        # an earlier shard is still training, or another is being added: keep this
-                        # one's change as a delta (the copy is needed for the next shard)
-                        combiner.add(s, extract_delta(self.work[t], self.base, self.dim, self.layers, cand), wait=False)
-                    total.add(st)
-                s = nxt
-            return total
-
+        on_threads(self.threads, one)
+        trained = [s for s, st in enumerate(stats) if st is not None]
         total = RoundStats()
-        for st in on_threads(self.threads, one):
-            total.add(st)
+        if trained:
+            flags = {k: np.stack([_marks(self.scratch[s], k) for s in trained]) for k in self.layers}
+            merge_copies(self.base, self.work, trained, flags, self.dim, self.config.combine, self.threads)
+            for s in trained:
+                total.add(stats[s])
         return total
 
     def apply(self, delta: SparseDelta) -> None:
@@ -776,10 +678,6 @@ class ShardTrainer:
                 _copy_rows(w[k], self.base[k], r)
 
         parallel_map(_row_tasks(delta.rows, self.threads), self.threads, part)
-
-    def combiner(self) -> Combiner:
-        shapes = {k: (self.base[k].shape[0], self.dim) for k in self.layers}
-        return Combiner(shapes, self.config.combine, self.threads)
 
 
 # --------------------------------------------------------------------------- one machine, deterministic
@@ -906,11 +804,9 @@ def _done(epoch: int, r: int, trainer: ShardTrainer) -> int:
 
 
 def _train_loop(trainer: ShardTrainer, epoch0: int, round0: int, progress: Progress, save: Saver, should_stop) -> None:
-    combiner = trainer.combiner()
     for epoch in range(epoch0, trainer.config.epochs):
         for r in range(round0 if epoch == epoch0 else 0, trainer.n_rounds):
-            st = trainer.round(epoch, r, combiner)
-            combiner.apply_to(trainer.base, trainer.work)
+            st = trainer.round(epoch, r)
             last = r == trainer.n_rounds - 1
             progress.add(epoch, st, force=last)
             stop = should_stop is not None and should_stop() and not (last and epoch == trainer.config.epochs - 1)
