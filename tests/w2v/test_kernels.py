@@ -451,9 +451,26 @@ def _toy_corpus(rng, v=30, n_sent=60, length=20):
     return ids, offsets, counts
 
 
-def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=10, window=3, batch=False, touched=None):
+def _run_job(
+    ids,
+    offsets,
+    counts,
+    *,
+    sg,
+    hs,
+    negative=3,
+    seed=5,
+    keep=None,
+    d=10,
+    window=3,
+    batch=False,
+    touched=None,
+    stale=None,
+):
     """One train_job over the whole toy corpus; ``batch``: HogBatch (4 skip-gram windows, 8 CBOW targets a block);
-    ``touched``: a (3, V) uint8 array the kernel marks the rows it may change in (round training)."""
+    ``touched``: a (3, V) uint8 array the kernel marks the rows it may change in (round training);
+    ``stale`` (with ``touched``): (3, V) uint8 rows whose working values are scrambled, to be taken
+    from the base (the untouched initial weights) when first marked."""
     v = counts.size
     rng = np.random.default_rng(0)
     syn0 = ((rng.random((v, d), dtype=np.float32) - 0.5) / d).astype(np.float32)
@@ -475,13 +492,20 @@ def _run_job(ids, offsets, counts, *, sg, hs, negative=3, seed=5, keep=None, d=1
     )
     params = make_params(cfg, int(ids.size))._replace(min_alpha=0.0001)
     tables = Tables(keep, table.prob, table.alias, tree.codes, tree.points, tree.codelens)
+    scratch = make_scratch(cfg, ids.size, d, track_rows=0 if touched is None else touched.shape[1])
+    if touched is not None:
+        scratch = scratch._replace(touched=touched)
+    if stale is not None:
+        scratch = scratch._replace(stale=stale, base=Weights(syn0.copy(), syn1neg.copy(), syn1.copy()))
+        for k, w in enumerate((syn0, syn1neg, syn1)):
+            w[stale[k] == 1] = 7.0  # what a copy holds before the kernel brings the row up to date
     out = w2v.train_job(
         params,
         Corpus(ids=ids, offsets=offsets),
         make_job(0, offsets.size - 1, 0, np.uint64(seed)),
         Weights(syn0=syn0, syn1neg=syn1neg, syn1=syn1),
         tables,
-        make_scratch(cfg, ids.size, d)._replace(touched=np.zeros((3, 0), np.uint8) if touched is None else touched),
+        scratch,
     )
     return out, syn0, syn1neg, syn1
 
@@ -534,6 +558,26 @@ def test_train_job_marks_every_row_it_changes_and_trains_the_same(rng, sg, hs, n
         assert set(changed) <= set(np.flatnonzero(touched[k]))  # a superset of the changed rows
     assert touched[0, 0] == 0 and touched[0].sum() > 0 and touched[1].sum() > 0
     assert (touched[2].sum() > 0) == hs
+
+
+@pytest.mark.parametrize(
+    "sg,hs,negative,batch", [(True, False, 3, True), (False, False, 3, True), (True, True, 2, False)]
+)
+def test_train_job_takes_a_stale_row_from_the_base_when_it_first_marks_it(rng, sg, hs, negative, batch):
+    # round training leaves a copy's rows stale after a merge; the kernel must train on the base's values
+    ids, offsets, counts = _toy_corpus(rng, v=40)
+    kw = dict(sg=sg, hs=hs, negative=negative, batch=batch)
+    plain = _run_job(ids, offsets, counts, **kw, touched=np.zeros((3, counts.size), np.uint8))
+    stale = (rng.random((3, counts.size)) < 0.5).astype(np.uint8)
+    was = stale.copy()
+    touched = np.zeros((3, counts.size), np.uint8)
+    lazy = _run_job(ids, offsets, counts, **kw, touched=touched, stale=stale)
+    for k in range(3):
+        used = touched[k] == 1
+        np.testing.assert_array_equal(lazy[1 + k][used], plain[1 + k][used])  # trained as if up to date
+        assert not stale[k][used].any()  # brought up to date once
+        assert (lazy[1 + k][~used & (was[k] == 1)] == 7.0).all()  # rows it never used are left alone
+        assert (stale[k][~used] == was[k][~used]).all()
 
 
 def test_train_job_subsampling_drops_words(rng):

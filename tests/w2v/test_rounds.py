@@ -129,6 +129,7 @@ def test_merging_the_shards_copies_gives_the_bits_of_combining_their_deltas(rule
             mark[rows[-1] + 1 :: 7] = 1  # marked but unchanged rows are skipped
         works.append([w])
         flags.append(mark)
+    base0 = base[0].copy()
     combiner = Combiner({0: (n_rows, dim)}, rule)
     for s in range(4):
         cand = {0: np.flatnonzero(flags[s]).astype(np.int32)}
@@ -136,10 +137,12 @@ def test_merging_the_shards_copies_gives_the_bits_of_combining_their_deltas(rule
     want_base = [base[0].copy()]
     apply_delta(want_base, combiner.result())
 
-    merge_copies(base, works, trained, {0: np.stack([flags[s] for s in trained])}, dim, rule, threads=2)
+    stales = [np.zeros(n_rows, np.uint8) for _ in works]
+    merge_copies(base, works, trained, {0: np.stack([flags[s] for s in trained])}, {0: stales}, dim, rule, 2)
     np.testing.assert_array_equal(base[0], want_base[0])
-    for w in works:  # every copy is the new base, the untrained shard's too
-        np.testing.assert_array_equal(w[0], base[0])
+    changed = np.flatnonzero((base[0] != base0).any(axis=1))
+    for st in stales:  # every copy, the untrained shard's too, is told which rows are newer in the base
+        assert np.flatnonzero(st).tolist() == changed.tolist()
 
 
 def test_apply_delta_adds_to_the_named_rows():
@@ -293,7 +296,9 @@ def test_shard_trainer_reading_rounds_from_the_ids_file_equals_reading_them_from
                           shards, [None if w is None else w.copy() for w in weights], 16, 5, 2, **source)  # fmt: skip
         for r in range(tr.n_rounds):
             tr.round(0, r)
-        assert all(np.array_equal(w, b) for copy in tr.work for w, b in zip(copy, tr.base))
+        for copy, sc in zip(tr.work, tr.scratch):  # a copy equals the base but for the rows marked stale
+            fresh = sc[0].stale == 0
+            assert all(np.array_equal(copy[k][fresh[k]], tr.base[k][fresh[k]]) for k in tr.layers)
         bases.append(tr.base)
     assert tr.n_rounds >= 2
     for a, b in zip(*bases):

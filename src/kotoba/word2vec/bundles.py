@@ -85,6 +85,9 @@ class Scratch(NamedTuple):
     R = max(2*window, cbow_block, 2*window*sg_block); for blocks bctx (R, 2*window), bnctx and
     btgt (R,) int32, bh (R, Dp) float32. touched: (3, V) uint8 flags the kernel sets for every row of
     [syn0, syn1neg, syn1] it may change (round training reads and clears them), or (3, 0): no marking.
+    stale: (3, V) uint8, rows of the working copy older than ``base`` (the model of the last round
+    boundary, padded [syn0, syn1neg, syn1]; (1, 1) dummies when nothing is stale): the kernel copies
+    such a row from ``base`` when it first marks it.
     hot0 / snap0 (H, Dp) float32: the thread's own copy of the input rows 0:H of the blocked steps and
     their value at the last :func:`~kotoba.word2vec.kernels.sync_hot`; H = 0: none.
     """
@@ -101,6 +104,8 @@ class Scratch(NamedTuple):
     btgt: np.ndarray
     bh: np.ndarray
     touched: np.ndarray
+    stale: np.ndarray
+    base: Weights
     hot0: np.ndarray
     snap0: np.ndarray
 
@@ -213,6 +218,8 @@ def make_scratch(
         btgt=np.empty(rows, np.int32),
         bh=np.empty((rows, padded_dim), np.float32),
         touched=np.zeros((3, track_rows), np.uint8),
+        stale=np.zeros((3, track_rows), np.uint8),
+        base=Weights(*(np.zeros((1, 1), np.float32) for _ in range(3))),
         hot0=np.zeros((hot_rows, padded_dim), np.float32),
         snap0=np.zeros((hot_rows, padded_dim), np.float32),
     )

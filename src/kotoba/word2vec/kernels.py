@@ -623,26 +623,40 @@ def _subsample(ids, lo, hi, keep, sen, state):
 
 
 @njit(**_JIT, inline="always")
-def _draw(state, negs, negative, t, touched, track):
-    """:func:`draw_negatives` from the tables ``t``, marking the drawn syn1neg rows (layer 1) in ``touched``."""
+def _draw(state, negs, negative, t, touched, stale, syn1neg, base1, track):
+    """:func:`draw_negatives` from the tables ``t``, marking the drawn syn1neg rows (layer 1) in
+    ``touched`` (see :func:`_mark_rows`)."""
     state = draw_negatives(state, negs, negative, t.neg_prob, t.neg_alias)
     if track:
-        for k in range(negative):
-            touched[1, negs[k]] = 1
+        _mark_rows(touched, stale, 1, negs, negative, syn1neg, base1)
     return state
 
 
 @njit(**_JIT, inline="always")
-def _mark_sentence(touched, sen, n, hs, points, codelens):
+def _mark_rows(touched, stale, layer, rows, n, work, base):
+    """Mark ``rows[:n]`` of ``layer`` in ``touched``. The first time in a round, a row ``stale`` says
+    is older than ``base`` (round training merged a newer value there) is first copied from it.
+    Loops written out here, not a helper per row: a call taking arrays costs reference counts."""
+    for k in range(n):
+        r = rows[k]
+        if touched[layer, r] == 0:
+            touched[layer, r] = 1
+            if stale[layer, r]:
+                stale[layer, r] = 0
+                for i in range(work.shape[1]):
+                    work[r, i] = base[r, i]
+
+
+@njit(**_JIT, inline="always")
+def _mark_sentence(touched, stale, base, w8, sen, n, hs, points, codelens):
     """Mark every row a sentence's words can change: syn0 and syn1neg rows of its words (layers 0, 1:
     contexts and targets) and, with HS, the inner nodes on their Huffman paths (layer 2)."""
-    for k in range(n):
-        w = sen[k]
-        touched[0, w] = 1
-        touched[1, w] = 1
-        if hs:
-            for j in range(codelens[w]):
-                touched[2, points[w, j]] = 1
+    _mark_rows(touched, stale, 0, sen, n, w8.syn0, base.syn0)
+    _mark_rows(touched, stale, 1, sen, n, w8.syn1neg, base.syn1neg)
+    if hs:
+        for k in range(n):
+            w = sen[k]
+            _mark_rows(touched, stale, 2, points[w], codelens[w], w8.syn1, base.syn1)
 
 
 @njit(**_JIT)
@@ -668,7 +682,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
     negative, window = p.negative, p.window
     # round training asks which rows the job may have changed (a superset): the words of its
     # subsampled sentences, the negatives drawn, their HS paths -- so only those are compared
-    touched = sc.touched
+    touched, stale, base1 = sc.touched, sc.stale, sc.base.syn1neg
     track = touched.shape[1] > 0
     state = seed_state(job.seed)
     nneg = negative if negative > 0 else -1
@@ -692,7 +706,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
         hi = offsets[s + 1]
         n, state = _subsample(ids, lo, hi, t.keep, sen, state)
         if track:
-            _mark_sentence(touched, sen, n, p.hs, points, codelens)
+            _mark_sentence(touched, stale, sc.base, w8, sen, n, p.hs, points, codelens)
         lr = _lr(p.alpha, p.min_alpha, job.word_pos + seen, p.total_words)
         # Blocks take their examples from per_block lanes spread over the sentence (example k at
         # position (k % per_block) * lanes + k // per_block), so the targets sharing negatives have
@@ -720,7 +734,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                         nb += 1
                 nw += 1
                 if nw == p.sg_block:
-                    state = _draw(state, negs, negative, t, touched, track)
+                    state = _draw(state, negs, negative, t, touched, stale, syn1neg, base1, track)
                     want = steps % LOSS_EVERY == 0
                     loss += cbow_block_step(
                         syn0, sc.hot0, syn1neg, bctx, bnctx, btgt, nb, False, negs, nneg, lr, bh, grad, err, want
@@ -735,7 +749,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 nctx = gather_context(sen, left, right, i, ctx)
                 if nctx == 0:
                     continue
-                state = _draw(state, negs, negative, t, touched, track)
+                state = _draw(state, negs, negative, t, touched, stale, syn1neg, base1, track)
                 want = steps % LOSS_EVERY == 0
                 loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, negs, nneg, lr, grad, err, want)
                 if clen > 0:
@@ -751,7 +765,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 for j in range(left, right):
                     if j == i:
                         continue
-                    state = _draw(state, negs, negative, t, touched, track)
+                    state = _draw(state, negs, negative, t, touched, stale, syn1neg, base1, track)
                     want = steps % LOSS_EVERY == 0
                     loss += sg_step(
                         syn0, syn1neg, syn1, sen[j], w, negs, nneg, codes, points, clen, lr, neu1e, gbuf, want
@@ -772,7 +786,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 btgt[nb] = w
                 nb += 1
                 if nb == p.block:
-                    state = _draw(state, negs, negative, t, touched, track)
+                    state = _draw(state, negs, negative, t, touched, stale, syn1neg, base1, track)
                     want = steps % LOSS_EVERY == 0
                     loss += cbow_block_step(
                         syn0, sc.hot0, syn1neg, bctx, bnctx, btgt, nb, p.cbow_mean, negs, nneg, lr, bh, grad, err, want
@@ -786,7 +800,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 nctx = gather_context(sen, left, right, i, ctx)
                 if nctx == 0:
                     continue
-                state = _draw(state, negs, negative, t, touched, track)
+                state = _draw(state, negs, negative, t, touched, stale, syn1neg, base1, track)
                 want = steps % LOSS_EVERY == 0
                 loss += cbow_step(
                     syn0,
@@ -813,7 +827,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 steps += 1
         seen += hi - lo
     if nb > 0:  # the job's last, partial block
-        state = _draw(state, negs, negative, t, touched, track)
+        state = _draw(state, negs, negative, t, touched, stale, syn1neg, base1, track)
         lr = _lr(p.alpha, p.min_alpha, job.word_pos + seen, p.total_words)
         want = steps % LOSS_EVERY == 0
         loss += cbow_block_step(

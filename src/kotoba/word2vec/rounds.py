@@ -225,16 +225,17 @@ def _drain(acc, hits, sq, rows: np.ndarray, values: np.ndarray, rule: int, added
 
 
 @njit(cache=True, nogil=True)
-def _merge_rows(base, base64, works, works64, flags, rows, copies, rule: int, added: int, acc, hits, sq) -> None:
-    """One round's end for ``rows`` of one matrix: every shard's change, the combination, the new base
-    and the copies, in one pass per row.
+def _merge_rows(base, base64, works, works64, flags, rows, stales, rule: int, added: int, acc, hits, sq) -> None:
+    """One round's end for ``rows`` of one matrix: every shard's change, the combination and the new
+    base, in one pass per row.
 
     works / works64: the trained shards' working copies (and int64 views) in shard order; flags:
-    (len(works), V) rows each shard's kernel marked; copies: every working copy, each set to the new
-    base row. acc (1, D), hits (1,) and sq (1,): one row's sums. The float operations are those of
-    :func:`_add_rows_sq` (shard by shard, in order) and :func:`_drain`, then ``base += value``; no
-    fastmath, so the norm is summed in index order and the multiply and the add are two roundings.
-    A row whose bits no shard changed is left alone.
+    (len(works), V) rows each shard's kernel marked; stales: every working copy's (V,) flags, set
+    for each row given a new base value (the kernel copies it when it next marks the row, so a
+    copy is written only where its shard reads). acc (1, D), hits (1,) and sq (1,): one row's sums.
+    The float operations are those of :func:`_add_rows_sq` (shard by shard, in order) and
+    :func:`_drain`, then ``base += value``; no fastmath, so the norm is summed in index order and
+    the multiply and the add are two roundings. A row whose bits no shard changed is left alone.
     """
     dim = acc.shape[1]
     for k in range(rows.size):
@@ -262,9 +263,8 @@ def _merge_rows(base, base64, works, works64, flags, rows, copies, rule: int, ad
         scale = _row_scale(acc, hits, sq, 0, rule, added)
         for i in range(dim):
             base[r, i] += acc[0, i] * scale if rule else acc[0, i]
-        for c in copies:
-            for i in range(base.shape[1]):
-                c[r, i] = base[r, i]
+        for st in stales:
+            st[r] = 1
 
 
 def extract_delta(
@@ -374,18 +374,20 @@ def merge_copies(
     works: Sequence[Sequence[np.ndarray]],
     trained: Sequence[int],
     flags: dict[int, np.ndarray],
+    stales: dict[int, Sequence[np.ndarray]],
     dim: int,
     rule: str,
     threads: int,
 ) -> None:
-    """Add the shards' changes of a round (the first ``dim`` columns) to ``base`` and set every copy
-    in ``works`` to the result.
+    """Add the shards' changes of a round (the first ``dim`` columns) to ``base``, and mark each row it
+    changed as stale in every copy.
 
     works: one padded [syn0, syn1neg, syn1] working copy per shard, in shard order; trained: the
     shards (ascending) that trained this round; flags: per layer, (len(trained), V) uint8, the rows
-    each of them may have changed. The same result, to the bit, as :class:`Combiner` given each
-    trained shard's :func:`extract_delta` and then :func:`apply_delta` on every copy; rows split
-    over ``threads`` threads.
+    each of them may have changed; stales: per layer, every copy's (V,) uint8 stale flags (the
+    kernel brings a stale row up to date from ``base`` when it first marks it). The same ``base``,
+    to the bit, as :class:`Combiner` given each trained shard's :func:`extract_delta` and then
+    :func:`apply_delta`; rows split over ``threads`` threads.
     """
     code = COMBINE_RULES.index(rule)
     rows = {k: np.flatnonzero(f.any(axis=0)).astype(np.int32) for k, f in flags.items()}
@@ -398,7 +400,7 @@ def merge_copies(
         acc, hits, sq = np.empty((1, dim), np.float32), np.zeros(1, np.int32), np.zeros(1, np.float32)
         _merge_rows(
             base[k], base[k].view(np.int64), mine, tuple(w.view(np.int64) for w in mine), flags[k],
-            rows[k][span], tuple(w[k] for w in works), code, len(trained), acc, hits, sq,
+            rows[k][span], tuple(stales[k]), code, len(trained), acc, hits, sq,
         )  # fmt: skip
 
     parallel_map(_row_tasks([rows[k] for k in layers], threads), threads, part)
@@ -572,10 +574,18 @@ class ShardTrainer:
         self.ids_file = Path(ids_file) if ids_file is not None else None
         most = max((self._span(s, r)[2] for s in range(len(shards)) for r in range(self.n_rounds)), default=0)
         self.round_ids = [np.empty(max(most, 1), np.int32) for _ in range(self.threads)] if ids_file else []
-        self.scratch = [
-            [make_scratch(config, max_len, width, track_rows=base[0].shape[0]) for _ in range(self.job_threads)]
-            for _ in shards
+        self.scratch = [self._shard_scratch(max_len, width) for _ in shards]
+
+    def _shard_scratch(self, max_len: int, width: int) -> list[Scratch]:
+        """A shard's buffers, one per job thread, sharing its stale flags (set only by
+        :func:`merge_copies`, i.e. on one machine, where a shard has one job thread)."""
+        first = make_scratch(self.config, max_len, width, track_rows=self.base[0].shape[0])
+        first = first._replace(base=Weights(*self.base))
+        rest = [
+            make_scratch(self.config, max_len, width, track_rows=first.touched.shape[1])
+            for _ in range(self.job_threads - 1)
         ]
+        return [first] + [sc._replace(stale=first.stale, base=first.base) for sc in rest]
 
     def train_shard(self, thread: int, shard: int, epoch: int, r: int) -> tuple[SparseDelta | None, RoundStats]:
         """Round ``r`` of ``epoch`` for one shard on its copy, on thread ``thread`` -> (its delta, stats).
@@ -637,7 +647,8 @@ class ShardTrainer:
 
     def round(self, epoch: int, r: int) -> RoundStats:
         """Train every shard's slice of round ``r`` of ``epoch``, each on its own copy, then add the
-        combined change to ``base`` and set every copy to it (:func:`merge_copies`); -> summed stats.
+        combined change to ``base`` (:func:`merge_copies`); -> summed stats. A copy's rows the round
+        changed are brought up to date by the kernel when the shard next uses them.
 
         The threads take shards in order; nothing is merged until all have trained, so there is no
         work between a thread's shards and the merge runs on all threads.
@@ -660,7 +671,8 @@ class ShardTrainer:
         total = RoundStats()
         if trained:
             flags = {k: np.stack([_marks(self.scratch[s], k) for s in trained]) for k in self.layers}
-            merge_copies(self.base, self.work, trained, flags, self.dim, self.config.combine, self.threads)
+            stales = {k: [sc[0].stale[k] for sc in self.scratch] for k in self.layers}
+            merge_copies(self.base, self.work, trained, flags, stales, self.dim, self.config.combine, self.threads)
             for s in trained:
                 total.add(stats[s])
         return total
