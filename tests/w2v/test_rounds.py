@@ -138,7 +138,7 @@ def test_merging_the_shards_copies_gives_the_bits_of_combining_their_deltas(rule
     apply_delta(want_base, combiner.result())
 
     stales = [np.zeros(n_rows, np.uint8) for _ in works]
-    merge_copies(base, works, trained, {0: np.stack([flags[s] for s in trained])}, {0: stales}, dim, rule, 2)
+    merge_copies(base, works, {0: np.stack(flags)}, {0: stales}, len(trained), dim, rule, 2)
     np.testing.assert_array_equal(base[0], want_base[0])
     changed = np.flatnonzero((base[0] != base0).any(axis=1))
     for st in stales:  # every copy, the untrained shard's too, is told which rows are newer in the base

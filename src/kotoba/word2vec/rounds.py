@@ -229,10 +229,11 @@ def _merge_rows(base, base64, works, works64, flags, rows, stales, rule: int, ad
     """One round's end for ``rows`` of one matrix: every shard's change, the combination and the new
     base, in one pass per row.
 
-    works / works64: the trained shards' working copies (and int64 views) in shard order; flags:
-    (len(works), V) rows each shard's kernel marked; stales: every working copy's (V,) flags, set
-    for each row given a new base value (the kernel copies it when it next marks the row, so a
-    copy is written only where its shard reads). acc (1, D), hits (1,) and sq (1,): one row's sums.
+    works / works64: every shard's working copy (and its int64 view) in shard order; flags:
+    (len(works), V) rows each shard's kernel marked (none for a shard that did not train);
+    stales: every working copy's (V,) flags, set for each row given a new base value (the kernel
+    copies it when it next marks the row, so a copy is written only where its shard reads).
+    acc (1, D), hits (1,) and sq (1,): one row's sums.
     The float operations are those of :func:`_add_rows_sq` (shard by shard, in order) and
     :func:`_drain`, then ``base += value``; no fastmath, so the norm is summed in index order and
     the multiply and the add are two roundings. A row whose bits no shard changed is left alone.
@@ -338,19 +339,17 @@ class Combiner:
         self.pending: dict[int, SparseDelta | None] = {}
         self.next = 0
         self.added = 0
-        self.lock = threading.Lock()
 
     def add(self, shard: int, delta: SparseDelta | None) -> None:
         """Hand in shard ``shard``'s delta (None: the shard had nothing to train this round)."""
-        with self.lock:
-            self.pending[shard] = delta
-            while self.next in self.pending:
-                d = self.pending.pop(self.next)
-                self.next += 1
-                if d is not None:
-                    self.added += 1
-                    for k, r, v in zip(d.layers, d.rows, d.values):
-                        _add_rows_sq(self.acc[k], self.sq[k], self.hits[k], r, v)
+        self.pending[shard] = delta
+        while self.next in self.pending:
+            d = self.pending.pop(self.next)
+            self.next += 1
+            if d is not None:
+                self.added += 1
+                for k, r, v in zip(d.layers, d.rows, d.values):
+                    _add_rows_sq(self.acc[k], self.sq[k], self.hits[k], r, v)
 
     def result(self) -> SparseDelta:
         """The combined delta of everything added; resets the combiner for the next round."""
@@ -372,9 +371,9 @@ class Combiner:
 def merge_copies(
     base: Sequence[np.ndarray],
     works: Sequence[Sequence[np.ndarray]],
-    trained: Sequence[int],
     flags: dict[int, np.ndarray],
     stales: dict[int, Sequence[np.ndarray]],
+    added: int,
     dim: int,
     rule: str,
     threads: int,
@@ -382,12 +381,13 @@ def merge_copies(
     """Add the shards' changes of a round (the first ``dim`` columns) to ``base``, and mark each row it
     changed as stale in every copy.
 
-    works: one padded [syn0, syn1neg, syn1] working copy per shard, in shard order; trained: the
-    shards (ascending) that trained this round; flags: per layer, (len(trained), V) uint8, the rows
-    each of them may have changed; stales: per layer, every copy's (V,) uint8 stale flags (the
-    kernel brings a stale row up to date from ``base`` when it first marks it). The same ``base``,
-    to the bit, as :class:`Combiner` given each trained shard's :func:`extract_delta` and then
-    :func:`apply_delta`; rows split over ``threads`` threads.
+    works: one padded [syn0, syn1neg, syn1] working copy per shard, in shard order; flags: per
+    layer, (len(works), V) uint8, the rows each shard may have changed (all 0 for one that did not
+    train: the copies always go in together, so the kernel is compiled once per shard count);
+    stales: per layer, every copy's (V,) uint8 stale flags (the kernel brings a stale row up to date
+    from ``base`` when it first marks it); added: how many shards trained (the ``mean`` rule's
+    divisor). The same ``base``, to the bit, as :class:`Combiner` given each trained shard's
+    :func:`extract_delta` and then :func:`apply_delta`; rows split over ``threads`` threads.
     """
     code = COMBINE_RULES.index(rule)
     rows = {k: np.flatnonzero(f.any(axis=0)).astype(np.int32) for k, f in flags.items()}
@@ -396,11 +396,11 @@ def merge_copies(
     def part(_: int, task: tuple[int, slice]) -> None:
         i, span = task
         k = layers[i]
-        mine = tuple(works[s][k] for s in trained)
+        mine = tuple(w[k] for w in works)
         acc, hits, sq = np.empty((1, dim), np.float32), np.zeros(1, np.int32), np.zeros(1, np.float32)
         _merge_rows(
             base[k], base[k].view(np.int64), mine, tuple(w.view(np.int64) for w in mine), flags[k],
-            rows[k][span], tuple(stales[k]), code, len(trained), acc, hits, sq,
+            rows[k][span], tuple(stales[k]), code, added, acc, hits, sq,
         )  # fmt: skip
 
     parallel_map(_row_tasks([rows[k] for k in layers], threads), threads, part)
@@ -653,26 +653,13 @@ class ShardTrainer:
         The threads take shards in order; nothing is merged until all have trained, so there is no
         work between a thread's shards and the merge runs on all threads.
         """
-        todo: queue.SimpleQueue = queue.SimpleQueue()
-        for s in range(len(self.shards)):
-            todo.put(s)
-        stats: list[RoundStats | None] = [None] * len(self.shards)
-
-        def one(t: int) -> None:
-            while True:
-                try:
-                    s = todo.get_nowait()
-                except queue.Empty:
-                    return
-                stats[s] = self._train(t, s, epoch, r)
-
-        on_threads(self.threads, one)
+        stats = parallel_map(range(len(self.shards)), self.threads, lambda t, s: self._train(t, s, epoch, r))
         trained = [s for s, st in enumerate(stats) if st is not None]
         total = RoundStats()
         if trained:
-            flags = {k: np.stack([_marks(self.scratch[s], k) for s in trained]) for k in self.layers}
+            flags = {k: np.stack([_marks(sc, k) for sc in self.scratch]) for k in self.layers}
             stales = {k: [sc[0].stale[k] for sc in self.scratch] for k in self.layers}
-            merge_copies(self.base, self.work, trained, flags, stales, self.dim, self.config.combine, self.threads)
+            merge_copies(self.base, self.work, flags, stales, len(trained), self.dim, self.config.combine, self.threads)
             for s in trained:
                 total.add(stats[s])
         return total
