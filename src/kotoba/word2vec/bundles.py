@@ -80,9 +80,10 @@ class Tables(NamedTuple):
 class Scratch(NamedTuple):
     """One thread's buffers; the kernel trusts these sizes (it runs without bounds checks).
 
-    sen (max sentence len,) int32, ctx (2*window,) int32, negs (max(negative, 1),) int32,
-    neu1 (1, Dp) and neu1e (Dp,) float32, grad (R, negative+1) and err (R, Dp) float32 with
-    R = max(2*window, cbow_block, 2*window*sg_block); for blocks bctx (R, 2*window), bnctx and
+    sen (max sentence len,) int32, ctx (2*window,) int32, negs (2*max(negative, 1),) int32 (a step's
+    negatives and the next step's), neu1 (1, Dp) and neu1e (Dp,) float32, grad (R, negative+1) and
+    err (R, Dp) float32 with R = max(2*window, cbow_block, 2*window*sg_block); for blocks bctx
+    (R, 2*window), bnctx and
     btgt (R,) int32, bh (R, Dp) float32. touched: (3, V) uint8 flags the kernel sets for every row of
     [syn0, syn1neg, syn1] it may change (round training reads and clears them), or (3, 0): no marking.
     stale: (3, V) uint8, rows of the working copy older than ``base`` (the model of the last round
@@ -208,7 +209,7 @@ def make_scratch(
     return Scratch(
         sen=np.empty(max(max_sentence, 1), np.int32),
         ctx=np.empty(2 * w, np.int32),
-        negs=np.empty(max(k, 1), np.int32),
+        negs=np.empty(2 * max(k, 1), np.int32),
         neu1=np.empty((1, padded_dim), np.float32),
         neu1e=np.empty(padded_dim, np.float32),
         grad=np.empty((rows, k + 1), np.float32),

@@ -50,6 +50,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from kotoba.word2vec.prefetch import prefetch_row
+
 MAX_EXP = np.float32(6.0)
 
 # Reassociation lets LLVM vectorise the float32 dot products; no 'nnan'/'ninf' so NaN checks
@@ -659,6 +661,17 @@ def _mark_sentence(touched, stale, base, w8, sen, n, hs, points, codelens):
             _mark_rows(touched, stale, 2, points[w], codelens[w], w8.syn1, base.syn1)
 
 
+@njit(**_JIT, inline="always")
+def _prefetch_next(syn0, syn1neg, sen, i, n, window, hot) -> None:
+    """Request the rows of the example at sentence position ``i`` that are likely not in the cache: its
+    target's output row and the input row of the word entering its window (unless that word's input
+    row is among the ``hot`` rows the thread keeps its own copy of)."""
+    if i < n:
+        prefetch_row(syn1neg, sen[i])
+        if i + window < n and sen[i + window] >= hot:
+            prefetch_row(syn0, sen[i + window])
+
+
 @njit(**_JIT)
 def train_job(params, corpus, job, weights, tables, scratch):
     """Train on sentences ``job.s_begin:job.s_end`` of an encoded corpus (one worker's job).
@@ -696,6 +709,9 @@ def train_job(params, corpus, job, weights, tables, scratch):
     # per-target gradients of the per-pair steps; grad is otherwise used only by the HogBatch
     # step, which never runs in the same call as a per-pair NS step
     gbuf = grad[0]
+    # the HogBatch steps draw their negatives one step ahead, to prefetch their rows (see there)
+    now, nxt = negs[: max(negative, 1)], negs[max(negative, 1) :]
+    ahead = False
     loss = 0.0
     loss_pairs = 0
     pairs = 0
@@ -749,9 +765,19 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 nctx = gather_context(sen, left, right, i, ctx)
                 if nctx == 0:
                     continue
-                state = _draw(state, negs, negative, t, touched, stale, syn1neg, base1, track)
+                if not ahead:  # the job's first window
+                    state = _draw(state, now, negative, t, touched, stale, syn1neg, base1, track)
+                    ahead = True
+                # the next window's negatives are drawn now, and its rows that are likely not in the
+                # cache (the negatives, the next target, the word entering the window) requested,
+                # so that they load while this window computes
+                state = _draw(state, nxt, negative, t, touched, stale, syn1neg, base1, track)
+                for q in range(negative):
+                    prefetch_row(syn1neg, nxt[q])
+                _prefetch_next(syn0, syn1neg, sen, i + 1, n, window, 0)
                 want = steps % LOSS_EVERY == 0
-                loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, negs, nneg, lr, grad, err, want)
+                loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, now, nneg, lr, grad, err, want)
+                now, nxt = nxt, now
                 if clen > 0:
                     for j in range(nctx):
                         loss += sg_step(
@@ -785,12 +811,20 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 bnctx[nb] = nctx
                 btgt[nb] = w
                 nb += 1
+                # this lane's next example is in the next block: its target and entering context word
+                _prefetch_next(syn0, syn1neg, sen, i + 1, n, window, sc.hot0.shape[0])
                 if nb == p.block:
-                    state = _draw(state, negs, negative, t, touched, stale, syn1neg, base1, track)
+                    if not ahead:  # the job's first block
+                        state = _draw(state, now, negative, t, touched, stale, syn1neg, base1, track)
+                        ahead = True
+                    state = _draw(state, nxt, negative, t, touched, stale, syn1neg, base1, track)
+                    for q in range(negative):
+                        prefetch_row(syn1neg, nxt[q])
                     want = steps % LOSS_EVERY == 0
                     loss += cbow_block_step(
-                        syn0, sc.hot0, syn1neg, bctx, bnctx, btgt, nb, p.cbow_mean, negs, nneg, lr, bh, grad, err, want
+                        syn0, sc.hot0, syn1neg, bctx, bnctx, btgt, nb, p.cbow_mean, now, nneg, lr, bh, grad, err, want
                     )
+                    now, nxt = nxt, now
                     if want:
                         loss_pairs += nb
                     pairs += nb
@@ -827,11 +861,12 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 steps += 1
         seen += hi - lo
     if nb > 0:  # the job's last, partial block
-        state = _draw(state, negs, negative, t, touched, stale, syn1neg, base1, track)
+        if not ahead:
+            state = _draw(state, now, negative, t, touched, stale, syn1neg, base1, track)
         lr = _lr(p.alpha, p.min_alpha, job.word_pos + seen, p.total_words)
         want = steps % LOSS_EVERY == 0
         loss += cbow_block_step(
-            syn0, sc.hot0, syn1neg, bctx, bnctx, btgt, nb, p.cbow_mean, negs, nneg, lr, bh, grad, err, want
+            syn0, sc.hot0, syn1neg, bctx, bnctx, btgt, nb, p.cbow_mean, now, nneg, lr, bh, grad, err, want
         )
         if want:
             loss_pairs += nb
