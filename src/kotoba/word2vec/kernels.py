@@ -30,10 +30,12 @@ does). The loss ``-log sigmoid(±f)`` is computed exactly (softplus), clipped or
 LOSS_EVERY-th step.
 
 Speed notes (measured on PTB, see bench/word2vec_vs_gensim.py): the step functions are inlined
-into the job loop (a call passing a dozen arrays costs as much as a small step); shared matrices
-are indexed ``m[row, i]``, never sliced into row views (each view is an atomic reference-count
-update on memory every thread shares); the trainer pads rows to a multiple of 8 floats so the
-vector loops have no scalar tail.
+into the job loop (a call passing a dozen arrays costs as much as a small step); ``train_job``
+borrows every array it is given (:func:`kotoba.word2vec.lowlevel.borrow`), so no helper call
+counts references on them (an atomic write to memory every thread shares), and shared matrices
+are indexed ``m[row, i]``, never sliced into row views; the rows of the next step are prefetched
+while a step computes; the trainer pads rows to a multiple of 8 floats so the vector loops have no
+scalar tail.
 
 Randomness: a per-job xorshift64* generator seeded (through splitmix64) from a 64-bit seed the
 trainer derives from its ``numpy.random.Generator`` — draws the reduced window, the subsampling
@@ -50,7 +52,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from kotoba.word2vec.prefetch import prefetch_row
+from kotoba.word2vec.lowlevel import borrow, prefetch_row
 
 MAX_EXP = np.float32(6.0)
 
@@ -170,7 +172,8 @@ def _softplus(x: np.float32) -> np.float32:
 # The steps index shared matrices as m[row, i] instead of taking row views (m[row]): in Numba a
 # view of an array is a new reference to its memory, i.e. an atomic increment and decrement of a
 # reference count that every worker thread shares -- cache-line ping-pong between cores on each
-# target of each step.
+# target of each step. (Views of the arrays train_job borrows carry no count; the steps are also
+# called with ordinary arrays.)
 
 
 @njit(**_JIT, inline="always")
@@ -686,7 +689,9 @@ def train_job(params, corpus, job, weights, tables, scratch):
     (input, target) pairs it was evaluated on (every LOSS_EVERY-th step), the number of pairs
     trained, and the vocabulary tokens read (before subsampling).
     """
-    p, w8, t, sc = params, weights, tables, scratch
+    # every array borrowed (no reference counts, see kotoba.word2vec.lowlevel): otherwise each helper
+    # call and inlined helper counts references on the shared matrices, an atomic write per array
+    p, w8, t, sc, corpus = params, borrow(weights), borrow(tables), borrow(scratch), borrow(corpus)
     ids, offsets = corpus.ids, corpus.offsets
     syn0, syn1neg, syn1 = w8.syn0, w8.syn1neg, w8.syn1
     codes, points, codelens = t.codes, t.points, t.codelens
