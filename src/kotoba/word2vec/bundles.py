@@ -83,9 +83,9 @@ class Scratch(NamedTuple):
     sen (max sentence len,) int32, ctx (2*window,) int32, negs (2*max(negative, 1),) int32 (a step's
     negatives and the next step's), neu1 (1, Dp) and neu1e (Dp,) float32, grad (R, negative+1) and
     err (R, Dp) float32 with R = max(2*window, cbow_block, 2*window*sg_block); for blocks bctx
-    (R, 2*window), bnctx and
-    btgt (R,) int32, bh (R, Dp) float32. touched: (3, V) uint8 flags the kernel sets for every row of
-    [syn0, syn1neg, syn1] it may change (round training reads and clears them), or (3, 0): no marking.
+    (R, 2*window), bnctx and btgt (R,) int32, bh (R, Dp) float32. touched: (3, V) uint8 flags the
+    kernel sets for every row of [syn0, syn1neg, syn1] it may change (round training reads and clears
+    them), or (3, 0): no marking.
     stale: (3, V) uint8, rows of the working copy older than ``base`` (the model of the last round
     boundary, padded [syn0, syn1neg, syn1]; (1, 1) dummies when nothing is stale): the kernel copies
     such a row from ``base`` when it first marks it.
