@@ -266,15 +266,6 @@ def test_deterministic_runs_use_the_configured_tokenizer(tmp_path):
     assert "猫" in m.words and all(len(w) == 1 for w in m.words)
 
 
-def test_extract_delta_without_restore_leaves_the_work_copy_as_trained(rng):
-    base = [rng.random((6, 8), dtype=np.float32)]
-    work = [base[0].copy()]
-    work[0][3, 1] += 0.25
-    trained = work[0].copy()
-    d = extract_delta(work, base, 8, [0], restore=False)
-    assert d.rows[0].tolist() == [3] and np.array_equal(work[0], trained)
-
-
 def test_shard_trainer_reading_rounds_from_the_ids_file_equals_reading_them_from_memory(tmp_path):
     # --deterministic reads each round's ids from the encoded corpus file; a cluster worker hands in
     # an array: the same training either way

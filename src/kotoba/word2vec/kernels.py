@@ -642,8 +642,7 @@ def _draw(state, negs, negative, t, touched, stale, syn1neg, base1, track):
 @njit(**_JIT, inline="always")
 def _mark_rows(touched, stale, layer, rows, n, work, base):
     """Mark ``rows[:n]`` of ``layer`` in ``touched``. The first time in a round, a row ``stale`` says
-    is older than ``base`` (round training merged a newer value there) is first copied from it.
-    Loops written out here, not a helper per row: a call taking arrays costs reference counts."""
+    is older than ``base`` (round training merged a newer value there) is first copied from it."""
     for k in range(n):
         r = rows[k]
         if touched[layer, r] == 0:
@@ -716,9 +715,11 @@ def train_job(params, corpus, job, weights, tables, scratch):
     # per-target gradients of the per-pair steps; grad is otherwise used only by the HogBatch
     # step, which never runs in the same call as a per-pair NS step
     gbuf = grad[0]
-    # HogBatch skip-gram draws each window's negatives one window ahead, to prefetch their rows
+    # HogBatch skip-gram draws each window's negatives one window ahead, to prefetch their rows:
+    # the first window's here
     now, nxt = negs[: max(negative, 1)], negs[max(negative, 1) :]
-    ahead = False
+    if p.sg and p.batch and nneg > 0 and not sg_blocked:
+        state = _draw(state, now, negative, t, touched, stale, syn1neg, base1, track)
     loss = 0.0
     loss_pairs = 0
     pairs = 0
@@ -772,9 +773,6 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 nctx = gather_context(sen, left, right, i, ctx)
                 if nctx == 0:
                     continue
-                if not ahead:  # the job's first window
-                    state = _draw(state, now, negative, t, touched, stale, syn1neg, base1, track)
-                    ahead = True
                 # the next window's negatives are drawn now, and its rows that are likely not in the
                 # cache (the negatives, the next target, the word entering the window) requested,
                 # so that they load while this window computes

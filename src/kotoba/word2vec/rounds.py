@@ -143,16 +143,15 @@ def _changed_rows(work: np.ndarray, base: np.ndarray, cand: np.ndarray, out: np.
 
 
 @njit(cache=True, nogil=True)
-def _take_rows(work: np.ndarray, base: np.ndarray, rows: np.ndarray, values: np.ndarray, restore: bool) -> None:
-    """``values[k] = work[rows[k], :dim] - base[rows[k], :dim]``; ``restore``: then those rows of ``work`` = base."""
+def _take_rows(work: np.ndarray, base: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``values[k] = work[rows[k], :dim] - base[rows[k], :dim]``, then those rows of ``work`` = base."""
     d = values.shape[1]
     for k in range(rows.size):
         r = rows[k]
         for i in range(d):
             values[k, i] = work[r, i] - base[r, i]
-        if restore:
-            for i in range(work.shape[1]):
-                work[r, i] = base[r, i]
+        for i in range(work.shape[1]):
+            work[r, i] = base[r, i]
 
 
 @njit(cache=True, nogil=True)
@@ -274,12 +273,11 @@ def extract_delta(
     dim: int,
     layers: list[int],
     cand: dict[int, np.ndarray] | None = None,
-    restore: bool = True,
 ) -> SparseDelta:
     """The rows of ``work`` that differ from ``base`` and by how much (``work - base``, (n, dim) float32).
 
     cand: per layer, the ascending rows that may differ (:func:`touched_rows`); None: all rows.
-    ``restore``: those rows of ``work`` are set back to ``base``'s, so ``work`` equals ``base`` afterwards.
+    Those rows of ``work`` are set back to ``base``'s, so ``work`` equals ``base`` afterwards.
     """
     rows, values = [], []
     for k in layers:
@@ -287,7 +285,7 @@ def extract_delta(
         buf = np.empty(c.size, np.int32)
         r = buf[: _changed_rows(work[k].view(np.int64), base[k].view(np.int64), c, buf)].copy()
         v = np.empty((r.size, dim), np.float32)
-        _take_rows(work[k], base[k], r, v, restore)
+        _take_rows(work[k], base[k], r, v)
         rows.append(r)
         values.append(v)
     return SparseDelta(list(layers), rows, values)
