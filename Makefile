@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
+# an editable install leaves kotoba's modules uncompiled, and where PYTHONDONTWRITEBYTECODE is set
+# every run compiles them again (~0.1 s of a short run): compile them once, as pip does for a wheel
+COMPILE := $(BIN)/python -m compileall -q src
 
 .PHONY: demo test lint format install bench clean
 
@@ -11,12 +14,14 @@ DEMO_STAMP := $(VENV)/.installed-demo
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(COMPILE)
 	touch $(STAMP) $(DEMO_STAMP)
 
 # the demo needs less: kotoba, the dump parser and gensim's wheel (the sample dump and evaluation sets)
 $(DEMO_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	$(COMPILE)
 	touch $(DEMO_STAMP)
 
 install: $(STAMP)

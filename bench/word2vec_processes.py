@@ -24,6 +24,7 @@ written once to the cache folder and read by both).
 from __future__ import annotations
 
 import argparse
+import compileall
 import gzip
 import json
 import os
@@ -211,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     corpora = ["text8", "imdb"] if args.corpus == "both" else [args.corpus]
     models = ["cbow", "sg"] if args.model == "both" else [args.model]
+    # kotoba's modules compiled as an installed wheel's are (`make install` does it too): an edit since
+    # then, or PYTHONDONTWRITEBYTECODE, would otherwise have each kotoba process compile them again
+    compileall.compile_dir(REPO / "src", quiet=1)
     print(f"machine: {machine()}; python {platform.python_version()}; kotoba args: {args.kotoba_args or '(defaults)'}")
     results = []
     for corpus in corpora:

@@ -104,6 +104,6 @@ def test_clean_llvm_spans_reads_only_unmodified_read_only_llvm_mappings():
         Anonymous:             0 kB
         7f0000005000-7f0000006000 rw-p 00000000 00:00 0
         Anonymous:             4 kB
-    """).splitlines(keepends=True)
+    """)
     # relocated (copy-on-write) pages, writable mappings and other libraries are left alone
     assert _clean_llvm_spans(smaps) == [(0x7F0000000000, 0x7F0000002000)]

@@ -18,6 +18,7 @@ run them), so the process's peak resident memory is that of its data.
 
 from __future__ import annotations
 
+import re
 import sys
 
 _PROBE = "scipy.linalg.cython_blas"
@@ -76,7 +77,7 @@ def release_compiler_pages() -> int:
     """
     try:
         with open("/proc/self/smaps") as f:
-            spans = _clean_llvm_spans(f)
+            spans = _clean_llvm_spans(f.read())
     except OSError:
         return 0
     import ctypes
@@ -89,17 +90,20 @@ def release_compiler_pages() -> int:
     return sum(end - start for start, end in spans if madvise(start, end - start, _MADV_DONTNEED) == 0)
 
 
-def _clean_llvm_spans(lines) -> list[tuple[int, int]]:
-    """(start, end) of the read-only ``libllvmlite`` mappings in smaps ``lines`` with no anonymous page."""
-    spans, span = [], None
-    for line in lines:
-        head, _, rest = line.partition(" ")
-        if "-" in head and not head.endswith(":"):  # a mapping's header: range perms offset dev inode path
-            fields = rest.split()
-            llvm = len(fields) >= 5 and "libllvmlite" in fields[4] and fields[0] in ("r-xp", "r--p")
-            span = tuple(int(x, 16) for x in head.split("-")) if llvm else None
-        elif span is not None and head == "Anonymous:":
-            if rest.split()[0] == "0":
-                spans.append(span)
-            span = None
+_ANONYMOUS = re.compile(r"^Anonymous: +(\d+)", re.M)
+
+
+def _clean_llvm_spans(smaps: str) -> list[tuple[int, int]]:
+    """(start, end) of the read-only ``libllvmlite`` mappings in ``smaps`` (the file's text) with no
+    anonymous page. Found by searching for the library's name: the file has ~10k lines, a handful its."""
+    spans, at = [], smaps.find("libllvmlite")
+    while at >= 0:
+        start = smaps.rfind("\n", 0, at) + 1
+        end = smaps.find("\n", at)
+        head, perms = smaps[start:end].split(" ", 2)[:2]
+        if "-" in head and perms in ("r-xp", "r--p"):  # a mapping's header: range perms offset dev inode path
+            anon = _ANONYMOUS.search(smaps, end)
+            if anon is not None and anon.group(1) == "0":
+                spans.append(tuple(int(x, 16) for x in head.split("-")))
+        at = smaps.find("libllvmlite", end)
     return spans

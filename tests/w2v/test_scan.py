@@ -241,6 +241,8 @@ def test_word_table_ids_growth_and_line_ends():
     ids, _ = table.encode(" ".join(reversed(words)).encode() + b" ab")
     assert ids.tolist() == list(range(70_002, 2, -1)) + [0]
     assert table.words()[:3] == ["ab", "a", "bé"] and table.words()[3:] == words
+    picked = [2, 0, 70_002, 1, 2]  # the vocabulary's one-go decoding: same words, any order, repeats
+    assert table.words().take(picked) == [table.words()[i] for i in picked] and table.words().take([]) == []
 
 
 def test_word_table_splits_at_exactly_the_str_isspace_characters():

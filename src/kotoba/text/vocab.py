@@ -103,8 +103,8 @@ class Vocab:
     def fingerprint(self) -> str:
         """SHA-256 hex digest of the words and counts in order (to tell if a cache is stale)."""
         h = hashlib.sha256()
-        for w in self.words:
-            h.update(w.encode("utf-8", "surrogatepass") + b"\n")
+        if self.words:  # each word followed by a newline, hashed as one string
+            h.update(("\n".join(self.words) + "\n").encode("utf-8", "surrogatepass"))
         h.update(self.counts.astype("<i8").tobytes())
         return h.hexdigest()
 
@@ -248,7 +248,13 @@ def vocab_from_counts(
             f"no word occurs at least min_count={min_count} times in {corpus_name} "
             f"({raw_total_words:,} tokens, {len(words):,} distinct words); lower min_count or use a larger corpus"
         )
-    return Vocab([words[i] for i in order.tolist()], counts[order], raw_total_words=raw_total_words)
+    return Vocab(_take(words, order), counts[order], raw_total_words=raw_total_words)
+
+
+def _take(words: Sequence[str], order: np.ndarray) -> list[str]:
+    """``[words[i] for i in order]``; a word table's words (kotoba.text.wordtable) decoded in one go."""
+    take = getattr(words, "take", None)
+    return take(order.tolist()) if take is not None else [words[i] for i in order.tolist()]
 
 
 def select_words(counts: np.ndarray, min_count: int, max_vocab_size: int | None) -> np.ndarray:
@@ -288,7 +294,7 @@ def _vocab_with_specials(
     last = [w for w in specials if w not in position or not keep[position[w]]]
     last_counts = [int(counts[position[w]]) if w in position else 0 for w in last]
     return Vocab(
-        [words[i] for i in order.tolist()] + last,
+        _take(words, order) + last,
         np.concatenate([counts[order], np.asarray(last_counts, dtype=np.int64)]),
         raw_total_words=raw_total_words,
     )

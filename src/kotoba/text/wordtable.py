@@ -279,3 +279,13 @@ class _Words(Sequence[str]):
             return [self[k] for k in range(*i.indices(len(self)))]
         s = int(self.start[i])
         return self.arena[s : s + int(self.length[i])].tobytes().decode("utf-8")
+
+    def take(self, positions: list[int]) -> list[str]:
+        """Words ``positions``, decoded in one go: a vocabulary's 15-60k words at ~0.3 µs each instead
+        of ~2.5 µs one at a time. Tokens hold no whitespace, so a newline can join and split them."""
+        if not positions:
+            return []
+        arena = memoryview(self.arena)
+        starts, lengths = self.start[positions].tolist(), self.length[positions].tolist()
+        joined = b"\n".join([arena[s : s + n] for s, n in zip(starts, lengths)])
+        return joined.decode("utf-8").split("\n")

@@ -15,6 +15,7 @@ import contextlib
 import gzip
 import io
 import os
+import re
 import zlib
 from collections.abc import Iterator, Sequence
 from numbers import Integral
@@ -30,6 +31,7 @@ from ..io import atomic_write
 # a word containing one cannot be written (and since we split on bytes, multi-byte UTF-8 characters
 # such as U+3000 IDEOGRAPHIC SPACE stay inside words, exactly as gensim's ``split(" ")`` keeps them).
 _ASCII_WS = b" \t\n\r\x0b\x0c"
+_WHITESPACE = re.compile(b"[" + re.escape(_ASCII_WS) + b"]")
 _CHUNK = 1 << 20
 #: first allocation for the vectors of a compressed file, whose size on disk bounds nothing
 _FIRST_BYTES = 1 << 26
@@ -48,31 +50,31 @@ def write_word2vec_format(
 ) -> None:
     """Write ``words`` and their ``vectors`` (V, D) float32 in the word2vec.c format, atomically."""
     encoded = [w.encode(encoding) for w in words]
-    for w, e in zip(words, encoded):
-        if any(ch in e for ch in _ASCII_WS):
-            raise FormatError(f"word {w!r} contains whitespace; the word2vec format cannot store it")
+    if _WHITESPACE.search(b"/".join(encoded)):  # one search over all words; then find the culprit
+        w = next(w for w, e in zip(words, encoded) if _WHITESPACE.search(e))
+        raise FormatError(f"word {w!r} contains whitespace; the word2vec format cannot store it")
     if vocab_path is not None and counts is None:
         raise DataError(f"cannot write {vocab_path}: these vectors have no counts")
     V, D = vectors.shape
+    step = max(1, _CHUNK // (4 * D + 16))  # rows per write: about _CHUNK bytes
     with _open_write(path) as f:
         f.write(f"{V} {D}\n".encode("ascii"))
-        buf: list[bytes] = []
-        size = 0
-        for e, row in zip(encoded, vectors):
-            if binary:
-                rec = e + b" " + row.astype("<f4").tobytes() + b"\n"
-            else:
-                # str() of a float32 scalar is its shortest round-trip decimal, as gensim writes.
-                rec = e + b" " + " ".join(map(str, row)).encode("ascii") + b"\n"
-            buf.append(rec)
-            size += len(rec)
-            if size >= _CHUNK:
-                f.write(b"".join(buf))
-                buf, size = [], 0
-        f.write(b"".join(buf))
+        for i0 in range(0, V, step):
+            f.write(_records(encoded[i0 : i0 + step], vectors[i0 : i0 + step], binary))
     if vocab_path is not None:
         with _open_write(vocab_path) as f:
             f.write(b"".join(e + b" " + str(int(c)).encode() + b"\n" for e, c in zip(encoded, counts)))
+
+
+def _records(encoded: list[bytes], vectors: np.ndarray, binary: bool) -> bytes:
+    """The word2vec records of ``encoded`` words and their ``vectors`` (n, D), joined."""
+    if not binary:
+        # str() of a float32 scalar is its shortest round-trip decimal, as gensim writes.
+        return b"".join(e + b" " + " ".join(map(str, row)).encode("ascii") + b"\n" for e, row in zip(encoded, vectors))
+    # the rows as slices of one little-endian copy of the block: one conversion, not one per row
+    n = 4 * vectors.shape[1]
+    rows = np.ascontiguousarray(vectors, dtype="<f4").tobytes()
+    return b"".join(part for k, e in enumerate(encoded) for part in (e, b" ", rows[k * n : (k + 1) * n], b"\n"))
 
 
 def read_word2vec_format(
