@@ -18,10 +18,15 @@ run them), so the process's peak resident memory is that of its data.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
 _PROBE = "scipy.linalg.cython_blas"
+#: what ``import numba`` imports and kotoba's command never uses: SciPy for a version check (~15 ms),
+#: PyYAML to read a ``.numba_config.yaml`` that is not there (~15 ms)
+_EXTRAS = ("scipy", "yaml")
+_CONFIG_FILE = ".numba_config.yaml"
 #: set by :func:`start_numba`: the process runs only kotoba, so LLVM's pages may be given back
 _give_back = False
 _MADV_DONTNEED = 4  # Linux <sys/mman.h>
@@ -49,6 +54,27 @@ def start_numba() -> None:
     finally:
         del sys.modules[_PROBE]
     release_compiler_pages()
+
+
+def hide_numba_extras() -> list[str]:
+    """Before the ``kotoba`` command's first import of Numba: hide SciPy and PyYAML from it.
+
+    Numba's import checks SciPy's version when SciPy is installed and reads PyYAML's module to
+    look for a config file; kotoba's command has no use for either (~30 ms of its start-up). A
+    ``.numba_config.yaml`` in the working directory keeps PyYAML visible. Returns the names hidden,
+    for :func:`show_numba_extras` once Numba is imported.
+    """
+    names = [n for n in _EXTRAS if n not in sys.modules and not (n == "yaml" and os.path.exists(_CONFIG_FILE))]
+    for name in names:
+        sys.modules[name] = None  # type: ignore[assignment]  # None in sys.modules: that import fails
+    return names
+
+
+def show_numba_extras(names: list[str]) -> None:
+    """Undo :func:`hide_numba_extras`: later imports of SciPy and PyYAML (t-SNE, Dask) work as usual."""
+    for name in names:
+        if name in sys.modules and sys.modules[name] is None:
+            del sys.modules[name]
 
 
 # --------------------------------------------------------------------------- LLVM's code pages
