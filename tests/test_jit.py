@@ -33,6 +33,38 @@ def test_train_command_skips_the_scipy_import_and_leaves_scipy_usable(tmp_path):
     assert printed.splitlines() == ["False True", "5.0"]
 
 
+def test_the_command_hides_scipy_and_yaml_from_numbas_import_only(tmp_path):
+    # python -m kotoba: Numba imports without SciPy or PyYAML, both import normally afterwards, and the
+    # process's exit code survives its os._exit
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat\n" * 50, encoding="utf-8")
+    printed = _python(f"""
+        import atexit, sys
+        import kotoba.__main__ as entry
+        atexit.register(lambda: print("exit handlers ran", "scipy" in sys.modules, "yaml" in sys.modules))
+        sys.argv[1:] = ["train", {str(corpus)!r}, "-o", {str(tmp_path / "v.bin")!r}, "--min-count", "1", "--quiet"]
+        entry.run()
+    """)
+    assert printed == "exit handlers ran False False"
+    out = subprocess.run([sys.executable, "-m", "kotoba", "train", str(tmp_path / "missing.txt"), "-o", "x.bin"],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 2 and "missing.txt" in out.stderr
+    printed = _python("""
+        import sys
+        from kotoba.jit import hide_numba_extras, show_numba_extras
+        hidden = hide_numba_extras()
+        import numba
+        show_numba_extras(hidden)
+        import scipy
+        print(hidden, "scipy" in sys.modules)
+    """)
+    assert printed == "['scipy', 'yaml'] True"
+    (tmp_path / ".numba_config.yaml").write_text("{}\n", encoding="utf-8")  # a user's Numba config keeps PyYAML
+    out = subprocess.run([sys.executable, "-c", "from kotoba.jit import hide_numba_extras; print(hide_numba_extras())"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
+    assert out.stdout.strip() == "['scipy']"
+
+
 def test_library_use_keeps_numba_blas():
     # importing and running kotoba as a library changes nothing about Numba: np.dot still compiles
     printed = _python("""
