@@ -42,10 +42,12 @@ def _exit(code: int) -> int:
 
     Tearing down the modules and objects that NumPy and Numba created takes ~40 ms, a visible
     share of a short training run, and frees nothing a process that ends needs freed. Every file
-    kotoba writes is closed (and renamed into place) before this point; when another thread is
-    still running, the interpreter's usual exit waits for it instead.
+    kotoba writes is closed (and renamed into place) before this point. Daemon threads (tqdm's
+    monitor) end with the process either way; when another thread is still running, the
+    interpreter's usual exit waits for it instead.
     """
-    if threading.active_count() > 1:
+    main = threading.main_thread()
+    if any(t is not main and not t.daemon for t in threading.enumerate()):
         return code
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
