@@ -139,6 +139,10 @@ def test_clean_llvm_spans_reads_only_unmodified_read_only_llvm_mappings():
         Anonymous:             0 kB
         7f0000005000-7f0000006000 rw-p 00000000 00:00 0
         Anonymous:             4 kB
-    """)
-    # relocated (copy-on-write) pages, writable mappings and other libraries are left alone
+        7f0000006000-7f0000007000 r--p 00006000 08:01 42 /venv/llvmlite/binding/libllvmlite.so
+        7f0000007000-7f0000008000 rw-p 00000000 00:00 0
+        Anonymous:             0 kB
+        7f0000008000-7f0000009000 r-xp 00008000 08:01 42 /venv/llvmlite/binding/libllvmlite.so""")
+    # relocated (copy-on-write) pages, writable mappings and other libraries are left alone, and so is a
+    # mapping whose own fields say nothing (another mapping's Anonymous line does not count for it)
     assert _clean_llvm_spans(smaps) == [(0x7F0000000000, 0x7F0000002000)]

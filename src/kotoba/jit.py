@@ -117,6 +117,7 @@ def release_compiler_pages() -> int:
 
 
 _ANONYMOUS = re.compile(r"^Anonymous: +(\d+)", re.M)
+_HEADER = re.compile(r"^[0-9a-f]+-[0-9a-f]+ ", re.M)
 
 
 def _clean_llvm_spans(smaps: str) -> list[tuple[int, int]]:
@@ -125,10 +126,11 @@ def _clean_llvm_spans(smaps: str) -> list[tuple[int, int]]:
     spans, at = [], smaps.find("libllvmlite")
     while at >= 0:
         start = smaps.rfind("\n", 0, at) + 1
-        end = smaps.find("\n", at)
-        head, perms = smaps[start:end].split(" ", 2)[:2]
+        end = smaps.find("\n", at) % (len(smaps) + 1)  # the last line may have no newline
+        head, perms = (smaps[start:end].split(" ", 2) + [""])[:2]
         if "-" in head and perms in ("r-xp", "r--p"):  # a mapping's header: range perms offset dev inode path
-            anon = _ANONYMOUS.search(smaps, end)
+            nxt = _HEADER.search(smaps, end)  # the mapping's fields end at the next header
+            anon = _ANONYMOUS.search(smaps, end, nxt.start() if nxt else len(smaps))
             if anon is not None and anon.group(1) == "0":
                 spans.append(tuple(int(x, 16) for x in head.split("-")))
         at = smaps.find("libllvmlite", end)
