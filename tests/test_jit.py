@@ -68,6 +68,34 @@ def test_the_command_hides_scipy_and_yaml_from_numbas_import_only(tmp_path):
     assert out.stdout.strip() == "['scipy']"
 
 
+def test_the_command_loads_cached_kernels_without_the_registry_refresh_and_compiling_still_works(tmp_path):
+    # start_numba: loading kotoba's cached kernels does not import what only compiling needs (numba.np.linalg
+    # is one of the registry modules a refresh imports); a function compiled afterwards gets the full refresh
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat\n" * 50, encoding="utf-8")
+    train = (f"from kotoba.cli import main; assert main(['train', {str(corpus)!r}, '-o', {str(tmp_path / 'v.bin')!r}, "
+             "'--min-count', '1', '--epochs', '1', '--threads', '1', '--quiet']) == 0")  # fmt: skip
+    _python(train)  # compiles the kernels into Numba's cache if they are not there yet (a fresh clone)
+    check = """
+import sys
+import numpy as np
+from numba import njit, typed, types
+
+print("numba.np.linalg" in sys.modules)
+
+@njit
+def count(a):
+    d = typed.Dict.empty(types.int64, types.int64)
+    for x in a:
+        d[x] = d.get(x, 0) + 1
+    return len(d), a.sum()
+
+print(count(np.array([1, 2, 2, 5])), "numba.np.linalg" in sys.modules)
+"""
+    printed = _python(train + check)
+    assert printed.splitlines() == ["False", "(3, 10) True"]
+
+
 def test_library_use_keeps_numba_blas():
     # importing and running kotoba as a library changes nothing about Numba: np.dot still compiles
     printed = _python("""

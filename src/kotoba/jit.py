@@ -11,6 +11,11 @@ This is for the CLI, never for library users: afterwards *any* Numba function in
 calls ``np.dot`` or ``np.linalg`` fails to compile (Numba says SciPy is required), so importing
 kotoba as a library changes nothing about Numba.
 
+:func:`start_numba` also lets cached kernels load without Numba's *refresh* of its compiler's
+registries: before every load from its cache, Numba imports and registers the implementations of
+everything it can compile (~60 ms, half of its target set-up); loading compiled code needs none
+of them, and a compilation refreshes them itself (``numba.core.compiler.CompilerBase``).
+
 The same goes for :func:`kernels_loaded`, which the trainers call between phases: in the CLI's
 process it unmaps the pages of LLVM's code that loading the kernels touched (they are not needed to
 run them), so the process's peak resident memory is that of its data.
@@ -48,12 +53,32 @@ def start_numba() -> None:
     from .word2vec.kernels import seed_state
 
     release_compiler_pages()  # what importing Numba touched (LLVM's initialisers), before the target adds more
+    _load_cached_without_refresh()
     sys.modules[_PROBE] = None  # type: ignore[assignment]  # None in sys.modules: that import fails
     try:
         seed_state(np.uint64(1))  # the first cached function loaded sets the target up
     finally:
         del sys.modules[_PROBE]
     release_compiler_pages()
+
+
+def _load_cached_without_refresh() -> None:
+    """Numba's cache loads skip the registry refresh (see the module docstring) and keep the one step
+    of it that loading needs, the runtime's set-up (reference counts, used by the kernels). Leaves
+    Numba as it is if its cache class is not the one this was written for (a Numba upgrade)."""
+    from numba.core import caching
+    from numba.core.runtime import rtsys
+
+    cache = caching.Cache
+    if not all(hasattr(cache, name) for name in ("_load_overload", "_guard_against_spurious_io_errors")):
+        return
+
+    def load_overload(self, sig, target_context):
+        rtsys.initialize(target_context)
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+
+    cache.load_overload = load_overload
 
 
 def hide_numba_extras() -> list[str]:
