@@ -133,11 +133,6 @@ def _scratch(d):
     return np.empty(d, np.float32), np.empty(16, np.float32)
 
 
-def _no_hot(d):
-    """A blocked step's hot-row copy with no rows: every input row comes from syn0."""
-    return np.zeros((0, d), np.float32)
-
-
 def _reference_ns_sgd(w_in, w_out, inputs, target, negs, lr, combine):
     """The book's layers (Embedding -> NegativeSamplingLoss) plus one plain SGD step, in float64.
 
@@ -249,9 +244,7 @@ def test_cbow_block_step_matches_reference_minibatch(rng, mean):
     d = syn0.shape[1]
     h, grad, err = np.empty((4, d), np.float32), np.empty((4, 4), np.float32), np.empty((4, d), np.float32)
     bnctx = np.full(4, 4, np.int32)
-    loss = w2v.cbow_block_step(
-        syn0, _no_hot(d), syn1neg, bctx, bnctx, btgt, 4, mean, negs, 3, np.float32(lr), h, grad, err
-    )
+    loss = w2v.cbow_block_step(syn0, 0, 0, syn1neg, bctx, bnctx, btgt, 4, mean, negs, 3, np.float32(lr), h, grad, err)
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
     if mean:
@@ -270,7 +263,7 @@ def test_skip_gram_block_of_windows_matches_reference_minibatch(rng):
     h, grad, err = np.empty((n, d), np.float32), np.empty((n, 4), np.float32), np.empty((n, d), np.float32)
     ones = np.ones(n, np.int32)
     loss = w2v.cbow_block_step(
-        syn0, _no_hot(d), syn1neg, inputs[:, None], ones, targets, n, False, negs, 3, np.float32(lr), h, grad, err
+        syn0, 0, 0, syn1neg, inputs[:, None], ones, targets, n, False, negs, 3, np.float32(lr), h, grad, err
     )
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
@@ -278,46 +271,48 @@ def test_skip_gram_block_of_windows_matches_reference_minibatch(rng):
 
 
 def test_cbow_block_step_with_hot_rows_changes_the_copy_not_syn0(rng):
-    """Rows 0:H are read from and written to the thread's copy; syncing gives the shared-matrix step."""
+    """Rows 0:H are read from and written to the thread's copy (rows appended to syn0); syncing gives
+    the shared-matrix step."""
     a0, a1, _ = _tables(rng)
-    b0, b1 = a0.copy(), a1.copy()
-    d, nb = a0.shape[1], 3
+    v, d, nb, nhot = a0.shape[0], a0.shape[1], 3, 4
+    b0, b1 = np.concatenate([a0, a0[:nhot]]), a1.copy()  # the copy at rows v:v+4
     bctx = np.array([[0, 5, 2, 9], [1, 3, 0, 7], [4, 2, 8, 6]], np.int32)  # rows < 4 are hot
     bnctx, btgt = np.full(nb, 4, np.int32), np.array([7, 1, 10], np.int32)
     negs, lr = np.array([3, 11], np.int32), np.float32(0.05)
 
-    def step(syn0, hot0, syn1neg):
+    def step(syn0, nhot, hot_base, syn1neg):
         h, grad, err = np.empty((nb, d), np.float32), np.empty((nb, 3), np.float32), np.empty((nb, d), np.float32)
-        w2v.cbow_block_step(syn0, hot0, syn1neg, bctx, bnctx, btgt, nb, True, negs, 2, lr, h, grad, err)
+        w2v.cbow_block_step(syn0, nhot, hot_base, syn1neg, bctx, bnctx, btgt, nb, True, negs, 2, lr, h, grad, err)
 
-    step(a0, _no_hot(d), a1)
-    hot0, snap0 = b0[:4].copy(), b0[:4].copy()
+    step(a0, 0, 0, a1)
+    snap0 = b0[v:].copy()
     before = b0.copy()
-    step(b0, hot0, b1)
-    np.testing.assert_array_equal(b0[:4], before[:4])  # the hot rows changed in the copy only
-    np.testing.assert_array_equal(b0[4:], a0[4:])  # the other rows exactly as with no copy
-    assert (a0[:4] != before[:4]).any() and (hot0 != before[:4]).any()
-    w2v.sync_hot(b0, hot0, snap0)
-    np.testing.assert_allclose(b0, a0, rtol=1e-6, atol=1e-7)
+    step(b0, nhot, v, b1)
+    np.testing.assert_array_equal(b0[:nhot], before[:nhot])  # the hot rows changed in the copy only
+    np.testing.assert_array_equal(b0[nhot:v], a0[nhot:])  # the other rows exactly as with no copy
+    assert (a0[:nhot] != before[:nhot]).any() and (b0[v:] != before[:nhot]).any()
+    w2v.sync_hot(b0, nhot, v, snap0)
+    np.testing.assert_allclose(b0[:v], a0, rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(b1, a1)  # output rows are never private
-    np.testing.assert_array_equal(hot0, b0[:4])
-    np.testing.assert_array_equal(snap0, b0[:4])
+    np.testing.assert_array_equal(b0[v:], b0[:nhot])
+    np.testing.assert_array_equal(snap0, b0[:nhot])
 
 
 def test_sync_hot_adds_this_threads_change_to_the_shared_rows(rng):
     """Two threads' changes to the same hot row both arrive; each copy ends as the merged rows."""
-    syn0 = rng.random((6, 8)).astype(np.float32)
-    start = syn0[:3].copy()
-    hot_a, snap_a, hot_b, snap_b = start.copy(), start.copy(), start.copy(), start.copy()
-    hot_a[1] += 1.0
-    hot_b[1] += 2.0
-    hot_b[2] -= 0.5
-    rest = syn0[3:].copy()
-    w2v.sync_hot(syn0, hot_a, snap_a)
-    w2v.sync_hot(syn0, hot_b, snap_b)
+    shared = rng.random((6, 8)).astype(np.float32)
+    start = shared[:3].copy()
+    syn0 = np.concatenate([shared, start, start])  # thread a's copy at rows 6:9, thread b's at 9:12
+    snap_a, snap_b = start.copy(), start.copy()
+    syn0[7] += 1.0
+    syn0[10] += 2.0
+    syn0[11] -= 0.5
+    rest = shared[3:].copy()
+    w2v.sync_hot(syn0, 3, 6, snap_a)
+    w2v.sync_hot(syn0, 3, 9, snap_b)
     np.testing.assert_allclose(syn0[:3], start + np.array([[0.0], [3.0], [-0.5]], np.float32), rtol=1e-6)
-    np.testing.assert_array_equal(syn0[3:], rest)
-    np.testing.assert_array_equal(hot_b, syn0[:3])
+    np.testing.assert_array_equal(syn0[3:6], rest)
+    np.testing.assert_array_equal(syn0[9:12], syn0[:3])
     np.testing.assert_array_equal(snap_b, syn0[:3])
 
 
@@ -331,7 +326,8 @@ def test_cbow_block_of_one_equals_the_per_target_step(rng):
     h, grad, err = np.empty((1, d), np.float32), np.empty((1, 4), np.float32), np.empty((1, d), np.float32)
     w2v.cbow_block_step(
         b0,
-        _no_hot(d),
+        0,
+        0,
         b1,
         ctx[None, :],
         np.array([3], np.int32),

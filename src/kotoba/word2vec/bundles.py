@@ -89,8 +89,9 @@ class Scratch(NamedTuple):
     stale: (3, V) uint8, rows of the working copy older than ``base`` (the model of the last round
     boundary, padded [syn0, syn1neg, syn1]; (1, 1) dummies when nothing is stale): the kernel copies
     such a row from ``base`` when it first marks it.
-    hot0 / snap0 (H, Dp) float32: the thread's own copy of the input rows 0:H of the blocked steps and
-    their value at the last :func:`~kotoba.word2vec.kernels.sync_hot`; H = 0: none.
+    hot_rows H, hot_base: the blocked steps read and update row ``hot_base + c`` of ``syn0`` (the
+    thread's own copy, rows the trainer appends to the matrix) instead of row ``c < H``; H = 0: none.
+    snap0 (H, Dp) float32: the copy's value at the last :func:`~kotoba.word2vec.kernels.sync_hot`.
     """
 
     sen: np.ndarray
@@ -107,7 +108,8 @@ class Scratch(NamedTuple):
     touched: np.ndarray
     stale: np.ndarray
     base: Weights
-    hot0: np.ndarray
+    hot_rows: int
+    hot_base: int
     snap0: np.ndarray
 
 
@@ -116,16 +118,19 @@ def padded_width(dim: int) -> int:
     return -(-dim // 8) * 8
 
 
-def pad_weights(syn0: np.ndarray, syn1neg: np.ndarray | None, syn1: np.ndarray | None) -> list[np.ndarray | None]:
-    """(V, D) matrices -> new [syn0, syn1neg, syn1] padded with zero columns; None stays None (a disabled layer)."""
+def pad_weights(
+    syn0: np.ndarray, syn1neg: np.ndarray | None, syn1: np.ndarray | None, extra_rows: int = 0
+) -> list[np.ndarray | None]:
+    """(V, D) matrices -> new [syn0, syn1neg, syn1] padded with zero columns; None stays None (a disabled
+    layer). ``extra_rows``: zero rows after syn0's V (the threads' copies of hot rows, :class:`Scratch`)."""
     width = padded_width(syn0.shape[1])
     out: list[np.ndarray | None] = []
-    for a in (syn0, syn1neg, syn1):
+    for a, extra in ((syn0, extra_rows), (syn1neg, 0), (syn1, 0)):
         if a is None:
             out.append(None)
         else:
-            p = np.zeros((a.shape[0], width), np.float32)
-            p[:, : a.shape[1]] = a
+            p = np.zeros((a.shape[0] + extra, width), np.float32)
+            p[: a.shape[0], : a.shape[1]] = a
             out.append(p)
     return out
 
@@ -198,11 +203,17 @@ def make_tables(counts: np.ndarray, config: Word2VecConfig) -> Tables:
 
 
 def make_scratch(
-    config: Word2VecConfig, max_sentence: int, padded_dim: int, track_rows: int = 0, hot_rows: int = 0
+    config: Word2VecConfig,
+    max_sentence: int,
+    padded_dim: int,
+    track_rows: int = 0,
+    hot_rows: int = 0,
+    hot_base: int = 0,
 ) -> Scratch:
     """Buffers for one thread: sentences up to ``max_sentence`` tokens, rows of ``padded_dim`` floats;
     ``track_rows`` > 0: flags for that many rows per matrix, which the kernel marks as it trains;
-    ``hot_rows``: rows of the thread's own copy of the hottest input vectors (:func:`hot_row_count`)."""
+    ``hot_rows``: how many of the hottest input vectors the thread has its own copy of
+    (:func:`hot_row_count`), at rows ``hot_base:`` of the input matrix."""
     w, k = config.window, config.negative
     # a block holds cbow_block CBOW examples or the (up to 2*window) pairs of sg_block windows
     rows = max(2 * w, config.cbow_block, 2 * w * config.sg_block)
@@ -221,7 +232,8 @@ def make_scratch(
         touched=np.zeros((3, track_rows), np.uint8),
         stale=np.zeros((3, track_rows), np.uint8),
         base=Weights(*(np.zeros((1, 1), np.float32) for _ in range(3))),
-        hot0=np.zeros((hot_rows, padded_dim), np.float32),
+        hot_rows=hot_rows,
+        hot_base=hot_base,
         snap0=np.zeros((hot_rows, padded_dim), np.float32),
     )
 

@@ -19,9 +19,10 @@ word2vec.c's update rules:
 * **HogBatch CBOW** (:func:`cbow_block_step`, the default for CBOW with negative sampling only):
   ``block`` consecutive CBOW examples share one set of negatives and are updated as one
   minibatch, so the K negative rows are read once per block. With more than one thread, the input
-  rows of the most frequent words come from the thread's own copy (``scratch.hot0``), which the
-  trainer adds back into ``syn0`` after every job (:func:`sync_hot`): Hogwild threads writing the
-  same hot rows move their cache lines between cores on nearly every update.
+  rows of the most frequent words come from the thread's own copy of them, rows the trainer
+  appends to ``syn0`` for each thread (``scratch.hot_base``) and adds back into the shared rows
+  after every job (:func:`sync_hot`): Hogwild threads writing the same hot rows move their cache
+  lines between cores on nearly every update.
 
 Sigmoid: interpolated from a table (:func:`sigmoid`, within 2e-6 of ``1/(1+exp(-f))``), with
 word2vec.c's MAX_EXP = 6 clipping: for negative sampling ``f > 6`` counts as sigmoid 1 and
@@ -465,6 +466,12 @@ def _sg_update_distinct(syn0, syn1neg, ctx, nctx, target, negs, nneg, grad, err)
 
 
 @njit(**_JIT, inline="always")
+def _row(c: int, nhot: int, hot_base: int) -> int:
+    """The input row a blocked step uses for word ``c``: the thread's copy of a hot row, else ``c``."""
+    return c + hot_base if c < nhot else c
+
+
+@njit(**_JIT, inline="always")
 def _out_row(target: int, negs: np.ndarray, t: int) -> int:
     """Output row of term ``t`` of an example: its target (t = 0) or negative t - 1."""
     return target if t == 0 else negs[t - 1]
@@ -482,7 +489,7 @@ def _neg_score(f, row, target, grad, b, t, lr, want_loss) -> float:
 
 @njit(**_JIT)
 def cbow_block_step(
-    syn0, hot0, syn1neg, bctx, bnctx, btgt, nb, cbow_mean, negs, nneg, lr, h, grad, err, want_loss=True
+    syn0, nhot, hot_base, syn1neg, bctx, bnctx, btgt, nb, cbow_mean, negs, nneg, lr, h, grad, err, want_loss=True
 ):
     """HogBatch CBOW step: ``nb`` consecutive CBOW examples share the negatives ``negs[:nneg]``.
 
@@ -492,26 +499,22 @@ def cbow_block_step(
     each context row receives its example's full error, also in mean mode). The K negative rows
     are read once per block instead of once per target, and only K random draws are needed per
     block; the per-block work is a small (nb, D) x (D, K+1) product. Scratch: h and err (>= nb, D),
-    grad (>= nb, >= nneg+1) float32. ``hot0`` (H, D): this thread's own copy of the input rows
-    ``0:H`` (the most frequent words), read and updated instead of ``syn0``'s (H = 0: none; see
-    :func:`sync_hot`). Returns the summed loss (0 unless ``want_loss``).
+    grad (>= nb, >= nneg+1) float32. ``syn0[hot_base + c]`` is this thread's own copy of input row
+    ``c < nhot`` (the most frequent words), read and updated instead of row ``c`` (nhot = 0: none;
+    see :func:`sync_hot`). Returns the summed loss (0 unless ``want_loss``).
     """
     d = syn0.shape[1]
-    nhot = hot0.shape[0]
     for b in range(nb):
         for i in range(d):
             h[b, i] = _ZERO
             err[b, i] = _ZERO
         for j in range(bnctx[b]):
-            c = bctx[b, j]
-            # two loops, not one over a matrix chosen by the branch: a chosen array is a new
-            # reference, i.e. a reference count every thread updates (see above)
-            if c < nhot:
-                for i in range(d):
-                    h[b, i] += hot0[c, i]
-            else:
-                for i in range(d):
-                    h[b, i] += syn0[c, i]
+            # the copy is rows of the same matrix, so choosing it is a select on the row number: a
+            # branch around two loops here cost single-thread runs 11 % (text8 CBOW; about 70 % of
+            # context words are hot, so it was mispredicted often)
+            r = _row(bctx[b, j], nhot, hot_base)
+            for i in range(d):
+                h[b, i] += syn0[r, i]
         if cbow_mean and bnctx[b] > 1:
             inv = _ONE / np.float32(bnctx[b])
             for i in range(d):
@@ -585,13 +588,9 @@ def cbow_block_step(
                 syn1neg[row, i] += g0 * h[c, i]
     for b in range(nb):
         for j in range(bnctx[b]):
-            c = bctx[b, j]
-            if c < nhot:
-                for i in range(d):
-                    hot0[c, i] += err[b, i]
-            else:
-                for i in range(d):
-                    syn0[c, i] += err[b, i]
+            r = _row(bctx[b, j], nhot, hot_base)
+            for i in range(d):
+                syn0[r, i] += err[b, i]
     return loss
 
 
@@ -684,7 +683,8 @@ def train_job(params, corpus, job, weights, tables, scratch):
     place fails to compile instead of training on the wrong array): ``params`` the scalar
     hyper-parameters (:class:`~kotoba.word2vec.bundles.Params`), ``corpus`` the encoded ids,
     ``job`` the sentence range with its learning-rate position and seed, ``weights`` the (V, D)
-    float32 matrices updated in place (Hogwild across threads), ``tables`` the subsampling,
+    float32 matrices updated in place (Hogwild across threads; syn0 followed by the threads' copies of
+    its hot rows), ``tables`` the subsampling,
     negative-sampling and Huffman tables, ``scratch`` this thread's buffers.
     Returns (loss_sum, loss_pairs, pairs, words_seen): the loss summed over the ``loss_pairs``
     (input, target) pairs it was evaluated on (every LOSS_EVERY-th step), the number of pairs
@@ -698,7 +698,8 @@ def train_job(params, corpus, job, weights, tables, scratch):
     codes, points, codelens = t.codes, t.points, t.codelens
     sen, ctx, negs, neu1, neu1e, grad, err = sc.sen, sc.ctx, sc.negs, sc.neu1, sc.neu1e, sc.grad, sc.err
     bctx, bnctx, btgt, bh = sc.bctx, sc.bnctx, sc.btgt, sc.bh
-    negative, window = p.negative, p.window
+    nhot, hot = sc.hot_rows, sc.hot_base  # the blocked steps' rows of this thread's copy of hot rows
+    negative, window, mean = p.negative, p.window, p.cbow_mean
     # round training asks which rows the job may have changed (a superset): the words of its
     # subsampled sentences, the negatives drawn, their HS paths -- so only those are compared
     touched, stale, base1 = sc.touched, sc.stale, sc.base.syn1neg
@@ -761,7 +762,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                     state = _draw(state, negs, negative, t, touched, stale, syn1neg, base1, track)
                     want = steps % LOSS_EVERY == 0
                     loss += cbow_block_step(
-                        syn0, sc.hot0, syn1neg, bctx, bnctx, btgt, nb, False, negs, nneg, lr, bh, grad, err, want
+                        syn0, nhot, hot, syn1neg, bctx, bnctx, btgt, nb, False, negs, nneg, lr, bh, grad, err, want
                     )
                     if want:
                         loss_pairs += nb
@@ -817,14 +818,14 @@ def train_job(params, corpus, job, weights, tables, scratch):
                 btgt[nb] = w
                 nb += 1
                 # this lane's next example is in the next block: its target and entering context word
-                _prefetch_next(syn0, syn1neg, sen, i + 1, n, window, sc.hot0.shape[0])
+                _prefetch_next(syn0, syn1neg, sen, i + 1, n, window, nhot)
                 if nb == p.block:
                     # (drawn here, not one block ahead as skip-gram does: ahead cost CBOW on text8
                     # 0.013 SimLex and 0.010 WS353 over 10 seeds at 2 threads, for ~2 % speed)
                     state = _draw(state, negs, negative, t, touched, stale, syn1neg, base1, track)
                     want = steps % LOSS_EVERY == 0
                     loss += cbow_block_step(
-                        syn0, sc.hot0, syn1neg, bctx, bnctx, btgt, nb, p.cbow_mean, negs, nneg, lr, bh, grad, err, want
+                        syn0, nhot, hot, syn1neg, bctx, bnctx, btgt, nb, mean, negs, nneg, lr, bh, grad, err, want
                     )
                     if want:
                         loss_pairs += nb
@@ -866,7 +867,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
         lr = _lr(p.alpha, p.min_alpha, job.word_pos + seen, p.total_words)
         want = steps % LOSS_EVERY == 0
         loss += cbow_block_step(
-            syn0, sc.hot0, syn1neg, bctx, bnctx, btgt, nb, p.cbow_mean, negs, nneg, lr, bh, grad, err, want
+            syn0, nhot, hot, syn1neg, bctx, bnctx, btgt, nb, mean, negs, nneg, lr, bh, grad, err, want
         )
         if want:
             loss_pairs += nb
@@ -875,16 +876,17 @@ def train_job(params, corpus, job, weights, tables, scratch):
 
 
 @njit(**_JIT)
-def sync_hot(syn0, hot0, snap0) -> None:
-    """Hand a thread's changes to its own hot rows to the shared matrix, and take the shared rows back.
+def sync_hot(syn0, nhot, hot_base, snap0) -> None:
+    """Hand a thread's changes to its own hot rows to the shared rows, and take the shared rows back.
 
-    syn0: (V, D) shared input vectors; hot0 / snap0: (H, D) the thread's copy of rows ``0:H`` and
-    what they were when it last synchronised. Adds ``hot0 - snap0`` (this thread's change) to
-    ``syn0[:H]``, then both copies become the sum (which has the other threads' changes too).
+    syn0: (V + copies, D) input vectors, rows ``0:V`` shared; ``syn0[hot_base : hot_base + nhot]`` the
+    thread's copy of rows ``0:nhot``, snap0 (>= nhot, D) what they were when it last synchronised.
+    Adds the copy's change since then to the shared rows, then the copy and the snapshot become the
+    sum (which has the other threads' changes too).
     """
-    for r in range(hot0.shape[0]):
+    for r in range(nhot):
         for i in range(syn0.shape[1]):
-            v = syn0[r, i] + (hot0[r, i] - snap0[r, i])
+            v = syn0[r, i] + (syn0[hot_base + r, i] - snap0[r, i])
             syn0[r, i] = v
-            hot0[r, i] = v
+            syn0[hot_base + r, i] = v
             snap0[r, i] = v

@@ -115,7 +115,8 @@ class _Run:
         counts: np.ndarray,
         start: _StartPoint,
     ):
-        syn0, syn1neg, syn1 = start.take_weights()
+        syn0, syn1neg, syn1 = start.take_weights()  # syn0: V rows, then the threads' copies of hot rows
+        v = len(counts)
         self.config = config
         # The ids are read job by job from the encoded corpus file into each worker's buffer, not
         # memory-mapped: the pages of a mapping a run walks through all stay in its resident set
@@ -129,7 +130,8 @@ class _Run:
         # a dummy (1, 1) matrix the kernel never touches.
         self.dim = config.dim
         padded = syn0.shape[1]
-        self.weights = Weights(*kernel_layers((syn0, syn1neg, syn1)))
+        self.kernel_weights = Weights(*kernel_layers((syn0, syn1neg, syn1)))
+        self.weights = self.kernel_weights._replace(syn0=syn0[:v])  # the model: the shared rows
         self.has_ns = syn1neg is not None
         self.has_hs = syn1 is not None
         self.base_seed = start.base_seed
@@ -142,8 +144,11 @@ class _Run:
         self.threads = config.resolved_threads()
         max_len = int(np.max(np.diff(self.offsets))) if self.offsets.size > 1 else 1
         max_job = max((int(self.offsets[s1] - self.offsets[s0]) for s0, s1, _ in self.jobs), default=1)
-        hot = hot_row_count(config, syn0.shape[0], self.threads)
-        self.scratch = [make_scratch(config, max_len, padded, hot_rows=hot) for _ in range(self.threads)]
+        hot = hot_row_count(config, v, self.threads)
+        assert syn0.shape[0] == v + self.threads * hot, "the start point has no room for the hot rows' copies"
+        self.scratch = [
+            make_scratch(config, max_len, padded, hot_rows=hot, hot_base=v + k * hot) for k in range(self.threads)
+        ]
         self.hot_lock = threading.Lock()  # one thread at a time adds its hot rows' changes to syn0
         self.id_buffers = [np.empty(max(max_job, 1), np.int32) for _ in range(self.threads)]
 
@@ -159,7 +164,7 @@ class _Run:
 
     def release(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """(syn0, syn1neg, syn1) without the padding, made in the padded matrices' own memory (the run is over)."""
-        w, self.weights = self.weights, None
+        w, self.weights, self.kernel_weights = self.weights, None, None
         return (
             unpad_in_place(w.syn0, self.dim),
             unpad_in_place(w.syn1neg, self.dim) if self.has_ns else None,
@@ -185,7 +190,7 @@ class _Run:
             raise FormatError(f"{self.ids_file}: shorter than its sentence offsets say (changed during training?)")
         corpus = Corpus(ids=ids, offsets=self.offsets[s0 : s1 + 1] - lo)
         job = make_job(0, s1 - s0, epoch * self.train_words + pos, _job_seed(self.base_seed, epoch, j))
-        out = train_job(self.params, corpus, job, self.weights, self.tables, self.scratch[worker])
+        out = train_job(self.params, corpus, job, self.kernel_weights, self.tables, self.scratch[worker])
         self._sync_hot(worker)  # the job's changes to the hot rows reach syn0 before the job counts as done
         return out
 
@@ -194,9 +199,9 @@ class _Run:
         rows back; when a worker starts, its copy is unchanged since its last job (or all zeros), so this
         only takes the shared rows."""
         sc = self.scratch[worker]
-        if sc.hot0.shape[0]:
+        if sc.hot_rows:
             with self.hot_lock:
-                sync_hot(self.weights.syn0, sc.hot0, sc.snap0)
+                sync_hot(self.kernel_weights.syn0, sc.hot_rows, sc.hot_base, sc.snap0)
 
     def epoch(
         self,
@@ -278,17 +283,20 @@ def _load_kernel(config: Word2VecConfig) -> None:
     tables = make_tables(np.array([2, 1], np.int64), config)
     train_job(make_params(config, 1), corpus, make_job(0, 0, 0, np.uint64(0)), Weights(w, w, w), tables,
               make_scratch(config, 1, width))  # fmt: skip
-    sync_hot(w, np.zeros((0, width), np.float32), np.zeros((0, width), np.float32))
+    sync_hot(w, 0, 0, np.zeros((0, width), np.float32))
     kernels_loaded()
 
 
-def _init_weights(v: int, d: int, config: Word2VecConfig, rng: np.random.Generator, width: int | None = None):
+def _init_weights(
+    v: int, d: int, config: Word2VecConfig, rng: np.random.Generator, width: int | None = None, extra_rows: int = 0
+):
     """(syn0, syn1neg, syn1) as (V, width) float32 matrices (default width d) whose first d columns
-    are the model and the rest zero padding; None for a disabled output layer."""
+    are the model and the rest zero padding; None for a disabled output layer. ``extra_rows``: zero
+    rows after syn0's V (the threads' copies of hot rows, :class:`~kotoba.word2vec.bundles.Scratch`)."""
     # input vectors uniform in [-r/d, r/d), output vectors zero; word2vec.c has r = 0.5, gensim 4
     # and kotoba's default r = 1 (+0.3 analogy points, +0.01 WS353 on text8-prefix CBOW)
     width = d if width is None else width
-    syn0 = np.zeros((v, width), np.float32)
+    syn0 = np.zeros((v + extra_rows, width), np.float32)
     # drawn and scaled a block of rows at a time, in place: the same numbers and float32 operations
     # as one (V, d) draw of (r - 0.5) * width / d, without a (V, d) temporary beside the matrix
     step = 4096
@@ -469,23 +477,27 @@ def _read_corpus(corpus, config: Word2VecConfig, state: Word2VecModel | None, ou
 
 
 def start_weights(
-    config: Word2VecConfig, v: int, state: Word2VecModel | None, rng: np.random.Generator | None
+    config: Word2VecConfig, v: int, state: Word2VecModel | None, rng: np.random.Generator | None, extra_rows: int = 0
 ) -> tuple[list[np.ndarray | None], int]:
     """([syn0, syn1neg, syn1] padded to :func:`~kotoba.word2vec.bundles.padded_width`, None for a disabled
     layer; the base seed of the jobs' seeds): fresh from ``rng`` (default: seeded by ``config.seed``), or
-    the checkpoint ``state``'s. For the Hogwild and the round trainers alike."""
+    the checkpoint ``state``'s. For the Hogwild and the round trainers alike. ``extra_rows``: zero rows
+    after syn0's V."""
     if state is not None:
-        return pad_weights(state.wv.vectors, state.syn1neg, state.syn1), state.base_seed
+        return pad_weights(state.wv.vectors, state.syn1neg, state.syn1, extra_rows), state.base_seed
     rng = rng if rng is not None else np.random.default_rng(config.seed)
-    weights = list(_init_weights(v, config.dim, config, rng, padded_width(config.dim)))
+    weights = list(_init_weights(v, config.dim, config, rng, padded_width(config.dim), extra_rows))
     return weights, int(rng.integers(0, 2**63))
 
 
 def _start_point(
     config: Word2VecConfig, v: int, state: Word2VecModel | None, rng: np.random.Generator | None
 ) -> _StartPoint:
-    """The padded weights and schedule position a run starts from."""
-    (syn0, syn1neg, syn1), base_seed = start_weights(config, v, state, rng)
+    """The padded weights and schedule position a run starts from; syn0 with room for each thread's copy
+    of the hot rows after its V rows (:class:`_Run`)."""
+    threads = config.resolved_threads()
+    copies = threads * hot_row_count(config, v, threads)
+    (syn0, syn1neg, syn1), base_seed = start_weights(config, v, state, rng, copies)
     if state is None:
         return _StartPoint(syn0, syn1neg, syn1, base_seed, [], 0, 0, config.resolved_threads())
     return _StartPoint(
