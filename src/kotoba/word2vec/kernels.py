@@ -702,9 +702,9 @@ def train_job(params, corpus, job, weights, tables, scratch):
     place fails to compile instead of training on the wrong array): ``params`` the scalar
     hyper-parameters (:class:`~kotoba.word2vec.bundles.Params`), ``corpus`` the encoded ids,
     ``job`` the sentence range with its learning-rate position and seed, ``weights`` the (V, D)
-    float32 matrices updated in place (Hogwild across threads; syn0 followed by the threads' copies of
-    its hot rows), ``tables`` the subsampling,
-    negative-sampling and Huffman tables, ``scratch`` this thread's buffers.
+    float32 matrices updated in place (Hogwild across threads; syn0 followed by the threads' copies
+    of its hot rows), ``tables`` the subsampling, negative-sampling and Huffman tables, ``scratch``
+    this thread's buffers.
     Returns (loss_sum, loss_pairs, pairs, words_seen): the loss summed over the ``loss_pairs``
     (input, target) pairs it was evaluated on (every LOSS_EVERY-th step), the number of pairs
     trained, and the vocabulary tokens read (before subsampling).
