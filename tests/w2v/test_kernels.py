@@ -175,7 +175,8 @@ def test_sg_window_step_matches_reference_minibatch(rng, nctx):
     target, negs, lr = 7, np.array([1, 4, 9], np.int32), 0.05
     ref_loss, want0, want1 = _reference_ns_sgd(syn0, syn1neg, ctx[:, None], target, negs, lr, "rows")
     grad, err = np.empty((10, 4), np.float32), np.empty((10, 8), np.float32)
-    loss = w2v.sg_window_step(syn0, syn1neg, ctx, ctx.size, target, negs, negs.size, np.float32(lr), grad, err)
+    tgts = np.empty(10, np.int32)
+    loss = w2v.sg_window_step(syn0, syn1neg, ctx, ctx.size, target, negs, negs.size, np.float32(lr), grad, err, tgts)
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
@@ -223,8 +224,8 @@ def test_sg_window_step_with_a_repeated_output_row_reads_it_as_updated(rng):
         err += g[:, t : t + 1] * w1[r]
         w1[r] += g[:, t] @ w0[ctx]
     np.add.at(w0, ctx, err)
-    grad, e = np.empty((10, 5), np.float32), np.empty((10, 8), np.float32)
-    w2v.sg_window_step(syn0, syn1neg, ctx, ctx.size, target, negs, negs.size, np.float32(lr), grad, e)
+    grad, e, tgts = np.empty((10, 5), np.float32), np.empty((10, 8), np.float32), np.empty(10, np.int32)
+    w2v.sg_window_step(syn0, syn1neg, ctx, ctx.size, target, negs, negs.size, np.float32(lr), grad, e, tgts)
     np.testing.assert_allclose(syn0, w0, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(syn1neg, w1, rtol=1e-5, atol=1e-6)
 

@@ -338,17 +338,17 @@ def cbow_step(
 
 
 @njit(**_JIT)
-def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, want_loss=True) -> float:
+def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, targets, want_loss=True) -> float:
     """HogBatch skip-gram step (arXiv 1611.06172): every context word in ``ctx[:nctx]`` predicts
     ``target`` against the *same* negatives ``negs[:nneg]``, as one small minibatch.
 
     All scores are computed from the pre-update rows, then the output rows and the input rows are
     updated (a plain SGD step on the window's summed loss when the rows are distinct). The
     (K+1) output rows are loaded once per window instead of once per pair, and only K random
-    draws are needed per window. grad: (>= nctx, >= nneg+1) float32 and err: (>= nctx, D) float32
-    scratch. Returns the summed loss (0 unless ``want_loss``).
+    draws are needed per window. grad: (>= nctx, >= nneg+1) float32, err: (>= nctx, D) float32 and
+    targets (>= nctx,) int32 scratch. Returns the summed loss (0 unless ``want_loss``).
     """
-    loss = _sg_scores(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, want_loss)
+    loss = _sg_scores(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, targets, want_loss)
     d = syn0.shape[1]
     for j in range(nctx):
         for i in range(d):
@@ -392,10 +392,11 @@ def _distinct(target: int, negs: np.ndarray, nneg: int) -> bool:
 
 
 @njit(**_JIT, inline="always")
-def _sg_scores(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, want_loss) -> float:
+def _sg_scores(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, targets, want_loss) -> float:
     """``grad[j, t]`` for every context row j and output row t of a skip-gram window (0 for a negative
     equal to the target): the scores first, each output row against four context rows per pass over
-    it, then the loss and the steps in passes of their own (as in :func:`_block_steps`)."""
+    it, then the loss and the steps of a block whose examples all have ``target`` (``targets`` is
+    scratch for that, :func:`_block_steps`)."""
     d = syn0.shape[1]
     for t in range(nneg + 1):
         row = _out_row(target, negs, t)
@@ -417,22 +418,10 @@ def _sg_scores(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, want_loss
             for i in range(d):
                 f += syn0[c, i] * syn1neg[row, i]
             grad[k, t] = f
-    loss = 0.0
-    if want_loss:
-        for t in range(nneg + 1):
-            if t > 0 and negs[t - 1] == target:
-                continue
-            label = _ONE if t == 0 else _ZERO
-            for j in range(nctx):
-                loss += ns_loss(grad[j, t], label)
     for j in range(nctx):
-        grad[j, 0] = ns_coef(grad[j, 0], _ONE, lr)
-        for t in range(1, nneg + 1):
-            grad[j, t] = ns_coef(grad[j, t], _ZERO, lr)
-    for t in range(1, nneg + 1):
-        if negs[t - 1] == target:
-            for j in range(nctx):
-                grad[j, t] = _ZERO
+        targets[j] = target
+    loss = _block_loss(grad, targets, nctx, negs, nneg) if want_loss else 0.0
+    _block_steps(grad, targets, nctx, negs, nneg, lr)
     return loss
 
 
@@ -801,7 +790,8 @@ def train_job(params, corpus, job, weights, tables, scratch):
                     prefetch_row(syn1neg, nxt[q])
                 _prefetch_next(syn0, syn1neg, sen, i + 1, n, window, 0)
                 want = steps % LOSS_EVERY == 0
-                loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, now, nneg, lr, grad, err, want)
+                # (btgt, the blocks' targets, is the window step's scratch here)
+                loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, now, nneg, lr, grad, err, btgt, want)
                 now, nxt = nxt, now
                 if clen > 0:
                     for j in range(nctx):

@@ -144,8 +144,7 @@ class _Run:
         self.threads = config.resolved_threads()
         max_len = int(np.max(np.diff(self.offsets))) if self.offsets.size > 1 else 1
         max_job = max((int(self.offsets[s1] - self.offsets[s0]) for s0, s1, _ in self.jobs), default=1)
-        hot = hot_row_count(config, v, self.threads)
-        assert syn0.shape[0] == v + self.threads * hot, "the start point has no room for the hot rows' copies"
+        hot = (syn0.shape[0] - v) // self.threads  # the start point made room for them (_start_point)
         self.scratch = [
             make_scratch(config, max_len, padded, hot_rows=hot, hot_base=v + k * hot) for k in range(self.threads)
         ]
@@ -499,7 +498,7 @@ def _start_point(
     copies = threads * hot_row_count(config, v, threads)
     (syn0, syn1neg, syn1), base_seed = start_weights(config, v, state, rng, copies)
     if state is None:
-        return _StartPoint(syn0, syn1neg, syn1, base_seed, [], 0, 0, config.resolved_threads())
+        return _StartPoint(syn0, syn1neg, syn1, base_seed, [], 0, 0, threads)
     return _StartPoint(
         syn0=syn0,
         syn1neg=syn1neg,
