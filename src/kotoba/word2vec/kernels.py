@@ -350,12 +350,12 @@ def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, 
     """
     loss = _sg_scores(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, targets, want_loss)
     d = syn0.shape[1]
-    for j in range(nctx):
-        for i in range(d):
-            err[j, i] = _ZERO
-    if _distinct(target, negs, nneg):
+    if nneg >= 2 and _distinct(target, negs, nneg):
         _sg_update_distinct(syn0, syn1neg, ctx, nctx, target, negs, nneg, grad, err)
     else:
+        for j in range(nctx):
+            for i in range(d):
+                err[j, i] = _ZERO
         # a row twice among the K+1: its second term reads it as updated by the first
         for t in range(nneg + 1):
             row = target if t == 0 else negs[t - 1]
@@ -433,7 +433,12 @@ def _sg_update_distinct(syn0, syn1neg, ctx, nctx, target, negs, nneg, grad, err)
     same order as one pass per term."""
     d = syn0.shape[1]
     for j in range(nctx):
-        t = 0
+        # the first three terms set the error (nneg >= 2), so it needs no zeroing pass
+        r0, r1, r2 = target, negs[0], negs[1]
+        g0, g1, g2 = grad[j, 0], grad[j, 1], grad[j, 2]
+        for i in range(d):
+            err[j, i] = g0 * syn1neg[r0, i] + g1 * syn1neg[r1, i] + g2 * syn1neg[r2, i]
+        t = 3
         while t + 3 <= nneg + 1:
             r0, r1, r2 = _out_row(target, negs, t), _out_row(target, negs, t + 1), _out_row(target, negs, t + 2)
             g0, g1, g2 = grad[j, t], grad[j, t + 1], grad[j, t + 2]
@@ -516,13 +521,13 @@ def cbow_block_step(
     """
     d = syn0.shape[1]
     for b in range(nb):
+        # the copy is rows of the same matrix, so choosing it is a select on the row number: a
+        # branch around two loops here cost single-thread runs 11 % (text8 CBOW; about 70 % of
+        # context words are hot, so it was mispredicted often)
+        r = _row(bctx[b, 0], nhot, hot_base)
         for i in range(d):
-            h[b, i] = _ZERO
-            err[b, i] = _ZERO
-        for j in range(bnctx[b]):
-            # the copy is rows of the same matrix, so choosing it is a select on the row number: a
-            # branch around two loops here cost single-thread runs 11 % (text8 CBOW; about 70 % of
-            # context words are hot, so it was mispredicted often)
+            h[b, i] = syn0[r, i]
+        for j in range(1, bnctx[b]):
             r = _row(bctx[b, j], nhot, hot_base)
             for i in range(d):
                 h[b, i] += syn0[r, i]
@@ -564,6 +569,14 @@ def cbow_block_step(
     # one pass per term, with the destination loaded and stored once per group instead of per term.
     for b in range(nb):
         t = 0
+        if nneg < 2:
+            for i in range(d):
+                err[b, i] = _ZERO
+        else:  # the first three terms set the error
+            r0, r1, r2, g0, g1, g2 = btgt[b], negs[0], negs[1], grad[b, 0], grad[b, 1], grad[b, 2]
+            for i in range(d):
+                err[b, i] = g0 * syn1neg[r0, i] + g1 * syn1neg[r1, i] + g2 * syn1neg[r2, i]
+            t = 3
         while t + 3 <= nneg + 1:
             r0, r1, r2 = _out_row(btgt[b], negs, t), _out_row(btgt[b], negs, t + 1), _out_row(btgt[b], negs, t + 2)
             g0, g1, g2 = grad[b, t], grad[b, t + 1], grad[b, t + 2]
