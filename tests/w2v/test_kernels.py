@@ -168,13 +168,15 @@ def test_sg_ns_step_matches_reference_layers(rng):
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("nctx", [3, 4, 5, 8])  # the step scores and updates four context rows per pass
-def test_sg_window_step_matches_reference_minibatch(rng, nctx):
+# the step scores and updates four context rows per pass, and its first three error terms set the
+# error (fewer than two negatives: the error is zeroed first), so the scratch starts as NaN
+@pytest.mark.parametrize(("nctx", "nneg"), [(3, 3), (4, 3), (5, 3), (8, 3), (5, 1), (5, 2), (5, 5)])
+def test_sg_window_step_matches_reference_minibatch(rng, nctx, nneg):
     syn0, syn1neg, _ = _tables(rng)
     ctx = np.array([0, 2, 5, 6, 10, 3, 11, 2], np.int32)[:nctx]  # word 2 twice in the longest
-    target, negs, lr = 7, np.array([1, 4, 9], np.int32), 0.05
+    target, negs, lr = 7, np.array([1, 4, 9, 0, 11], np.int32)[:nneg], 0.05
     ref_loss, want0, want1 = _reference_ns_sgd(syn0, syn1neg, ctx[:, None], target, negs, lr, "rows")
-    grad, err = np.empty((10, 4), np.float32), np.empty((10, 8), np.float32)
+    grad, err = np.empty((10, 6), np.float32), np.full((10, 8), np.nan, np.float32)
     tgts = np.empty(10, np.int32)
     loss = w2v.sg_window_step(syn0, syn1neg, ctx, ctx.size, target, negs, negs.size, np.float32(lr), grad, err, tgts)
     assert loss == pytest.approx(ref_loss, rel=1e-5)
@@ -230,22 +232,23 @@ def test_sg_window_step_with_a_repeated_output_row_reads_it_as_updated(rng):
     np.testing.assert_allclose(syn1neg, w1, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("mean", [True, False])
-def test_cbow_block_step_matches_reference_minibatch(rng, mean):
+@pytest.mark.parametrize(("mean", "nneg"), [(True, 3), (False, 3), (True, 1)])
+def test_cbow_block_step_matches_reference_minibatch(rng, mean, nneg):
     syn0, syn1neg, _ = _tables(rng)
     # four consecutive-looking examples: overlapping contexts and a repeated target (the layers have
     # no rule for a negative equal to the target: that skip is checked in the next test)
     bctx = np.array([[2, 5, 6, 10], [5, 6, 10, 3], [6, 10, 3, 2], [10, 3, 2, 8]], np.int32)
     btgt = np.array([7, 9, 7, 11], np.int32)
-    negs, lr = np.array([1, 4, 0], np.int32), 0.05
+    negs, lr = np.array([1, 4, 0], np.int32)[:nneg], 0.05
     scaled = syn0.copy()
     if not mean:  # sum of C rows == mean of the same rows scaled by C (as in the test below)
         scaled *= bctx.shape[1]
     ref_loss, want0, want1 = _reference_ns_sgd(scaled, syn1neg, bctx, btgt, negs, lr, "mean")
     d = syn0.shape[1]
-    h, grad, err = np.empty((4, d), np.float32), np.empty((4, 4), np.float32), np.empty((4, d), np.float32)
-    bnctx = np.full(4, 4, np.int32)
-    loss = w2v.cbow_block_step(syn0, 0, 0, syn1neg, bctx, bnctx, btgt, 4, mean, negs, 3, np.float32(lr), h, grad, err)
+    # NaN scratch: the hidden vectors and errors must be set, not added to
+    h, err = np.full((4, d), np.nan, np.float32), np.full((4, d), np.nan, np.float32)
+    grad, bnctx, lr32 = np.empty((4, 4), np.float32), np.full(4, 4, np.int32), np.float32(lr)
+    loss = w2v.cbow_block_step(syn0, 0, 0, syn1neg, bctx, bnctx, btgt, 4, mean, negs, nneg, lr32, h, grad, err)
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
     if mean:
