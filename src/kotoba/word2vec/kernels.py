@@ -412,12 +412,21 @@ def _sg_scores(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, targets, 
                 f3 += syn0[c3, i] * r
             grad[j, t], grad[j + 1, t], grad[j + 2, t], grad[j + 3, t] = f0, f1, f2, f3
             j += 4
-        for k in range(j, nctx):
-            c = ctx[k]
+        if j + 2 <= nctx:  # windows away from a sentence's ends have 2, 4, ... 10 context words
+            c0, c1 = ctx[j], ctx[j + 1]
+            f0 = f1 = _ZERO
+            for i in range(d):
+                r = syn1neg[row, i]
+                f0 += syn0[c0, i] * r
+                f1 += syn0[c1, i] * r
+            grad[j, t], grad[j + 1, t] = f0, f1
+            j += 2
+        if j < nctx:
+            c = ctx[j]
             f = _ZERO
             for i in range(d):
                 f += syn0[c, i] * syn1neg[row, i]
-            grad[k, t] = f
+            grad[j, t] = f
     for j in range(nctx):
         targets[j] = target
     loss = _block_loss(grad, targets, nctx, negs, nneg) if want_loss else 0.0
@@ -460,8 +469,13 @@ def _sg_update_distinct(syn0, syn1neg, ctx, nctx, target, negs, nneg, grad, err)
                     syn1neg[row, i] + g0 * syn0[c0, i] + g1 * syn0[c1, i] + g2 * syn0[c2, i] + g3 * syn0[c3, i]
                 )
             j += 4
-        for k in range(j, nctx):
-            g0, c = grad[k, t], ctx[k]
+        if j + 2 <= nctx:
+            c0, c1, g0, g1 = ctx[j], ctx[j + 1], grad[j, t], grad[j + 1, t]
+            for i in range(d):
+                syn1neg[row, i] = syn1neg[row, i] + g0 * syn0[c0, i] + g1 * syn0[c1, i]
+            j += 2
+        if j < nctx:
+            g0, c = grad[j, t], ctx[j]
             for i in range(d):
                 syn1neg[row, i] += g0 * syn0[c, i]
 
