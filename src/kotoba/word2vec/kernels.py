@@ -538,10 +538,24 @@ def cbow_block_step(
         # the copy is rows of the same matrix, so choosing it is a select on the row number: a
         # branch around two loops here cost single-thread runs 11 % (text8 CBOW; about 70 % of
         # context words are hot, so it was mispredicted often)
+        # the sum from left to right, two rows per pass over h (the same additions in the same order)
+        nc = bnctx[b]
         r = _row(bctx[b, 0], nhot, hot_base)
-        for i in range(d):
-            h[b, i] = syn0[r, i]
-        for j in range(1, bnctx[b]):
+        j = 1
+        if nc >= 2:
+            r1 = _row(bctx[b, 1], nhot, hot_base)
+            for i in range(d):
+                h[b, i] = syn0[r, i] + syn0[r1, i]
+            j = 2
+        else:
+            for i in range(d):
+                h[b, i] = syn0[r, i]
+        while j + 2 <= nc:
+            r0, r1 = _row(bctx[b, j], nhot, hot_base), _row(bctx[b, j + 1], nhot, hot_base)
+            for i in range(d):
+                h[b, i] = h[b, i] + syn0[r0, i] + syn0[r1, i]
+            j += 2
+        if j < nc:
             r = _row(bctx[b, j], nhot, hot_base)
             for i in range(d):
                 h[b, i] += syn0[r, i]
