@@ -320,21 +320,28 @@ def test_sync_hot_adds_this_threads_change_to_the_shared_rows(rng):
     np.testing.assert_array_equal(snap_b, syn0[:3])
 
 
-def test_cbow_block_of_one_equals_the_per_target_step(rng):
+@pytest.mark.parametrize("nctx", [1, 2, 3, 4, 5])  # the hidden vector sums two context rows per pass
+def test_cbow_block_of_one_equals_the_per_target_step(rng, nctx):
     a0, a1, syn1 = _tables(rng)
     b0, b1 = a0.copy(), a1.copy()
-    ctx, target, negs, lr, d = np.array([2, 5, 6], np.int32), 7, np.array([1, 4, 7], np.int32), np.float32(0.05), 8
-    w2v.cbow_step(
-        a0, a1, syn1, ctx, 3, True, target, negs, 3, *NO_PATH, 0, lr, np.empty((1, d), np.float32), *_scratch(d)
+    ctx, target, negs, lr, d = (
+        np.array([2, 5, 6, 3, 10], np.int32)[:nctx],
+        7,
+        np.array([1, 4, 7], np.int32),
+        np.float32(0.05),
+        8,
     )
-    h, grad, err = np.empty((1, d), np.float32), np.empty((1, 4), np.float32), np.empty((1, d), np.float32)
+    w2v.cbow_step(
+        a0, a1, syn1, ctx, nctx, True, target, negs, 3, *NO_PATH, 0, lr, np.empty((1, d), np.float32), *_scratch(d)
+    )
+    h, grad, err = np.full((1, d), np.nan, np.float32), np.empty((1, 4), np.float32), np.empty((1, d), np.float32)
     w2v.cbow_block_step(
         b0,
         0,
         0,
         b1,
         ctx[None, :],
-        np.array([3], np.int32),
+        np.array([nctx], np.int32),
         np.array([target], np.int32),
         1,
         True,
