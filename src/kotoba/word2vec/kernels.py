@@ -436,13 +436,13 @@ def _sg_scores(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, targets, 
 
 @njit(**_JIT, inline="always")
 def _sg_update_distinct(syn0, syn1neg, ctx, nctx, target, negs, nneg, grad, err) -> None:
-    """The window's errors and output-row updates when its K+1 output rows are distinct: each error
-    then reads only its own rows before their update, so all errors can come first, three terms per
-    pass, and each output row takes four context rows' terms per pass -- the same additions in the
-    same order as one pass per term."""
+    """The window's errors and output-row updates when its K+1 output rows are distinct (and K >= 2):
+    each error then reads only its own rows before their update, so all errors can come first, three
+    terms per pass (the first three set the error row, which needs no zeroing), and each output row
+    takes four, then two context rows' terms per pass -- the same additions in the same order as one
+    pass per term."""
     d = syn0.shape[1]
     for j in range(nctx):
-        # the first three terms set the error (nneg >= 2), so it needs no zeroing pass
         r0, r1, r2 = target, negs[0], negs[1]
         g0, g1, g2 = grad[j, 0], grad[j, 1], grad[j, 2]
         for i in range(d):
@@ -535,13 +535,12 @@ def cbow_block_step(
     """
     d = syn0.shape[1]
     for b in range(nb):
-        # the copy is rows of the same matrix, so choosing it is a select on the row number: a
-        # branch around two loops here cost single-thread runs 11 % (text8 CBOW; about 70 % of
-        # context words are hot, so it was mispredicted often)
-        # the sum from left to right, two rows per pass over h (the same additions in the same order)
+        # The sum from left to right, two rows per pass over h (the same additions in the same order).
+        # A thread's copy of a hot row is a row of the same matrix, so choosing it is a select on the
+        # row number: a branch around two loops here cost single-thread runs 11 % (text8 CBOW; about
+        # 70 % of context words are hot, so it was mispredicted often).
         nc = bnctx[b]
         r = _row(bctx[b, 0], nhot, hot_base)
-        j = 1
         if nc >= 2:
             r1 = _row(bctx[b, 1], nhot, hot_base)
             for i in range(d):
@@ -550,6 +549,7 @@ def cbow_block_step(
         else:
             for i in range(d):
                 h[b, i] = syn0[r, i]
+            j = 1
         while j + 2 <= nc:
             r0, r1 = _row(bctx[b, j], nhot, hot_base), _row(bctx[b, j + 1], nhot, hot_base)
             for i in range(d):
