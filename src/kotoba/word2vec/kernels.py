@@ -394,34 +394,54 @@ def _distinct(target: int, negs: np.ndarray, nneg: int) -> bool:
 @njit(**_JIT, inline="always")
 def _sg_scores(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, targets, want_loss) -> float:
     """``grad[j, t]`` for every context row j and output row t of a skip-gram window (0 for a negative
-    equal to the target): the scores first, each output row against four context rows per pass over
-    it, then the loss and the steps of a block whose examples all have ``target`` (``targets`` is
+    equal to the target): the scores first, two output rows against four (then two) context rows per
+    pass, then the loss and the steps of a block whose examples all have ``target`` (``targets`` is
     scratch for that, :func:`_block_steps`)."""
     d = syn0.shape[1]
-    for t in range(nneg + 1):
-        row = _out_row(target, negs, t)
+    t = 0
+    while t + 2 <= nneg + 1:  # two output rows against four context rows per pass
+        ra, rb = _out_row(target, negs, t), _out_row(target, negs, t + 1)
         j = 0
         while j + 4 <= nctx:
             c0, c1, c2, c3 = ctx[j], ctx[j + 1], ctx[j + 2], ctx[j + 3]
-            f0 = f1 = f2 = f3 = _ZERO
+            f0 = f1 = f2 = f3 = e0 = e1 = e2 = e3 = _ZERO
             for i in range(d):
-                r = syn1neg[row, i]
-                f0 += syn0[c0, i] * r
-                f1 += syn0[c1, i] * r
-                f2 += syn0[c2, i] * r
-                f3 += syn0[c3, i] * r
+                x, y = syn1neg[ra, i], syn1neg[rb, i]
+                s0, s1, s2, s3 = syn0[c0, i], syn0[c1, i], syn0[c2, i], syn0[c3, i]
+                f0 += s0 * x
+                f1 += s1 * x
+                f2 += s2 * x
+                f3 += s3 * x
+                e0 += s0 * y
+                e1 += s1 * y
+                e2 += s2 * y
+                e3 += s3 * y
             grad[j, t], grad[j + 1, t], grad[j + 2, t], grad[j + 3, t] = f0, f1, f2, f3
+            grad[j, t + 1], grad[j + 1, t + 1], grad[j + 2, t + 1], grad[j + 3, t + 1] = e0, e1, e2, e3
             j += 4
-        if j + 2 <= nctx:  # windows away from a sentence's ends have 2, 4, ... 10 context words
+        if j + 2 <= nctx:
             c0, c1 = ctx[j], ctx[j + 1]
-            f0 = f1 = _ZERO
+            f0 = f1 = e0 = e1 = _ZERO
             for i in range(d):
-                r = syn1neg[row, i]
-                f0 += syn0[c0, i] * r
-                f1 += syn0[c1, i] * r
-            grad[j, t], grad[j + 1, t] = f0, f1
+                x, y = syn1neg[ra, i], syn1neg[rb, i]
+                s0, s1 = syn0[c0, i], syn0[c1, i]
+                f0 += s0 * x
+                f1 += s1 * x
+                e0 += s0 * y
+                e1 += s1 * y
+            grad[j, t], grad[j + 1, t], grad[j, t + 1], grad[j + 1, t + 1] = f0, f1, e0, e1
             j += 2
         if j < nctx:
+            c = ctx[j]
+            f0 = e0 = _ZERO
+            for i in range(d):
+                f0 += syn0[c, i] * syn1neg[ra, i]
+                e0 += syn0[c, i] * syn1neg[rb, i]
+            grad[j, t], grad[j, t + 1] = f0, e0
+        t += 2
+    if t <= nneg:
+        row = _out_row(target, negs, t)
+        for j in range(nctx):
             c = ctx[j]
             f = _ZERO
             for i in range(d):
