@@ -168,8 +168,9 @@ def test_sg_ns_step_matches_reference_layers(rng):
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
 
 
-# the step scores and updates four (then two) context rows per pass, and its first three error terms set the
-# error (fewer than two negatives: the error is zeroed first), so the scratch starts as NaN
+# the step scores two output rows (an odd K + 1: then one) against four, two, then one context rows per
+# pass, adds four, then two context rows' terms to an output row per pass, and its first three error terms
+# set the error (fewer than two negatives: the error is zeroed first), so the scratch starts as NaN
 @pytest.mark.parametrize(("nctx", "nneg"), [(2, 3), (3, 3), (4, 3), (5, 3), (6, 3), (8, 3), (5, 1), (5, 2), (6, 5)])
 def test_sg_window_step_matches_reference_minibatch(rng, nctx, nneg):
     syn0, syn1neg, _ = _tables(rng)

@@ -356,7 +356,8 @@ def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, 
         for j in range(nctx):
             for i in range(d):
                 err[j, i] = _ZERO
-        # a row twice among the K+1: its second term reads it as updated by the first
+        # a row twice among the K+1 (its second term reads it as updated by the first), or fewer than
+        # two negatives: one pass per term
         for t in range(nneg + 1):
             row = target if t == 0 else negs[t - 1]
             if t > 0 and row == target:
@@ -399,7 +400,7 @@ def _sg_scores(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, targets, 
     scratch for that, :func:`_block_steps`)."""
     d = syn0.shape[1]
     t = 0
-    while t + 2 <= nneg + 1:  # two output rows against four context rows per pass
+    while t + 2 <= nneg + 1:  # (an odd K + 1 ends with one row of its own)
         ra, rb = _out_row(target, negs, t), _out_row(target, negs, t + 1)
         j = 0
         while j + 4 <= nctx:
