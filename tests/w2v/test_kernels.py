@@ -168,21 +168,63 @@ def test_sg_ns_step_matches_reference_layers(rng):
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
 
 
-# the step scores two output rows (an odd K + 1: then one) against four, two, then one context rows per
-# pass, adds four, then two context rows' terms to an output row per pass, and its first three error terms
-# set the error (fewer than two negatives: the error is zeroed first), so the scratch starts as NaN
+def _rows():
+    """Scratch for a window step's copies of its negative rows (NaN: they must be copied, not assumed)."""
+    return np.full((10, 8), np.nan, np.float32)
+
+
+def _window_reference(syn0, syn1neg, ctx, target, negs, lr):
+    """The skip-gram window step in float64: the positive term a minibatch (every context word scored
+    against the target row as the window found it, the row updated last), each negative row stepped
+    context word by context word in the order drawn (a negative equal to the target skipped), the
+    input rows updated at the end. Returns (loss, syn0, syn1neg)."""
+    w0, w1 = syn0.astype(np.float64), syn1neg.astype(np.float64)
+    f = w0[ctx] @ w1[target]
+    loss = float(np.sum(np.log1p(np.exp(-f))))
+    g0 = lr * (1.0 - _sigmoid(f))
+    err = g0[:, None] * w1[target]
+    for r in negs:
+        if r == target:
+            continue
+        for j, c in enumerate(ctx):
+            f = w0[c] @ w1[r]
+            loss += float(np.log1p(np.exp(f)))
+            g = -lr * _sigmoid(f)
+            err[j] += g * w1[r]
+            w1[r] += g * w0[c]
+    w1[target] += g0 @ w0[ctx]
+    np.add.at(w0, ctx, err)
+    return loss, w0, w1
+
+
+# the positive term scores and updates four, then one context rows per pass and sets the error rows
+# (so the scratch starts as NaN); the negatives go two rows per pass, one when K is odd
 @pytest.mark.parametrize(("nctx", "nneg"), [(2, 3), (3, 3), (4, 3), (5, 3), (6, 3), (8, 3), (5, 1), (5, 2), (6, 5)])
-def test_sg_window_step_matches_reference_minibatch(rng, nctx, nneg):
+def test_sg_window_step_matches_reference(rng, nctx, nneg):
     syn0, syn1neg, _ = _tables(rng)
     ctx = np.array([0, 2, 5, 6, 10, 3, 11, 2], np.int32)[:nctx]  # word 2 twice in the longest
     target, negs, lr = 7, np.array([1, 4, 9, 0, 11], np.int32)[:nneg], 0.05
-    ref_loss, want0, want1 = _reference_ns_sgd(syn0, syn1neg, ctx[:, None], target, negs, lr, "rows")
-    grad, err = np.empty((10, 6), np.float32), np.full((10, 8), np.nan, np.float32)
-    tgts = np.empty(10, np.int32)
-    loss = w2v.sg_window_step(syn0, syn1neg, ctx, ctx.size, target, negs, negs.size, np.float32(lr), grad, err, tgts)
+    ref_loss, want0, want1 = _window_reference(syn0, syn1neg, ctx, target, negs, lr)
+    grad, err = np.full((10, 6), np.nan, np.float32), np.full((10, 8), np.nan, np.float32)
+    loss = w2v.sg_window_step(syn0, syn1neg, ctx, ctx.size, target, negs, negs.size, np.float32(lr), grad, err, _rows())
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
+
+
+def test_sg_window_step_negative_rows_read_the_window_s_earlier_steps(rng):
+    # the rule itself, apart from the reference above: the second context word's score against a
+    # negative row includes the first one's step (one word twice, so the two scores differ clearly)
+    syn0, syn1neg, _ = _tables(rng)
+    ctx, target, negs, lr = np.array([3, 3], np.int32), 7, np.array([1], np.int32), 0.5
+    x, n = syn0[3].astype(np.float64), syn1neg[1].astype(np.float64)
+    g_first = -lr * _sigmoid(x @ n)
+    fresh = -lr * _sigmoid(x @ (n + g_first * x))
+    grad, err = np.empty((2, 2), np.float32), np.empty((2, 8), np.float32)
+    w2v.sg_window_step(syn0, syn1neg, ctx, 2, target, negs, 1, np.float32(lr), grad, err, _rows())
+    np.testing.assert_allclose(syn1neg[1], n + (g_first + fresh) * x, rtol=1e-5)
+    stale = n + 2 * g_first * x  # both words scored against the row the window found
+    assert np.abs(syn1neg[1] - stale).max() > 1e-3
 
 
 def test_cbow_ns_step_matches_reference_layers(rng):
@@ -211,26 +253,17 @@ def test_cbow_ns_step_matches_reference_layers(rng):
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
 
 
-def test_sg_window_step_with_a_repeated_output_row_reads_it_as_updated(rng):
-    # a negative drawn twice, and one equal to the target (skipped): the second term of the repeated
-    # row reads it after the first term's update, as one pass per term would
+def test_sg_window_step_with_a_repeated_negative_or_the_target_drawn(rng):
+    # a negative drawn twice is stepped twice (the second time reading the first's steps), one equal to
+    # the target is skipped, and the pair of different rows after them still goes two rows per pass
     syn0, syn1neg, _ = _tables(rng)
-    ctx, target, negs, lr = np.array([0, 2, 5, 6, 10], np.int32), 7, np.array([1, 4, 1, 7], np.int32), 0.05
-    w0, w1 = syn0.astype(np.float64), syn1neg.astype(np.float64)
-    rows = [target, *negs.tolist()]
-    labels = [1.0] + [0.0] * negs.size
-    g = np.array([[lr * (y - _sigmoid(w0[c] @ w1[r])) for r, y in zip(rows, labels)] for c in ctx])
-    err = np.zeros((ctx.size, w0.shape[1]))
-    for t, r in enumerate(rows):
-        if t > 0 and r == target:
-            continue
-        err += g[:, t : t + 1] * w1[r]
-        w1[r] += g[:, t] @ w0[ctx]
-    np.add.at(w0, ctx, err)
-    grad, e, tgts = np.empty((10, 5), np.float32), np.empty((10, 8), np.float32), np.empty(10, np.int32)
-    w2v.sg_window_step(syn0, syn1neg, ctx, ctx.size, target, negs, negs.size, np.float32(lr), grad, e, tgts)
-    np.testing.assert_allclose(syn0, w0, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(syn1neg, w1, rtol=1e-5, atol=1e-6)
+    ctx, target, negs, lr = np.array([0, 2, 5, 6, 10], np.int32), 7, np.array([1, 1, 7, 4, 9], np.int32), 0.05
+    ref_loss, want0, want1 = _window_reference(syn0, syn1neg, ctx, target, negs, lr)
+    grad, e = np.empty((10, 6), np.float32), np.empty((10, 8), np.float32)
+    loss = w2v.sg_window_step(syn0, syn1neg, ctx, ctx.size, target, negs, negs.size, np.float32(lr), grad, e, _rows())
+    assert loss == pytest.approx(ref_loss, rel=1e-5)
+    np.testing.assert_allclose(syn0, want0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(("mean", "nneg"), [(True, 3), (False, 3), (True, 1)])

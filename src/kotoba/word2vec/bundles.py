@@ -228,7 +228,7 @@ def make_scratch(
         bctx=np.empty((rows, 2 * w), np.int32),
         bnctx=np.empty(rows, np.int32),
         btgt=np.empty(rows, np.int32),
-        bh=np.empty((rows, padded_dim), np.float32),
+        bh=np.empty((max(rows, 2 * k), padded_dim), np.float32),  # (also a skip-gram window's negative rows)
         touched=np.zeros((3, track_rows), np.uint8),
         stale=np.zeros((3, track_rows), np.uint8),
         base=Weights(*(np.zeros((1, 1), np.float32) for _ in range(3))),

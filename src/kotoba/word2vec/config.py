@@ -26,10 +26,11 @@ class Word2VecConfig:
     ``0.1 * alpha`` (word2vec.c: ``1e-4 * alpha``; 0.1 is where gensim's ``corpus_file`` mode with
     2 workers effectively ends, and measured +0.4 analogy points / +0.01 WS353 on text8-prefix
     CBOW, see BENCHMARKS.md); ``threads`` None means ``os.cpu_count()``. ``batch_negatives`` (skip-gram
-    with negative sampling only) trains each window as one HogBatch minibatch: its context words
-    share one set of negatives and the output rows are read once per window instead of once per
-    pair -- ~1.5x faster, with analogy / similarity scores within noise of the per-pair rule on
-    PTB and text8 (see bench/word2vec_vs_gensim.py); ``False`` gives word2vec.c's per-pair updates.
+    with negative sampling only) trains each window as one HogBatch step: its context words share
+    one set of negatives, the target's output row is a minibatch over the window and each negative
+    row is stepped pair by pair (see :func:`kotoba.word2vec.kernels.sg_window_step`) -- ~2.5x faster
+    than the per-pair rule on IMDb, and on 23M tokens of IMDb +0.004 WS353 / +0.2 analogy points over the
+    all-minibatch window (12 seeds, BENCHMARKS.md); ``False`` gives word2vec.c's per-pair updates.
     ``cbow_block`` (CBOW with negative sampling only, no HS): that many targets, taken from lanes
     spread over the sentence, share one set of negatives and are updated as one HogBatch
     minibatch (default 8: on 23M tokens of IMDb, 3 seeds, +1.2 analogy points over 16 at the same

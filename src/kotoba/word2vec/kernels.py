@@ -14,8 +14,9 @@ word2vec.c's update rules:
   targets, so one step equals a plain SGD step on the summed loss when the targets are distinct.
 
 * **HogBatch skip-gram** (:func:`sg_window_step`, the trainer's default for skip-gram with
-  negative sampling): the context words of one window share one set of negatives and are
-  updated as one minibatch, so the K+1 output rows are read once per window.
+  negative sampling): the context words of one window share one set of negatives, so only K
+  random draws are made per window; the target's row is a minibatch over the window, each negative
+  row is stepped pair by pair in a copy of the thread's own.
 * **HogBatch CBOW** (:func:`cbow_block_step`, the default for CBOW with negative sampling only):
   ``block`` consecutive CBOW examples share one set of negatives and are updated as one
   minibatch, so the K negative rows are read once per block. With more than one thread, the input
@@ -338,167 +339,231 @@ def cbow_step(
 
 
 @njit(**_JIT)
-def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, targets, want_loss=True) -> float:
+def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, rows, want_loss=True) -> float:
     """HogBatch skip-gram step (arXiv 1611.06172): every context word in ``ctx[:nctx]`` predicts
-    ``target`` against the *same* negatives ``negs[:nneg]``, as one small minibatch.
+    ``target`` against the *same* negatives ``negs[:nneg]``, and the input rows are updated once, at
+    the end.
 
-    All scores are computed from the pre-update rows, then the output rows and the input rows are
-    updated (a plain SGD step on the window's summed loss when the rows are distinct). The
-    (K+1) output rows are loaded once per window instead of once per pair, and only K random
-    draws are needed per window. grad: (>= nctx, >= nneg+1) float32, err: (>= nctx, D) float32 and
-    targets (>= nctx,) int32 scratch. Returns the summed loss (0 unless ``want_loss``).
+    The positive term is a minibatch: every context word is scored against the target's output row
+    as the window found it, and the row takes the summed update last. Each negative's row is stepped
+    pair by pair instead: context word j is scored against it as the words before j left it, so the
+    window's related context words do not all push a negative row by the same stale score (the
+    minibatch rule for the negatives cost IMDb skip-gram 0.004 WS353 and 0.2 analogy points over 12
+    seeds, BENCHMARKS.md). A negative equal to the target is skipped; one drawn twice is stepped twice.
+    The negative rows are stepped in this thread's own copies of them, ``rows[:nneg]`` (their values
+    at the start in ``rows[nneg:2 nneg]``), and what changed is added to the shared rows at the end:
+    written pair by pair, a hot shared row would move between the cores' caches on every pair (on 2
+    threads the copies made the step 1.04x faster; bench/kernel_ab.py). grad: (>= nctx, >= 1), err: (>= nctx, D)
+    and rows: (>= 2 nneg, D) float32 scratch. Returns the summed loss (0 unless ``want_loss``).
     """
-    loss = _sg_scores(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, targets, want_loss)
     d = syn0.shape[1]
-    if nneg >= 2 and _distinct(target, negs, nneg):
-        _sg_update_distinct(syn0, syn1neg, ctx, nctx, target, negs, nneg, grad, err)
-    else:
-        for j in range(nctx):
+    for t in range(nneg):
+        r = negs[t]
+        if r != target and _slot(negs, t) == t:
             for i in range(d):
-                err[j, i] = _ZERO
-        # a row twice among the K+1 (its second term reads it as updated by the first), or fewer than
-        # two negatives: one pass per term
-        for t in range(nneg + 1):
-            row = target if t == 0 else negs[t - 1]
-            if t > 0 and row == target:
-                continue
-            for j in range(nctx):
-                g = grad[j, t]
-                if g != _ZERO:
-                    for i in range(d):
-                        err[j, i] += g * syn1neg[row, i]
-            for j in range(nctx):
-                g = grad[j, t]
-                if g != _ZERO:
-                    c = ctx[j]
-                    for i in range(d):
-                        syn1neg[row, i] += g * syn0[c, i]
+                rows[t, i] = rows[nneg + t, i] = syn1neg[r, i]
+    # three, two or one different negative rows at a time (in the order drawn), each pass stepping them
+    # for every context word in turn
+    t = _distinct_run(target, negs, 0, nneg)
+    if t == 3:  # (nearly always) the target row is scored in the first three negatives' passes
+        loss = _sg_pairs_target3(syn0, syn1neg, ctx, nctx, target, rows, 0, 1, 2, lr, grad, err, want_loss)
+    else:
+        loss = _sg_positive(syn0, syn1neg, ctx, nctx, target, lr, grad, err, want_loss)
+        t = 0
+    while t < nneg:
+        m = _distinct_run(target, negs, t, nneg)
+        if m == 3:
+            sa, sb, sc = _slot(negs, t), _slot(negs, t + 1), _slot(negs, t + 2)
+            loss += _sg_pairs3(syn0, rows, ctx, nctx, sa, sb, sc, lr, err, want_loss)
+        elif m == 2:
+            loss += _sg_pairs2(syn0, rows, ctx, nctx, _slot(negs, t), _slot(negs, t + 1), lr, err, want_loss)
+        elif m == 1:
+            loss += _sg_pairs1(syn0, rows, ctx, nctx, _slot(negs, t), lr, err, want_loss)
+        t += max(m, 1)  # (0: a negative equal to the target)
+    for t in range(nneg):
+        r = negs[t]
+        if r != target and _slot(negs, t) == t:
+            for i in range(d):
+                syn1neg[r, i] += rows[t, i] - rows[nneg + t, i]
+    d = syn0.shape[1]
+    j = 0
+    while j + 4 <= nctx:  # the target row's summed update, four context rows per pass
+        c0, c1, c2, c3 = ctx[j], ctx[j + 1], ctx[j + 2], ctx[j + 3]
+        g0, g1, g2, g3 = grad[j, 0], grad[j + 1, 0], grad[j + 2, 0], grad[j + 3, 0]
+        for i in range(d):
+            syn1neg[target, i] = (
+                syn1neg[target, i] + g0 * syn0[c0, i] + g1 * syn0[c1, i] + g2 * syn0[c2, i] + g3 * syn0[c3, i]
+            )
+        j += 4
+    for k in range(j, nctx):
+        g0, c = grad[k, 0], ctx[k]
+        for i in range(d):
+            syn1neg[target, i] += g0 * syn0[c, i]
+    for k in range(nctx):
+        c = ctx[k]
+        for i in range(d):
+            syn0[c, i] += err[k, i]
+    return loss
+
+
+@njit(**_JIT, inline="always")
+def _slot(negs: np.ndarray, t: int) -> int:
+    """Where negative ``t``'s row is copied: the first draw of the same row."""
+    for u in range(t):
+        if negs[u] == negs[t]:
+            return u
+    return t
+
+
+@njit(**_JIT, inline="always")
+def _distinct_run(target: int, negs: np.ndarray, t: int, nneg: int) -> int:
+    """How many of the negatives from ``negs[t]`` on (at most three) are different rows, none the
+    target: 0 when ``negs[t]`` is the target."""
+    a = negs[t]
+    if a == target:
+        return 0
+    if t + 1 >= nneg or negs[t + 1] == a or negs[t + 1] == target:
+        return 1
+    b = negs[t + 1]
+    if t + 2 >= nneg or negs[t + 2] == a or negs[t + 2] == b or negs[t + 2] == target:
+        return 2
+    return 3
+
+
+@njit(**_JIT, inline="always")
+def _sg_positive(syn0, syn1neg, ctx, nctx, target, lr, grad, err, want_loss) -> float:
+    """The positive term of a skip-gram window: ``grad[j, 0]``, the step of context word j scored
+    against the target row (four context rows per pass), and ``err[j]`` set to its share of the
+    error. Returns its loss (0 unless ``want_loss``)."""
+    d = syn0.shape[1]
+    j = 0
+    while j + 4 <= nctx:
+        c0, c1, c2, c3 = ctx[j], ctx[j + 1], ctx[j + 2], ctx[j + 3]
+        f0 = f1 = f2 = f3 = _ZERO
+        for i in range(d):
+            x = syn1neg[target, i]
+            f0 += syn0[c0, i] * x
+            f1 += syn0[c1, i] * x
+            f2 += syn0[c2, i] * x
+            f3 += syn0[c3, i] * x
+        grad[j, 0], grad[j + 1, 0], grad[j + 2, 0], grad[j + 3, 0] = f0, f1, f2, f3
+        j += 4
+    for k in range(j, nctx):
+        c = ctx[k]
+        f = _ZERO
+        for i in range(d):
+            f += syn0[c, i] * syn1neg[target, i]
+        grad[k, 0] = f
+    loss = 0.0
+    for k in range(nctx):
+        f = grad[k, 0]
+        if want_loss:
+            loss += ns_loss(f, _ONE)
+        g = ns_coef(f, _ONE, lr)
+        grad[k, 0] = g
+        for i in range(d):
+            err[k, i] = g * syn1neg[target, i]
+    return loss
+
+
+@njit(**_JIT, inline="always")
+def _sg_pairs_target3(syn0, syn1neg, ctx, nctx, target, out, ra, rb, rc, lr, grad, err, want_loss) -> float:
+    """Context word j against the target row ``syn1neg[target]`` (read, not updated: its step goes to
+    ``grad[j, 0]``) and three different negative rows ``out[ra]``, ``out[rb]``, ``out[rc]`` as the
+    words before j left them, in one pass; then ``err[j]`` set and the negative rows stepped in
+    another. Returns the loss (0 unless ``want_loss``)."""
+    d = syn0.shape[1]
+    loss = 0.0
     for j in range(nctx):
         c = ctx[j]
+        f0 = fa = fb = fc = _ZERO
         for i in range(d):
-            syn0[c, i] += err[j, i]
+            s = syn0[c, i]
+            f0 += s * syn1neg[target, i]
+            fa += s * out[ra, i]
+            fb += s * out[rb, i]
+            fc += s * out[rc, i]
+        if want_loss:
+            loss += ns_loss(f0, _ONE) + ns_loss(fa, _ZERO) + ns_loss(fb, _ZERO) + ns_loss(fc, _ZERO)
+        g0, ga, gb, gc = ns_coef(f0, _ONE, lr), ns_coef(fa, _ZERO, lr), ns_coef(fb, _ZERO, lr), ns_coef(fc, _ZERO, lr)
+        grad[j, 0] = g0
+        for i in range(d):
+            s, xa, xb, xc = syn0[c, i], out[ra, i], out[rb, i], out[rc, i]
+            err[j, i] = g0 * syn1neg[target, i] + ga * xa + gb * xb + gc * xc
+            out[ra, i] = xa + ga * s
+            out[rb, i] = xb + gb * s
+            out[rc, i] = xc + gc * s
     return loss
 
 
 @njit(**_JIT, inline="always")
-def _distinct(target: int, negs: np.ndarray, nneg: int) -> bool:
-    """Whether the target and the K negatives are K+1 different rows."""
-    for a in range(nneg):
-        if negs[a] == target:
-            return False
-        for b in range(a):
-            if negs[a] == negs[b]:
-                return False
-    return True
-
-
-@njit(**_JIT, inline="always")
-def _sg_scores(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, targets, want_loss) -> float:
-    """``grad[j, t]`` for every context row j and output row t of a skip-gram window (0 for a negative
-    equal to the target): the scores first, two output rows against four (then two) context rows per
-    pass, then the loss and the steps of a block whose examples all have ``target`` (``targets`` is
-    scratch for that, :func:`_block_steps`)."""
+def _sg_pairs3(syn0, syn1neg, ctx, nctx, ra, rb, rc, lr, err, want_loss) -> float:
+    """Three different negative rows stepped pair by pair: context word j scored against each as the
+    words before j left it (one pass), then the steps added to ``err[j]`` and to the rows (another).
+    Returns the loss (0 unless ``want_loss``)."""
     d = syn0.shape[1]
-    t = 0
-    while t + 2 <= nneg + 1:  # (an odd K + 1 ends with one row of its own)
-        ra, rb = _out_row(target, negs, t), _out_row(target, negs, t + 1)
-        j = 0
-        while j + 4 <= nctx:
-            c0, c1, c2, c3 = ctx[j], ctx[j + 1], ctx[j + 2], ctx[j + 3]
-            f0 = f1 = f2 = f3 = e0 = e1 = e2 = e3 = _ZERO
-            for i in range(d):
-                x, y = syn1neg[ra, i], syn1neg[rb, i]
-                s0, s1, s2, s3 = syn0[c0, i], syn0[c1, i], syn0[c2, i], syn0[c3, i]
-                f0 += s0 * x
-                f1 += s1 * x
-                f2 += s2 * x
-                f3 += s3 * x
-                e0 += s0 * y
-                e1 += s1 * y
-                e2 += s2 * y
-                e3 += s3 * y
-            grad[j, t], grad[j + 1, t], grad[j + 2, t], grad[j + 3, t] = f0, f1, f2, f3
-            grad[j, t + 1], grad[j + 1, t + 1], grad[j + 2, t + 1], grad[j + 3, t + 1] = e0, e1, e2, e3
-            j += 4
-        if j + 2 <= nctx:
-            c0, c1 = ctx[j], ctx[j + 1]
-            f0 = f1 = e0 = e1 = _ZERO
-            for i in range(d):
-                x, y = syn1neg[ra, i], syn1neg[rb, i]
-                s0, s1 = syn0[c0, i], syn0[c1, i]
-                f0 += s0 * x
-                f1 += s1 * x
-                e0 += s0 * y
-                e1 += s1 * y
-            grad[j, t], grad[j + 1, t], grad[j, t + 1], grad[j + 1, t + 1] = f0, f1, e0, e1
-            j += 2
-        if j < nctx:
-            c = ctx[j]
-            f0 = e0 = _ZERO
-            for i in range(d):
-                f0 += syn0[c, i] * syn1neg[ra, i]
-                e0 += syn0[c, i] * syn1neg[rb, i]
-            grad[j, t], grad[j, t + 1] = f0, e0
-        t += 2
-    if t <= nneg:
-        row = _out_row(target, negs, t)
-        for j in range(nctx):
-            c = ctx[j]
-            f = _ZERO
-            for i in range(d):
-                f += syn0[c, i] * syn1neg[row, i]
-            grad[j, t] = f
+    loss = 0.0
     for j in range(nctx):
-        targets[j] = target
-    loss = _block_loss(grad, targets, nctx, negs, nneg) if want_loss else 0.0
-    _block_steps(grad, targets, nctx, negs, nneg, lr)
+        c = ctx[j]
+        fa = fb = fc = _ZERO
+        for i in range(d):
+            s = syn0[c, i]
+            fa += s * syn1neg[ra, i]
+            fb += s * syn1neg[rb, i]
+            fc += s * syn1neg[rc, i]
+        if want_loss:
+            loss += ns_loss(fa, _ZERO) + ns_loss(fb, _ZERO) + ns_loss(fc, _ZERO)
+        ga, gb, gc = ns_coef(fa, _ZERO, lr), ns_coef(fb, _ZERO, lr), ns_coef(fc, _ZERO, lr)
+        for i in range(d):
+            s, xa, xb, xc = syn0[c, i], syn1neg[ra, i], syn1neg[rb, i], syn1neg[rc, i]
+            err[j, i] = err[j, i] + ga * xa + gb * xb + gc * xc
+            syn1neg[ra, i] = xa + ga * s
+            syn1neg[rb, i] = xb + gb * s
+            syn1neg[rc, i] = xc + gc * s
     return loss
 
 
 @njit(**_JIT, inline="always")
-def _sg_update_distinct(syn0, syn1neg, ctx, nctx, target, negs, nneg, grad, err) -> None:
-    """The window's errors and output-row updates when its K+1 output rows are distinct (and K >= 2):
-    each error then reads only its own rows before their update, so all errors can come first, three
-    terms per pass (the first three set the error row, which needs no zeroing), and each output row
-    takes four, then two context rows' terms per pass -- the same additions in the same order as one
-    pass per term."""
+def _sg_pairs2(syn0, syn1neg, ctx, nctx, ra, rb, lr, err, want_loss) -> float:
+    """:func:`_sg_pairs3` for two different negative rows."""
     d = syn0.shape[1]
+    loss = 0.0
     for j in range(nctx):
-        r0, r1, r2 = target, negs[0], negs[1]
-        g0, g1, g2 = grad[j, 0], grad[j, 1], grad[j, 2]
+        c = ctx[j]
+        fa = fb = _ZERO
         for i in range(d):
-            err[j, i] = g0 * syn1neg[r0, i] + g1 * syn1neg[r1, i] + g2 * syn1neg[r2, i]
-        t = 3
-        while t + 3 <= nneg + 1:
-            r0, r1, r2 = _out_row(target, negs, t), _out_row(target, negs, t + 1), _out_row(target, negs, t + 2)
-            g0, g1, g2 = grad[j, t], grad[j, t + 1], grad[j, t + 2]
-            for i in range(d):
-                err[j, i] = err[j, i] + g0 * syn1neg[r0, i] + g1 * syn1neg[r1, i] + g2 * syn1neg[r2, i]
-            t += 3
-        for u in range(t, nneg + 1):
-            r0, g0 = _out_row(target, negs, u), grad[j, u]
-            for i in range(d):
-                err[j, i] += g0 * syn1neg[r0, i]
-    for t in range(nneg + 1):
-        row = _out_row(target, negs, t)
-        j = 0
-        while j + 4 <= nctx:
-            c0, c1, c2, c3 = ctx[j], ctx[j + 1], ctx[j + 2], ctx[j + 3]
-            g0, g1, g2, g3 = grad[j, t], grad[j + 1, t], grad[j + 2, t], grad[j + 3, t]
-            for i in range(d):
-                syn1neg[row, i] = (
-                    syn1neg[row, i] + g0 * syn0[c0, i] + g1 * syn0[c1, i] + g2 * syn0[c2, i] + g3 * syn0[c3, i]
-                )
-            j += 4
-        if j + 2 <= nctx:
-            c0, c1, g0, g1 = ctx[j], ctx[j + 1], grad[j, t], grad[j + 1, t]
-            for i in range(d):
-                syn1neg[row, i] = syn1neg[row, i] + g0 * syn0[c0, i] + g1 * syn0[c1, i]
-            j += 2
-        if j < nctx:
-            g0, c = grad[j, t], ctx[j]
-            for i in range(d):
-                syn1neg[row, i] += g0 * syn0[c, i]
+            s = syn0[c, i]
+            fa += s * syn1neg[ra, i]
+            fb += s * syn1neg[rb, i]
+        if want_loss:
+            loss += ns_loss(fa, _ZERO) + ns_loss(fb, _ZERO)
+        ga, gb = ns_coef(fa, _ZERO, lr), ns_coef(fb, _ZERO, lr)
+        for i in range(d):
+            s, xa, xb = syn0[c, i], syn1neg[ra, i], syn1neg[rb, i]
+            err[j, i] = err[j, i] + ga * xa + gb * xb
+            syn1neg[ra, i] = xa + ga * s
+            syn1neg[rb, i] = xb + gb * s
+    return loss
+
+
+@njit(**_JIT, inline="always")
+def _sg_pairs1(syn0, syn1neg, ctx, nctx, r, lr, err, want_loss) -> float:
+    """:func:`_sg_pairs3` for one negative row."""
+    d = syn0.shape[1]
+    loss = 0.0
+    for j in range(nctx):
+        c = ctx[j]
+        f = _ZERO
+        for i in range(d):
+            f += syn0[c, i] * syn1neg[r, i]
+        if want_loss:
+            loss += ns_loss(f, _ZERO)
+        g = ns_coef(f, _ZERO, lr)
+        for i in range(d):
+            s, x = syn0[c, i], syn1neg[r, i]
+            err[j, i] += g * x
+            syn1neg[r, i] = x + g * s
+    return loss
 
 
 @njit(**_JIT, inline="always")
@@ -531,7 +596,7 @@ def _block_loss(scores, targets, n, negs, nneg) -> float:
 def _block_steps(grad, targets, n, negs, nneg, lr) -> None:
     """Scores ``grad[:n, :nneg + 1]`` (as in :func:`_block_loss`) -> their steps, in place (0 for a
     negative equal to the example's target). A pass of its own: computed inside the loops that score,
-    the steps cost skip-gram windows 6 % (kernel A/B)."""
+    the steps cost the (then minibatch) skip-gram windows 6 % (kernel A/B)."""
     for b in range(n):
         grad[b, 0] = ns_coef(grad[b, 0], _ONE, lr)
         for t in range(1, nneg + 1):
@@ -852,8 +917,7 @@ def train_job(params, corpus, job, weights, tables, scratch):
                     prefetch_row(syn1neg, nxt[q])
                 _prefetch_next(syn0, syn1neg, sen, i + 1, n, window, 0)
                 want = steps % LOSS_EVERY == 0
-                # (btgt, the blocks' targets, is the window step's scratch here)
-                loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, now, nneg, lr, grad, err, btgt, want)
+                loss += sg_window_step(syn0, syn1neg, ctx, nctx, w, now, nneg, lr, grad, err, bh, want)
                 now, nxt = nxt, now
                 if clen > 0:
                     for j in range(nctx):
