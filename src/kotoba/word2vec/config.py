@@ -29,8 +29,8 @@ class Word2VecConfig:
     with negative sampling only) trains each window as one HogBatch step: its context words share
     one set of negatives, the target's output row is a minibatch over the window and each negative
     row is stepped pair by pair (see :func:`kotoba.word2vec.kernels.sg_window_step`) -- ~2.5x faster
-    than the per-pair rule on IMDb, and on 23M tokens of IMDb +0.004 WS353 / +0.2 analogy points over the
-    all-minibatch window (12 seeds, BENCHMARKS.md); ``False`` gives word2vec.c's per-pair updates.
+    than the per-pair rule on IMDb, and +0.003 WS353 / +0.18 analogy points there over the all-minibatch
+    window (24 runs against 12, BENCHMARKS.md); ``False`` gives word2vec.c's per-pair updates.
     ``cbow_block`` (CBOW with negative sampling only, no HS): that many targets, taken from lanes
     spread over the sentence, share one set of negatives and are updated as one HogBatch
     minibatch (default 8: on 23M tokens of IMDb, 3 seeds, +1.2 analogy points over 16 at the same

@@ -348,8 +348,8 @@ def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, 
     as the window found it, and the row takes the summed update last. Each negative's row is stepped
     pair by pair instead: context word j is scored against it as the words before j left it, so the
     window's related context words do not all push a negative row by the same stale score (the
-    minibatch rule for the negatives cost IMDb skip-gram 0.004 WS353 and 0.2 analogy points over 12
-    seeds, BENCHMARKS.md). A negative equal to the target is skipped; one drawn twice is stepped twice.
+    minibatch rule for the negatives cost IMDb skip-gram 0.003 WS353 and 0.18 analogy points, 24 runs
+    against 12, BENCHMARKS.md). A negative equal to the target is skipped; one drawn twice is stepped twice.
     The negative rows are stepped in this thread's own copies of them, ``rows[:nneg]`` (their values
     at the start in ``rows[nneg:2 nneg]``), and what changed is added to the shared rows at the end:
     written pair by pair, a hot shared row would move between the cores' caches on every pair (on 2
