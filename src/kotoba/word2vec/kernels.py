@@ -385,9 +385,17 @@ def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, 
         if r != target and _slot(negs, t) == t:
             for i in range(d):
                 syn1neg[r, i] += rows[t, i] - rows[nneg + t, i]
+    _sg_window_end(syn0, syn1neg, ctx, nctx, target, grad, err)
+    return loss
+
+
+@njit(**_JIT, inline="always")
+def _sg_window_end(syn0, syn1neg, ctx, nctx, target, grad, err) -> None:
+    """The target row's summed update from the input rows as the window found them (four context rows
+    per pass), then the input rows' errors."""
     d = syn0.shape[1]
     j = 0
-    while j + 4 <= nctx:  # the target row's summed update, four context rows per pass
+    while j + 4 <= nctx:
         c0, c1, c2, c3 = ctx[j], ctx[j + 1], ctx[j + 2], ctx[j + 3]
         g0, g1, g2, g3 = grad[j, 0], grad[j + 1, 0], grad[j + 2, 0], grad[j + 3, 0]
         for i in range(d):
@@ -403,7 +411,6 @@ def sg_window_step(syn0, syn1neg, ctx, nctx, target, negs, nneg, lr, grad, err, 
         c = ctx[k]
         for i in range(d):
             syn0[c, i] += err[k, i]
-    return loss
 
 
 @njit(**_JIT, inline="always")
@@ -497,10 +504,10 @@ def _sg_pairs_target3(syn0, syn1neg, ctx, nctx, target, out, ra, rb, rc, lr, gra
 
 
 @njit(**_JIT, inline="always")
-def _sg_pairs3(syn0, syn1neg, ctx, nctx, ra, rb, rc, lr, err, want_loss) -> float:
-    """Three different negative rows stepped pair by pair: context word j scored against each as the
-    words before j left it (one pass), then the steps added to ``err[j]`` and to the rows (another).
-    Returns the loss (0 unless ``want_loss``)."""
+def _sg_pairs3(syn0, out, ctx, nctx, ra, rb, rc, lr, err, want_loss) -> float:
+    """Three different negative rows ``out[ra]``, ``out[rb]``, ``out[rc]`` stepped pair by pair: context
+    word j scored against each as the words before j left it (one pass), then the steps added to
+    ``err[j]`` and to the rows (another). Returns the loss (0 unless ``want_loss``)."""
     d = syn0.shape[1]
     loss = 0.0
     for j in range(nctx):
@@ -508,23 +515,23 @@ def _sg_pairs3(syn0, syn1neg, ctx, nctx, ra, rb, rc, lr, err, want_loss) -> floa
         fa = fb = fc = _ZERO
         for i in range(d):
             s = syn0[c, i]
-            fa += s * syn1neg[ra, i]
-            fb += s * syn1neg[rb, i]
-            fc += s * syn1neg[rc, i]
+            fa += s * out[ra, i]
+            fb += s * out[rb, i]
+            fc += s * out[rc, i]
         if want_loss:
             loss += ns_loss(fa, _ZERO) + ns_loss(fb, _ZERO) + ns_loss(fc, _ZERO)
         ga, gb, gc = ns_coef(fa, _ZERO, lr), ns_coef(fb, _ZERO, lr), ns_coef(fc, _ZERO, lr)
         for i in range(d):
-            s, xa, xb, xc = syn0[c, i], syn1neg[ra, i], syn1neg[rb, i], syn1neg[rc, i]
+            s, xa, xb, xc = syn0[c, i], out[ra, i], out[rb, i], out[rc, i]
             err[j, i] = err[j, i] + ga * xa + gb * xb + gc * xc
-            syn1neg[ra, i] = xa + ga * s
-            syn1neg[rb, i] = xb + gb * s
-            syn1neg[rc, i] = xc + gc * s
+            out[ra, i] = xa + ga * s
+            out[rb, i] = xb + gb * s
+            out[rc, i] = xc + gc * s
     return loss
 
 
 @njit(**_JIT, inline="always")
-def _sg_pairs2(syn0, syn1neg, ctx, nctx, ra, rb, lr, err, want_loss) -> float:
+def _sg_pairs2(syn0, out, ctx, nctx, ra, rb, lr, err, want_loss) -> float:
     """:func:`_sg_pairs3` for two different negative rows."""
     d = syn0.shape[1]
     loss = 0.0
@@ -533,21 +540,21 @@ def _sg_pairs2(syn0, syn1neg, ctx, nctx, ra, rb, lr, err, want_loss) -> float:
         fa = fb = _ZERO
         for i in range(d):
             s = syn0[c, i]
-            fa += s * syn1neg[ra, i]
-            fb += s * syn1neg[rb, i]
+            fa += s * out[ra, i]
+            fb += s * out[rb, i]
         if want_loss:
             loss += ns_loss(fa, _ZERO) + ns_loss(fb, _ZERO)
         ga, gb = ns_coef(fa, _ZERO, lr), ns_coef(fb, _ZERO, lr)
         for i in range(d):
-            s, xa, xb = syn0[c, i], syn1neg[ra, i], syn1neg[rb, i]
+            s, xa, xb = syn0[c, i], out[ra, i], out[rb, i]
             err[j, i] = err[j, i] + ga * xa + gb * xb
-            syn1neg[ra, i] = xa + ga * s
-            syn1neg[rb, i] = xb + gb * s
+            out[ra, i] = xa + ga * s
+            out[rb, i] = xb + gb * s
     return loss
 
 
 @njit(**_JIT, inline="always")
-def _sg_pairs1(syn0, syn1neg, ctx, nctx, r, lr, err, want_loss) -> float:
+def _sg_pairs1(syn0, out, ctx, nctx, r, lr, err, want_loss) -> float:
     """:func:`_sg_pairs3` for one negative row."""
     d = syn0.shape[1]
     loss = 0.0
@@ -555,14 +562,14 @@ def _sg_pairs1(syn0, syn1neg, ctx, nctx, r, lr, err, want_loss) -> float:
         c = ctx[j]
         f = _ZERO
         for i in range(d):
-            f += syn0[c, i] * syn1neg[r, i]
+            f += syn0[c, i] * out[r, i]
         if want_loss:
             loss += ns_loss(f, _ZERO)
         g = ns_coef(f, _ZERO, lr)
         for i in range(d):
-            s, x = syn0[c, i], syn1neg[r, i]
+            s, x = syn0[c, i], out[r, i]
             err[j, i] += g * x
-            syn1neg[r, i] = x + g * s
+            out[r, i] = x + g * s
     return loss
 
 
