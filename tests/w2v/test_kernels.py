@@ -197,8 +197,9 @@ def _window_reference(syn0, syn1neg, ctx, target, negs, lr):
     return loss, w0, w1
 
 
-# the positive term scores and updates four, then one context rows per pass and sets the error rows
-# (so the scratch starts as NaN); the negatives go two rows per pass, one when K is odd
+# with three different negatives first, the target row is scored in their passes, one context word at
+# a time; with fewer (K < 3 here), four, then one context rows per pass; either way the error rows are
+# set, not added to (so the scratch starts as NaN); the negatives after the first three go two per pass
 @pytest.mark.parametrize(("nctx", "nneg"), [(2, 3), (3, 3), (4, 3), (5, 3), (6, 3), (8, 3), (5, 1), (5, 2), (6, 5)])
 def test_sg_window_step_matches_reference(rng, nctx, nneg):
     syn0, syn1neg, _ = _tables(rng)
@@ -253,11 +254,13 @@ def test_cbow_ns_step_matches_reference_layers(rng):
     np.testing.assert_allclose(syn1neg, want1, rtol=1e-5, atol=1e-6)
 
 
-def test_sg_window_step_with_a_repeated_negative_or_the_target_drawn(rng):
-    # a negative drawn twice is stepped twice (the second time reading the first's steps), one equal to
-    # the target is skipped, and the pair of different rows after them still goes two rows per pass
+# a negative drawn twice is stepped twice (the second time reading the first's steps, in its one copy),
+# one equal to the target is skipped, and the different rows around them still go three, two or one per
+# pass: [1, 1, 7, 4, 9] ends with a pair, [7, 1, 4, 9, 1] has three after the target, then a repeat
+@pytest.mark.parametrize("drawn", [[1, 1, 7, 4, 9], [7, 1, 4, 9, 1]])
+def test_sg_window_step_with_a_repeated_negative_or_the_target_drawn(rng, drawn):
     syn0, syn1neg, _ = _tables(rng)
-    ctx, target, negs, lr = np.array([0, 2, 5, 6, 10], np.int32), 7, np.array([1, 1, 7, 4, 9], np.int32), 0.05
+    ctx, target, negs, lr = np.array([0, 2, 5, 6, 10], np.int32), 7, np.array(drawn, np.int32), 0.05
     ref_loss, want0, want1 = _window_reference(syn0, syn1neg, ctx, target, negs, lr)
     grad, e = np.empty((10, 6), np.float32), np.empty((10, 8), np.float32)
     loss = w2v.sg_window_step(syn0, syn1neg, ctx, ctx.size, target, negs, negs.size, np.float32(lr), grad, e, _rows())
