@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -174,3 +175,21 @@ def test_clean_llvm_spans_reads_only_unmodified_read_only_llvm_mappings():
     # relocated (copy-on-write) pages, writable mappings and other libraries are left alone, and so is a
     # mapping whose own fields say nothing (another mapping's Anonymous line does not count for it)
     assert _clean_llvm_spans(smaps) == [(0x7F0000000000, 0x7F0000002000)]
+
+
+def test_commands_without_blas_start_numpy_with_one_openblas_thread(monkeypatch):
+    from kotoba.__main__ import one_blas_thread
+
+    for argv, expected in [
+        (["train", "c.txt", "-o", "v.bin"], "1"),
+        (["--debug", "corpus", "wiki", "dump.xml.bz2"], "1"),
+        (["lm", "train", "c.txt"], None),  # the language models multiply matrices with BLAS
+        (["similar", "v.bin", "cat"], None),
+        ([], None),
+    ]:
+        monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+        one_blas_thread(argv)
+        assert os.environ.get("OPENBLAS_NUM_THREADS") == expected, argv
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")  # the user's setting stays
+    one_blas_thread(["train", "c.txt"])
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "2"
