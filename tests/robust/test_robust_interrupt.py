@@ -2,8 +2,8 @@
 
 * SIGINT / SIGTERM: exit status 130 / 143, a message with the resume command; running that command
   finishes the run, and (seeded, one thread) the result is bit-identical to an uninterrupted run.
-* SIGKILL: whatever is under a final name afterwards is complete (loads); only ``*.tmp-*`` files
-  may be left over.
+* SIGKILL: whatever is under a final name afterwards is complete (loads), and so is a pair save's
+  waiting ``<name>.next`` half; only ``*.tmp-*`` files may be left over unread.
 
 The moments are drawn afresh each run and shown in failure messages. A run that finishes before
 its signal arrives is fine (nothing to resume); the check that the signal path works at all is
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kotoba.io import PAIR_TOKEN, load_json, load_npz
+from kotoba.io import PAIR_TOKEN, load_json, load_npz, load_pair
 
 from .robust_helpers import SRC
 
@@ -154,15 +154,18 @@ def _check_complete(folder: Path) -> list[str]:
     for p in sorted(folder.rglob("*")):
         if not p.is_file() or ".tmp-" in p.name or p.name == "c.txt":
             continue
-        if p.suffix == ".bin":
+        # <name>.next: a pair save's next half (kotoba.io.save_pair), itself written atomically
+        kind = Path(p.name.removesuffix(".next"))
+        if kind.suffix == ".bin":
             WordVectors.load_word2vec_format(p)
-        elif p.suffix == ".npz":
+        elif kind.suffix == ".npz":
             load_npz(p)
-        elif p.suffix == ".json":
+            _check_pair(p)
+        elif kind.suffix == ".json":
             load_json(p)
-        elif p.name.startswith("vocab"):
+        elif kind.name.startswith("vocab"):
             Vocab.load(p)
-        elif p.suffix == ".png":
+        elif kind.suffix == ".png":
             data = p.read_bytes()
             assert data.startswith(b"\x89PNG") and data.endswith(b"IEND\xaeB`\x82"), p
         elif p.parent.name == "corpus":
@@ -171,6 +174,14 @@ def _check_complete(folder: Path) -> list[str]:
             raise AssertionError(f"unexpected output {p}")
         checked.append(p.name)
     return checked
+
+
+def _check_pair(p: Path) -> None:
+    """The word2vec checkpoint and the LM model are ``.npz`` + JSON pairs: under its final name,
+    the ``.npz`` loads with its JSON as one save (the LM state is a single ``.npz``)."""
+    side = {"word2vec.npz": "word2vec.json", "m.npz": "m.npz.json"}.get(p.name)
+    if side is not None:  # not a waiting half (its pair under the final names is what must load)
+        load_pair(p, p.with_name(side))
 
 
 def test_sigkill_at_random_moments_leaves_no_truncated_file(tmp_path):
