@@ -179,9 +179,14 @@ def _check_complete(folder: Path) -> list[str]:
 def _check_pair(p: Path) -> None:
     """The word2vec checkpoint and the LM model are ``.npz`` + JSON pairs: under its final name,
     the ``.npz`` loads with its JSON as one save (the LM state is a single ``.npz``)."""
-    side = {"word2vec.npz": "word2vec.json", "m.npz": "m.npz.json"}.get(p.name)
-    if side is not None:  # not a waiting half (its pair under the final names is what must load)
-        load_pair(p, p.with_name(side))
+    from kotoba.lm.checkpoint import sidecar_path
+    from kotoba.word2vec.model import JSON_NAME, NPZ_NAME
+
+    # a waiting half is skipped: its pair under the final names is what must load
+    if p.name == NPZ_NAME:
+        load_pair(p, p.with_name(JSON_NAME))
+    elif p.name == "m.npz":  # the test's LM model (-o m.npz)
+        load_pair(p, sidecar_path(p))
 
 
 def test_sigkill_at_random_moments_leaves_no_truncated_file(tmp_path):
